@@ -1,0 +1,79 @@
+"""nox sessions: each installs the pyacq distributions from their own pyproject files.
+
+Installing every distribution as a user would (not from the source tree on
+sys.path) is the point: a dependency missing from one pyproject fails a session.
+"""
+from pathlib import Path
+
+import nox
+
+nox.options.sessions = ["lint", "imports", "tests"]
+nox.options.error_on_missing_interpreters = True
+
+CORE = "./pyacq-core[qt,blosc]"
+PLUGINS = ["./pyacq-devices", "./pyacq-dsp", "./pyacq-viewers"]
+EXAMPLE_PLUGIN = "./examples/plugin_sine"
+TEST_REQUIREMENTS = ["pytest>=8", "pytest-timeout>=2.3", "setuptools>=64", "wheel"]
+
+# Each distribution (with its extras) and the package whose every module must
+# import with only the dependencies that distribution declares.
+DISTRIBUTION_PACKAGES = {
+    "pyacq-core": (CORE, "pyacq"),
+    "pyacq-devices": ("./pyacq-devices", "pyacq.devices"),
+    "pyacq-dsp": ("./pyacq-dsp", "pyacq.dsp"),
+    "pyacq-viewers": ("./pyacq-viewers", "pyacq.viewers"),
+}
+
+IMPORT_EVERY_MODULE = """
+import importlib, pkgutil, sys
+package = importlib.import_module(sys.argv[1])
+for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+    if not module.name.endswith(".__main__"):
+        importlib.import_module(module.name)
+print("imported", sys.argv[1], "and its modules")
+"""
+
+
+def install_everything(session):
+    session.install(CORE, *PLUGINS, EXAMPLE_PLUGIN)
+
+
+@nox.session
+def lint(session):
+    """ruff over the whole tree."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+
+
+@nox.session
+@nox.parametrize("distribution", list(DISTRIBUTION_PACKAGES))
+def imports(session, distribution):
+    """One distribution alone in a venv: every module imports with its declared dependencies."""
+    path, package = DISTRIBUTION_PACKAGES[distribution]
+    core = [] if distribution == "pyacq-core" else ["./pyacq-core"]
+    session.install(*core, path)
+    session.run("python", "-c", IMPORT_EVERY_MODULE, package)
+
+
+@nox.session
+def tests(session):
+    """The four distributions and the example plugin in one venv; pytest over tests/."""
+    install_everything(session)
+    session.install(*TEST_REQUIREMENTS)
+    session.run("pytest", "tests", *session.posargs,
+                env={"QT_QPA_PLATFORM": "offscreen", "PYTHONFAULTHANDLER": "1"})
+
+
+@nox.session
+def demo(session):
+    """The demo pipeline of the README."""
+    install_everything(session)
+    session.run("pyacq", "demo", *session.posargs)
+
+
+@nox.session
+def bench(session):
+    """Every benchmark under benchmarks/, each printing its table."""
+    install_everything(session)
+    for script in sorted(Path("benchmarks").glob("bench_*.py")):
+        session.run("python", str(script))

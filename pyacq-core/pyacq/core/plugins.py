@@ -1,0 +1,61 @@
+"""The pluggy plugin manager of pyacq: finds hook implementations through entry points."""
+import logging
+import threading
+
+import pluggy
+
+from pyacq.core import hookspecs
+
+PLUGIN_ENTRY_POINT_GROUP = "pyacq.plugins"
+
+hookimpl = pluggy.HookimplMarker("pyacq")
+
+logger = logging.getLogger(__name__)
+
+_manager = None
+_lock = threading.Lock()
+
+
+def get_plugin_manager():
+    """The process-wide plugin manager, loading the ``pyacq.plugins`` entry points once.
+
+    A plugin whose hook module fails to import is logged (naming the entry point
+    and its distribution) and left out; the other plugins keep working.
+    """
+    global _manager
+    with _lock:
+        if _manager is None:
+            manager = pluggy.PluginManager("pyacq")
+            manager.add_hookspecs(hookspecs)
+            _load_plugins(manager)
+            _manager = manager
+        return _manager
+
+
+def _load_plugins(manager):
+    from importlib.metadata import entry_points
+    for ep in entry_points(group=PLUGIN_ENTRY_POINT_GROUP):
+        dist = ep.dist.name if ep.dist else "an unknown distribution"
+        try:
+            module = ep.load()
+        except Exception:
+            logger.exception("pyacq plugin %r (entry point %r of %s) failed to load",
+                             ep.name, ep.value, dist)
+            continue
+        if manager.get_plugin(ep.name) is None:
+            manager.register(module, name=ep.name)
+
+
+def list_devices():
+    """Every device reported by the installed plugins' ``pyacq_list_devices`` hooks.
+
+    Each plugin is asked on its own, so that one failing probe is logged with
+    the plugin's name and does not hide the devices of the others.
+    """
+    devices = []
+    for impl in get_plugin_manager().hook.pyacq_list_devices.get_hookimpls():
+        try:
+            devices.extend(impl.function())
+        except Exception:
+            logger.exception("pyacq plugin %r failed to list its devices", impl.plugin_name)
+    return devices

@@ -1,0 +1,24 @@
+"""WidgetNode: a Node that is also a Qt widget, for viewers and control panels.
+
+This module imports Qt; ``pyacq`` and ``pyacq.core`` expose ``WidgetNode``
+lazily so that headless processes never load it.
+"""
+from pyqtgraph.Qt import QtWidgets
+
+from pyacq.core.node import Node
+
+
+class WidgetNode(QtWidgets.QWidget, Node):
+    """Base class of nodes that display something.
+
+    PyQt's cooperative multiple inheritance hands the keywords QWidget does not
+    take (``name``) on to ``Node.__init__``.
+    """
+
+    def __init__(self, parent=None, **kargs):
+        QtWidgets.QWidget.__init__(self, parent=parent, **kargs)
+
+    def close(self):
+        """Close the node (``Node.close``) and then the widget."""
+        Node.close(self)
+        QtWidgets.QWidget.close(self)

@@ -1,0 +1,77 @@
+"""Fixtures shared by the whole test tree."""
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+
+def write_distribution(root, name, entry_points=None, modules=None):
+    """Write an installed distribution (dist-info metadata + modules) under ``root``.
+
+    importlib.metadata discovers it like any pip-installed package once
+    ``root`` is on sys.path: these are real metadata files, read by the real
+    discovery machinery.
+    """
+    dist_info = root / f"{name.replace('-', '_')}-1.0.dist-info"
+    dist_info.mkdir(parents=True)
+    (dist_info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    lines = []
+    for group, entries in (entry_points or {}).items():
+        lines.append(f"[{group}]")
+        lines += [f"{key} = {value}" for key, value in entries.items()]
+    (dist_info / "entry_points.txt").write_text("\n".join(lines) + "\n")
+    for module_name, source in (modules or {}).items():
+        (root / f"{module_name}.py").write_text(textwrap.dedent(source))
+    return root
+
+
+@pytest.fixture
+def site_dir(tmp_path):
+    """A directory to write fake installed distributions into (see ``write_distribution``)."""
+    site = tmp_path / "site"
+    site.mkdir()
+    return site
+
+
+@pytest.fixture
+def installed_distributions(site_dir):
+    """Install fake distributions into a directory put on sys.path for this test only."""
+    from pyacq.core import registry
+    sys.path.insert(0, str(site_dir))
+
+    def install(name, entry_points=None, modules=None):
+        write_distribution(site_dir, name, entry_points, modules)
+        registry.refresh_entry_points()
+
+    yield install
+    sys.path.remove(str(site_dir))
+    for module_name in [m for m, mod in sys.modules.items()
+                        if str(site_dir) in (getattr(mod, "__file__", None) or "")]:
+        del sys.modules[module_name]
+    registry.refresh_entry_points()
+
+
+def _run_python(code, extra_path=(), timeout=60, check=True):
+    env = dict(os.environ)
+    if extra_path:
+        env["PYTHONPATH"] = os.pathsep.join([*map(str, extra_path), env.get("PYTHONPATH", "")])
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                            text=True, timeout=timeout, env=env, check=False)
+    if check and result.returncode != 0:
+        raise AssertionError(f"subprocess failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+@pytest.fixture
+def write_dist():
+    """``write_dist(root, name, entry_points=None, modules=None)``: see ``write_distribution``."""
+    return write_distribution
+
+
+@pytest.fixture
+def run_python():
+    """``run_python(code, extra_path=(), timeout=60, check=True)``: run ``code`` in a fresh
+    interpreter of this environment and return the completed process (stdout, stderr)."""
+    return _run_python
