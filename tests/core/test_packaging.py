@@ -38,7 +38,8 @@ def run(*args, cwd=None):
 
 
 def make_venv(path):
-    venv.EnvBuilder(with_pip=True).create(path)
+    """A bare venv; this environment's pip installs into it (``pip --python``)."""
+    venv.EnvBuilder(with_pip=False).create(path)
     return path / "bin" / "python"
 
 
@@ -47,8 +48,12 @@ def imports(python, packages=PACKAGES):
     return json.loads(run(python, "-c", IMPORT_CHECK, *packages, cwd="/").splitlines()[-1])
 
 
+def pip(python, *args):
+    run(sys.executable, "-m", "pip", "--python", python, *args)
+
+
 def pip_install(python, *args):
-    run(python, "-m", "pip", "install", "-q", "--no-deps", *args)
+    pip(python, "install", "-q", "--no-deps", *args)
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +92,7 @@ def test_wheel_install_and_uninstall_one_plugin(wheels, tmp_path):
     python = make_venv(tmp_path / "venv")
     pip_install(python, *sorted(wheels.glob("*.whl")))
     assert imports(python) == dict.fromkeys(PACKAGES, "ok")
-    run(python, "-m", "pip", "uninstall", "-q", "-y", "pyacq-dsp")
+    pip(python, "uninstall", "-q", "-y", "pyacq-dsp")
     assert imports(python) == {**dict.fromkeys(PACKAGES, "ok"), "pyacq.dsp": "ModuleNotFoundError"}
 
 
