@@ -3,7 +3,6 @@ import time
 
 import numpy as np
 import pytest
-
 from pyacq.core import InputStream, get_node_type
 from pyacq.devices import NumpyDeviceBuffer
 

@@ -2,7 +2,6 @@
 import time
 
 import numpy as np
-
 from pyacq.core import InputStream, get_node_type
 
 

@@ -8,7 +8,6 @@ import threading
 import time
 
 import numpy as np
-
 from pyacq.core import Node
 
 
@@ -39,7 +38,7 @@ class NumpyDeviceBuffer(Node):
                              f"got {sample_interval!r} and {chunksize!r}")
         sample_rate = 1.0 / sample_interval
         if buffer is None:
-            n_samples = max(int(round(10 * sample_rate)), chunksize)
+            n_samples = max(round(10 * sample_rate), chunksize)
             buffer = generate_test_signal(n_samples, nb_channel, sample_rate)
         buffer = np.asarray(buffer)
         if buffer.ndim != 2 or buffer.shape[1] != nb_channel:
