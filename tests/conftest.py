@@ -6,6 +6,9 @@ import textwrap
 
 import pytest
 
+# Qt widgets render offscreen in every test process (and the processes they spawn).
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
 
 def write_distribution(root, name, entry_points=None, modules=None):
     """Write an installed distribution (dist-info metadata + modules) under ``root``.

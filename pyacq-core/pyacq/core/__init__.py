@@ -19,6 +19,12 @@ _PUBLIC_NAMES = {
     "InputStream": "pyacq.core.stream",
     "OutputStream": "pyacq.core.stream",
     "RingBuffer": "pyacq.core.stream",
+    "RPCServer": "pyacq.core.rpc.server",
+    "QtRPCServer": "pyacq.core.rpc.qt_server",
+    "RPCClient": "pyacq.core.rpc.client",
+    "ObjectProxy": "pyacq.core.rpc.proxy",
+    "ProcessSpawner": "pyacq.core.rpc.spawner",
+    "RemoteCallException": "pyacq.core.rpc.errors",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _PUBLIC_NAMES)

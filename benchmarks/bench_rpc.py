@@ -1,0 +1,135 @@
+"""RPC speed next to raw pyzmq, measured in one run.
+
+Prints, for a process spawned with ProcessSpawner:
+
+- the round trip of a synchronous remote call, next to a raw pyzmq
+  DEALER/ROUTER round trip carrying frames of exactly the same sizes (so the
+  ratio is the cost of the RPC layer, not of the network stack);
+- the same for a call that sends and returns a 1 MB array;
+- the throughput of asynchronous calls (``_sync='async'``).
+
+Raw and RPC measurements alternate over several rounds and the medians are
+reported, so that load on the machine affects both alike.
+
+Run: ``python benchmarks/bench_rpc.py`` (with pyacq-core importable).
+"""
+import statistics
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import zmq
+from pyacq.core.rpc import ProcessSpawner
+from pyacq.core.rpc.serializer import MsgpackSerializer
+
+ROUNDS = 5
+SYNC_CALLS = 2000
+LARGE_CALLS = 100
+ASYNC_CALLS = 20000
+
+# An echo server that answers every request with a reply of a fixed size,
+# written with pyzmq only.
+RAW_SERVER = textwrap.dedent("""
+    import sys, zmq
+    sock = zmq.Context.instance().socket(zmq.ROUTER)
+    print(sock.bind_to_random_port("tcp://127.0.0.1"), flush=True)
+    reply = b"x" * int(sys.argv[1])
+    while True:
+        frames = sock.recv_multipart()
+        sock.send_multipart([frames[0], reply])
+""")
+
+
+class RawPeer:
+    """A DEALER talking to a raw ROUTER echo server in its own process."""
+
+    def __init__(self, request_frames, reply_size):
+        self.proc = subprocess.Popen([sys.executable, "-c", RAW_SERVER, str(reply_size)],
+                                     stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        port = int(self.proc.stdout.readline())
+        self.sock = zmq.Context.instance().socket(zmq.DEALER)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.connect(f"tcp://127.0.0.1:{port}")
+        self.frames = request_frames
+
+    def round_trip_us(self, count):
+        sock, frames = self.sock, self.frames
+        start = time.perf_counter()
+        for _ in range(count):
+            sock.send_multipart(frames)
+            if not sock.poll(10000):
+                raise TimeoutError("raw echo server did not answer")
+            sock.recv()
+        return (time.perf_counter() - start) / count * 1e6
+
+    def close(self):
+        self.sock.close()
+        self.proc.kill()
+        self.proc.wait(10)
+
+
+def request_frames(proxy, args):
+    """The frames RPCClient sends for ``proxy(*args)``."""
+    opts = MsgpackSerializer().dumps({"obj": proxy, "args": list(args), "kwargs": {}})
+    return [b"1", b"call_obj", b"auto", b"msgpack", opts]
+
+
+def reply_size(rval):
+    return len(MsgpackSerializer().dumps({"action": "return", "req_id": 1, "rval": rval,
+                                          "error": None}))
+
+
+def rpc_round_trip_us(func, args, count):
+    start = time.perf_counter()
+    for _ in range(count):
+        func(*args)
+    return (time.perf_counter() - start) / count * 1e6
+
+
+def async_calls_per_s(func, count):
+    start = time.perf_counter()
+    futures = [func(_sync="async") for _ in range(count)]
+    for future in futures:
+        future.result(timeout=60)
+    return count / (time.perf_counter() - start)
+
+
+def compare(name, func, args, count):
+    """Alternate raw and RPC rounds; return a table row."""
+    raw = RawPeer(request_frames(func, args), reply_size(func(*args)))
+    try:
+        raw_us, rpc_us = [], []
+        for _ in range(ROUNDS):
+            raw_us.append(raw.round_trip_us(count))
+            rpc_us.append(rpc_round_trip_us(func, args, count))
+    finally:
+        raw.close()
+    raw_median, rpc_median = statistics.median(raw_us), statistics.median(rpc_us)
+    return name, raw_median, rpc_median, rpc_median / raw_median
+
+
+def main():
+    proc = ProcessSpawner(name="bench")
+    try:
+        getpid = proc.client._import("os").getpid
+        asarray = proc.client._import("numpy").asarray
+        block = np.zeros(1 << 17)  # 1 MiB of float64
+        rows = [
+            compare("sync call, small", getpid, (), SYNC_CALLS),
+            compare("sync call, 1 MiB array both ways", asarray, (block,), LARGE_CALLS),
+        ]
+        rates = [async_calls_per_s(getpid, ASYNC_CALLS) for _ in range(3)]
+    finally:
+        proc.close()
+
+    print(f"{'measure':36s} {'raw pyzmq (us)':>15s} {'pyacq RPC (us)':>15s} {'ratio':>7s}")
+    for name, raw_us, rpc_us, ratio in rows:
+        print(f"{name:36s} {raw_us:15.1f} {rpc_us:15.1f} {ratio:7.2f}")
+    print(f"{'async calls per second':36s} {'':15s} {statistics.median(rates):15.0f}")
+    print("(medians of interleaved rounds; targets: ratio <= 1.5, async >= 20000 calls/s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""Remote process control: drive objects in other threads, processes or hosts.
+
+An RPCServer executes requests on its local objects; an RPCClient sends them;
+an ObjectProxy makes a remote object look local; ProcessSpawner starts a
+Python process with a server in it. The wire format (ZeroMQ ROUTER/DEALER,
+msgpack or json) is documented in ``server`` and ``serializer`` so that clients
+in other languages can talk to a server.
+
+Names are imported on first use: importing this package loads neither ZeroMQ
+nor Qt, and QtRPCServer (the only Qt user) loads Qt only when asked for.
+"""
+import importlib
+
+_PUBLIC_NAMES = {
+    "RPCServer": "pyacq.core.rpc.server",
+    "QtRPCServer": "pyacq.core.rpc.qt_server",
+    "RPCClient": "pyacq.core.rpc.client",
+    "ObjectProxy": "pyacq.core.rpc.proxy",
+    "Future": "pyacq.core.rpc.future",
+    "ProcessSpawner": "pyacq.core.rpc.spawner",
+    "RemoteCallException": "pyacq.core.rpc.errors",
+}
+
+__all__ = ["Future", "ObjectProxy", "ProcessSpawner", "QtRPCServer", "RPCClient", "RPCServer",
+           "RemoteCallException"]
+
+
+def __getattr__(name):
+    module_name = _PUBLIC_NAMES.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'pyacq.core.rpc' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

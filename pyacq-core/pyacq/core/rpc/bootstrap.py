@@ -1,0 +1,81 @@
+"""Entry point of a process started by ProcessSpawner.
+
+Run as ``python -m pyacq.core.rpc.bootstrap``; reads its configuration (one
+json line) from stdin, starts an RPCServer (or a QtRPCServer in a
+QApplication), reports its address -- or its start-up error with traceback --
+to the parent over ZeroMQ, then serves until closed.
+"""
+import json
+import logging
+import os
+import sys
+import traceback
+
+
+def _start_logging(config):
+    from .log import (
+        capture_stdio,
+        log_exceptions,
+        set_logger_address,
+        set_process_name,
+        set_thread_name,
+    )
+    set_process_name(config["name"] or f"process-{os.getpid()}")
+    set_thread_name("MainThread")
+    if config["log_level"] is not None:
+        logging.getLogger().setLevel(config["log_level"])
+    if config["log_addr"] is not None:
+        set_logger_address(config["log_addr"])
+        log_exceptions()
+        capture_stdio()
+
+
+def _start_server(config):
+    if not config["qt"]:
+        from .server import RPCServer
+        return RPCServer(config["address"]), None
+    from PyQt5 import QtWidgets
+
+    from .qt_server import QtRPCServer
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([sys.argv[0]])
+    app.setQuitOnLastWindowClosed(False)
+    server = QtRPCServer(config["address"])
+    server.run_forever()
+    return server, app
+
+
+def main():
+    config = json.loads(sys.stdin.readline())
+    import zmq
+
+    from .parent_watch import die_with_parent
+
+    # A context of its own, terminated below: term() returns once the report
+    # is delivered (or the linger expires), even if this process exits next.
+    report_context = zmq.Context()
+    report = report_context.socket(zmq.PUSH)
+    report.setsockopt(zmq.LINGER, 5000)
+    report.connect(config["report_addr"])
+    try:
+        die_with_parent(config["parent_pid"], use_pdeathsig=config["pdeathsig"])
+        _start_logging(config)
+        server, app = _start_server(config)
+    except BaseException as exc:  # noqa: BLE001 -- any failure must reach the parent
+        report.send_string(json.dumps({"error": [
+            type(exc).__name__, traceback.format_exception(type(exc), exc, exc.__traceback__)]}))
+        report.close()
+        report_context.term()
+        sys.exit(1)
+    report.send_string(json.dumps({"address": server.address, "pid": os.getpid()}))
+    report.close()
+    report_context.term()
+    if app is None:
+        server.run_forever()
+    else:
+        app.exec_()
+    sys.stdout.flush()
+    sys.stderr.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,347 @@
+"""RPCClient: sends requests to one RPCServer and collects its replies."""
+import collections
+import concurrent.futures
+import logging
+import os
+import threading
+import time
+import weakref
+
+import zmq
+
+from . import server_registry
+from .context import ZERO_COPY_MIN_BYTES, make_socket
+from .errors import RemoteCallException
+from .future import Future
+from .proxy import check_call_options
+from .remote_reference import RemoteReference
+from .serializer import all_serializers
+
+logger = logging.getLogger(__name__)
+
+_thread_clients = threading.local()
+
+
+def _clients_of_this_thread():
+    clients = getattr(_thread_clients, "clients", None)
+    if clients is None:
+        clients = _thread_clients.clients = {}
+    return clients
+
+
+class RPCClient:
+    """Connection to one RPCServer, usable from the thread that created it.
+
+    Requests follow the documented wire format (see ``send``). While waiting for
+    a reply, a *reentrant* client also lets the RPCServer of its own thread (if
+    any) serve requests, so that A calling B calling back A never deadlocks.
+    Use ``RPCClient.get_client(address)`` to share one client per thread and
+    address; proxies do so automatically.
+    """
+
+    def __init__(self, address, reentrant=True, serializer="msgpack"):
+        if serializer not in all_serializers:
+            known = ", ".join(all_serializers)
+            raise ValueError(f"unknown serializer {serializer!r} (known: {known})")
+        clients = _clients_of_this_thread()
+        if address in clients:
+            raise KeyError(f"this thread already has a client for {address}; use "
+                           "RPCClient.get_client()")
+        self.address = address
+        self._reentrant = reentrant
+        self._thread_id = threading.get_ident()
+        self._serializer = all_serializers[serializer](client=self)
+        self._ser_type = serializer.encode()
+        self._socket = make_socket(zmq.DEALER)
+        self._socket.setsockopt(zmq.IDENTITY, 
+                                f"{os.getpid()}-{self._thread_id}-{os.urandom(6).hex()}".encode())
+        self._socket.connect(address)
+        self._futures = {}
+        self._next_req_id = 0
+        self._closed = False
+        self._disconnected = False
+        self._pending_deletes = collections.deque()
+        self._references = weakref.WeakValueDictionary()
+        self._pollers = weakref.WeakKeyDictionary()
+        self._remote_time = None
+        self._recv_timeout = -1
+        clients[address] = self
+
+    @staticmethod
+    def get_client(address):
+        """Return this thread's client for *address*, creating it if needed.
+
+        Returns None when *address* is the server running in this thread: use the
+        local objects directly, or ``RPCServer.local_client()``.
+        """
+        server = server_registry.get_server()
+        if server is not None and server.address == address:
+            return None
+        client = _clients_of_this_thread().get(address)
+        if client is None or client._closed:
+            _clients_of_this_thread().pop(address, None)
+            client = RPCClient(address)
+        return client
+
+    # -- state ---------------------------------------------------------------
+
+    def disconnected(self):
+        """True once the server announced that it closed."""
+        return self._disconnected
+
+    def _check_usable(self):
+        if self._closed:
+            raise RuntimeError(f"RPCClient for {self.address} is closed")
+        if self._disconnected:
+            raise RuntimeError(f"RPC server at {self.address} has disconnected")
+        if threading.get_ident() != self._thread_id:
+            raise RuntimeError(f"RPCClient for {self.address} belongs to another thread; use "
+                               "RPCClient.get_client() in this thread")
+
+    # -- sending -------------------------------------------------------------
+
+    def send(self, action, opts=None, return_type="auto", sync="sync", timeout=10.0):
+        """Send a request to the server and return its result (see *sync*).
+
+        *action* is one of call_obj, get_obj, get_item, set_item, delete, import,
+        ping, close; *opts* the dict of options that action needs. *return_type*
+        'auto' lets the server send plain data by value and anything else by
+        proxy; 'proxy' forces a proxy; 'value' forces a copy (error if
+        impossible). *sync* 'sync' waits at most *timeout* seconds (TimeoutError
+        after); 'async' returns a Future; 'off' asks for no reply and returns None.
+        """
+        self._check_usable()
+        check_call_options(sync, return_type)
+        if self._pending_deletes:
+            self._flush_deletes()
+        return self._send(action, opts, return_type, sync, timeout)
+
+    def _send(self, action, opts, return_type, sync, timeout):
+        if sync == "off":
+            req_id = -1
+        else:
+            req_id = self._next_req_id
+            self._next_req_id += 1
+        opts_bytes = b"" if opts is None else self._serializer.dumps(opts)
+        self._socket.send_multipart([b"%d" % req_id, action.encode(), return_type.encode(),
+                                     self._ser_type, opts_bytes],
+                                    copy=len(opts_bytes) < ZERO_COPY_MIN_BYTES)
+        if sync == "off":
+            return None
+        future = Future(self, req_id)
+        self._futures[req_id] = future
+        if sync == "async":
+            return future
+        self.process_until_future(future, timeout)
+        return future.result(0)
+
+    def _flush_deletes(self):
+        pending = self._pending_deletes
+        while pending:
+            obj_id, ref_id = pending.popleft()
+            self._send("delete", {"obj_id": obj_id, "ref_id": ref_id}, "auto", "off", None)
+
+    def call_obj(self, obj, args=None, kwargs=None, **kwds):
+        """Call the remote callable *obj* (a proxy); *kwds* go to ``send``."""
+        opts = {"obj": obj, "args": list(args or ()), "kwargs": kwargs or {}}
+        return self.send("call_obj", opts, **kwds)
+
+    def get_obj(self, obj, **kwds):
+        """Return the remote object referenced by the proxy *obj* (by value if possible)."""
+        return self.send("get_obj", {"obj": obj}, **kwds)
+
+    def transfer(self, obj, **kwds):
+        """Send *obj* to the server and return a proxy to the server's copy."""
+        kwds.setdefault("return_type", "proxy")
+        return self.send("get_obj", {"obj": obj}, **kwds)
+
+    def delete(self, obj, **kwds):
+        """Release the server-side reference held by the proxy *obj*."""
+        return self.send("delete", {"obj_id": obj._obj_id, "ref_id": obj._ref_id}, **kwds)
+
+    def _import(self, module, **kwds):
+        """Import *module* in the server's process and return a proxy to it."""
+        return self.send("import", {"module": module}, **kwds)
+
+    def __getitem__(self, name):
+        """Return the object the server published as *name* (``server[name] = obj``)."""
+        return self.send("get_item", {"name": name})
+
+    def __setitem__(self, name, value):
+        """Publish *value* on the server under *name*."""
+        self.send("set_item", {"name": name, "value": value})
+
+    def ping(self, sync="sync", **kwds):
+        """Ask the server for 'pong' (a connectivity check)."""
+        return self.send("ping", sync=sync, **kwds)
+
+    def ensure_connection(self, timeout=1.0):
+        """Return True once the server answers a ping; TimeoutError after *timeout*."""
+        if self.ping(timeout=timeout) != "pong":
+            raise RuntimeError(f"unexpected ping reply from {self.address}")
+        return True
+
+    def measure_clock_diff(self, samples=10):
+        """Return the remote clock minus the local clock (``time.time()``), in seconds.
+
+        The sample with the shortest round trip wins; its midpoint estimates when
+        the remote clock was read.
+        """
+        if self._remote_time is None:
+            self._remote_time = self._import("time").time
+        best = None
+        for _ in range(samples):
+            start = time.time()
+            remote = self._remote_time()
+            end = time.time()
+            if best is None or end - start < best[0]:
+                best = (end - start, remote - (start + end) / 2.0)
+        return best[1]
+
+    # -- closing -------------------------------------------------------------
+
+    def close_server(self, sync="sync", timeout=1.0, **kwds):
+        """Ask the server to close; return True (also if it already disconnected)."""
+        if self._disconnected:
+            return True
+        result = self.send("close", sync=sync, timeout=timeout, **kwds)
+        return True if sync == "sync" else result
+
+    def close(self):
+        """Close this client's socket; the server keeps running."""
+        if self._closed:
+            return
+        self._closed = True
+        clients = _clients_of_this_thread()
+        if clients.get(self.address) is self:
+            del clients[self.address]
+        if self._disconnected:
+            self._socket.setsockopt(zmq.LINGER, 0)
+        self._socket.close()
+        self._fail_futures(RuntimeError(f"RPCClient for {self.address} was closed"))
+
+    # -- receiving -----------------------------------------------------------
+
+    def process_until_future(self, future, timeout=None):
+        """Read replies until *future* has its result; TimeoutError after *timeout* s.
+
+        Meanwhile the RPCServer of this thread (if any, and if the client is
+        reentrant) serves incoming requests; if it is asked to close, the wait
+        ends with RuntimeError.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        sock = self._socket
+        # The base class's done() only reads the state; Future.done() would also
+        # poll the socket, which costs more than the wait below.
+        is_done = concurrent.futures.Future.done
+        while not is_done(future):
+            if self._closed:
+                raise RuntimeError(f"RPCClient for {self.address} was closed")
+            if deadline is None:
+                wait_ms = 1000
+            else:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"no reply from {self.address} within {timeout:.3g} s "
+                                       f"(request {future.call_id})")
+                wait_ms = max(1, int(remaining * 1000) + 1)
+            server = server_registry.get_server() if self._reentrant else None
+            if server is not None and server._closing and not server._closed:
+                # Unwind nested requests so that the server can finish closing.
+                raise RuntimeError(f"gave up waiting for {self.address}: the RPC server "
+                                   "of this thread is closing")
+            if server is None or server._closed:
+                # Nothing else to serve: a blocking receive is the fastest wait.
+                wait_ms = min(wait_ms, 1000)
+                if wait_ms != self._recv_timeout:
+                    sock.setsockopt(zmq.RCVTIMEO, wait_ms)
+                    self._recv_timeout = wait_ms
+                try:
+                    msg = sock.recv()
+                except zmq.Again:
+                    continue
+                self.process_msg(msg)
+                continue
+            poller = self._pollers.get(server)
+            if poller is None:
+                poller = self._pollers[server] = zmq.Poller()
+                poller.register(sock, zmq.POLLIN)
+                poller.register(server._socket, zmq.POLLIN)
+            for ready, _ in poller.poll(wait_ms):
+                if ready is sock:
+                    self._read_replies()
+                else:
+                    server._process_available()
+
+    def _read_replies(self):
+        sock = self._socket
+        while not self._closed and sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+            self.process_msg(sock.recv(zmq.NOBLOCK, copy=True))
+
+    def process_msg(self, msg):
+        """Handle one message from the server: settle a Future or note a disconnect."""
+        try:
+            reply = self._serializer.loads(msg)
+        except Exception as exc:  # noqa: BLE001 -- a bad reply must not kill the caller
+            self._fail_undecodable(msg, exc)
+            return
+        if not isinstance(reply, dict):
+            logger.warning("ignoring malformed message from %s: %r", self.address, reply)
+            return
+        action = reply.get("action")
+        if action == "return":
+            future = self._futures.pop(reply.get("req_id"), None)
+            if future is None:
+                return
+            error = reply.get("error")
+            if error is None:
+                future.set_result(reply.get("rval"))
+            else:
+                future.set_exception(_remote_exception(error))
+        elif action == "disconnect":
+            self._disconnected = True
+            self._fail_futures(RuntimeError(f"RPC server at {self.address} has disconnected"))
+        else:
+            logger.warning("ignoring message with unknown action %r from %s",
+                           action, self.address)
+
+    def _fail_undecodable(self, msg, exc):
+        try:
+            req_id = self._serializer.loads_plain(msg).get("req_id")
+        except Exception:  # noqa: BLE001 -- undecodable even as plain data
+            req_id = None
+        future = self._futures.pop(req_id, None)
+        if future is None:
+            logger.warning("ignoring undecodable message from %s: %s", self.address, exc)
+        else:
+            future.set_exception(exc)
+
+    def _fail_futures(self, exc):
+        futures, self._futures = self._futures, {}
+        for future in futures.values():
+            if not future.done():
+                future.set_exception(exc)
+
+    def _forget_future(self, req_id):
+        self._futures.pop(req_id, None)
+
+    def _adopt_proxy(self, proxy):
+        """Attach a proxy decoded from this server's reply to the reference it holds.
+
+        Its server created that reference for us, so it is released when the last
+        local proxy using it is gone (unless auto_delete is turned off).
+        """
+        key = (proxy._obj_id, proxy._ref_id)
+        reference = self._references.get(key)
+        if reference is None:
+            reference = RemoteReference(self._pending_deletes, *key)
+            self._references[key] = reference
+        proxy.__dict__["_reference"] = reference
+
+
+def _remote_exception(error):
+    if (isinstance(error, list) and len(error) == 2 and isinstance(error[0], str)
+            and isinstance(error[1], list)):
+        return RemoteCallException(error[0], [str(line) for line in error[1]])
+    return RemoteCallException("UnknownError", [repr(error)])
+

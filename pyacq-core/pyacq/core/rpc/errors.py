@@ -1,0 +1,19 @@
+"""Exceptions raised by the RPC layer on the calling side."""
+
+
+class RemoteCallException(Exception):
+    """An exception raised by the remote object, re-raised in the caller.
+
+    The remote exception object itself cannot cross the process boundary (it may
+    not be serializable, and decoding must never build arbitrary objects), so the
+    caller gets its type name and formatted traceback instead.
+    """
+
+    def __init__(self, type_str, remote_traceback):
+        self.type_str = type_str
+        self.remote_traceback = list(remote_traceback)
+        super().__init__(type_str, self.remote_traceback)
+
+    def __str__(self):
+        remote_traceback = "".join(self.remote_traceback).rstrip()
+        return f"{self.type_str} raised in remote process:\n{remote_traceback}"

@@ -1,0 +1,91 @@
+"""RPCLogHandler: terminal output for records gathered from many processes."""
+import logging
+import sys
+import threading
+import zlib
+
+from .names import stamp_record
+from .time_order import TimeOrderedBuffer
+
+_SOURCE_COLORS = (31, 32, 33, 34, 35, 36, 91, 92, 93, 94, 95, 96)
+_LEVEL_COLORS = {logging.DEBUG: 90, logging.INFO: 0, logging.WARNING: 33,
+                 logging.ERROR: 31, logging.CRITICAL: 41}
+
+
+def _colored(text, code):
+    return f"\x1b[{code}m{text}\x1b[0m" if code else text
+
+
+def _source_color(name):
+    # crc32, not hash(): the colour of a process must not change between runs.
+    return _SOURCE_COLORS[zlib.crc32(name.encode()) % len(_SOURCE_COLORS)]
+
+
+class RPCLogHandler(logging.StreamHandler):
+    """StreamHandler that writes records sorted by creation time, coloured by source.
+
+    Records are held for a fraction of a second so that those arriving late
+    from other processes are still written in creation order. Host, process
+    and thread names each get a stable colour; the level colours the message.
+    """
+
+    def __init__(self, stream=sys.stderr):
+        super().__init__(stream)
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        self._buffer = TimeOrderedBuffer()
+        self._wakeup = threading.Event()
+        self._closed = False
+        self._flusher = None
+
+    def emit(self, record):
+        stamp_record(record)
+        with self.lock:
+            self._buffer.push(record)
+            if self._flusher is None and not self._closed:
+                self._flusher = threading.Thread(target=self._flush_periodically,
+                                                 daemon=True, name="RPCLogHandler")
+                self._flusher.start()
+
+    def _flush_periodically(self):
+        while not self._wakeup.wait(self._buffer.delay / 2):
+            self._write(self._ready())
+        self._write(self._all())
+
+    def _ready(self):
+        with self.lock:
+            return self._buffer.pop_ready()
+
+    def _all(self):
+        with self.lock:
+            return self._buffer.pop_all()
+
+    def _write(self, records):
+        if not records:
+            return
+        with self.lock:
+            for record in records:
+                try:
+                    self.stream.write(self.format(record) + self.terminator)
+                except Exception:  # noqa: BLE001 -- reported the logging way
+                    self.handleError(record)
+            self.stream.flush()
+
+    def flush(self):
+        """Write every held record now."""
+        self._write(self._all())
+        super().flush()
+
+    def format(self, record):
+        source = " ".join(_colored(name, _source_color(name)) for name in (
+            record.hostname, record.process_name, record.thread_name))
+        text = super().format(record)
+        return f"[{source}] {_colored(text, _LEVEL_COLORS.get(record.levelno, 0))}"
+
+    def close(self):
+        """Write the held records and stop the flushing thread."""
+        self._closed = True
+        self._wakeup.set()
+        if self._flusher is not None and self._flusher is not threading.current_thread():
+            self._flusher.join(5.0)
+        self.flush()
+        super().close()

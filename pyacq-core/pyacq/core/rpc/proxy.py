@@ -1,0 +1,257 @@
+"""ObjectProxy: a local stand-in for an object owned by a remote RPCServer."""
+import datetime
+import threading
+
+import numpy as np
+
+from . import server_registry
+from .errors import RemoteCallException
+
+_SYNC_MODES = ("sync", "async", "off")
+_RETURN_TYPES = ("auto", "proxy", "value")
+
+
+def check_call_options(sync, return_type):
+    """Raise ValueError for a sync mode or return type the protocol does not know."""
+    if sync not in _SYNC_MODES:
+        raise ValueError(f"sync must be one of {_SYNC_MODES}, not {sync!r}")
+    if return_type not in _RETURN_TYPES:
+        raise ValueError(f"return_type must be one of {_RETURN_TYPES}, not {return_type!r}")
+
+
+class ObjectProxy:
+    """Proxy to an object stored by a remote RPCServer.
+
+    Attribute access, calls, ``[]``, ``setattr``, ``len``, ``in`` and iteration
+    are forwarded to the remote object. ``repr``/``str`` never contact the
+    server (safe for debugging), and ``hash``/``==`` compare remote identity
+    (server address, object id and attribute path), never remote values.
+
+    A call accepts ``_sync`` ('sync', 'async' -> Future, 'off' -> None),
+    ``_return_type`` ('auto', 'proxy', 'value') and ``_timeout`` (seconds), whose
+    defaults come from ``_set_proxy_options``.
+
+    The proxy may be used from any thread (each thread talks through its own
+    RPCClient) and may be sent to another process, where it keeps working as long
+    as the process that owns this reference keeps it.
+    """
+
+    def __init__(self, rpc_addr, obj_id, ref_id, type_str="", attributes=(), **kwds):
+        state = self.__dict__
+        state["_rpc_addr"] = rpc_addr
+        state["_obj_id"] = obj_id
+        state["_ref_id"] = ref_id
+        state["_type_str"] = type_str
+        state["_attributes"] = tuple(attributes)
+        # Shared until changed: _set_proxy_options copies before writing.
+        state["_proxy_options"] = _DEFAULT_OPTIONS
+        state["_reference"] = None
+        state["_thread_client"] = None
+        if kwds:
+            self._set_proxy_options(**kwds)
+
+    # -- identity and wire form ---------------------------------------------
+
+    def _to_dict(self):
+        """Return the documented wire form of this proxy (tagged dict)."""
+        return {"___type_name___": "proxy", "rpc_addr": self._rpc_addr,
+                "obj_id": self._obj_id, "ref_id": self._ref_id,
+                "type_str": self._type_str, "attributes": list(self._attributes)}
+
+    def _identity(self):
+        return (self._rpc_addr, self._obj_id, self._attributes)
+
+    def __hash__(self):
+        return hash(self._identity())
+
+    def __eq__(self, other):
+        if not isinstance(other, ObjectProxy):
+            return NotImplemented
+        return self._identity() == other._identity()
+
+    def __ne__(self, other):
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __repr__(self):
+        path = "".join("." + a for a in self._attributes)
+        return f"<ObjectProxy for {self._rpc_addr}[{self._obj_id}]{path} {self._type_str}>"
+
+    __str__ = __repr__
+
+    def __bool__(self):
+        # Truth-testing must not cost a round trip (nor fail on objects without
+        # __len__); a proxy is always true, like most objects.
+        return True
+
+    # -- options --------------------------------------------------------------
+
+    def _set_proxy_options(self, **kwds):
+        """Change how this proxy behaves; a value of None restores the default.
+
+        Options: ``sync``, ``return_type``, ``auto_proxy``, ``timeout``,
+        ``defer_getattr``, ``no_proxy_types``, ``auto_delete`` (see the class
+        docstring and RPCClient.send for their meaning).
+        """
+        options = dict(self._proxy_options)
+        defaults = _DEFAULT_OPTIONS
+        for name, value in kwds.items():
+            if name not in defaults:
+                raise TypeError(f"unknown proxy option {name!r}")
+            options[name] = defaults[name] if value is None else value
+        check_call_options(options["sync"], options["return_type"])
+        self.__dict__["_proxy_options"] = options
+        if "auto_delete" in kwds and self._reference is not None:
+            self._reference.auto_delete = options["auto_delete"]
+
+    def _derived(self, attr):
+        """Return a proxy to ``self.<attr>`` without contacting the server."""
+        proxy = ObjectProxy(self._rpc_addr, self._obj_id, self._ref_id, self._type_str,
+                            self._attributes + (attr,))
+        proxy.__dict__["_proxy_options"] = self._proxy_options
+        proxy.__dict__["_reference"] = self._reference
+        return proxy
+
+    def _client(self):
+        """Return the RPCClient of the calling thread for this proxy's server."""
+        cached = self._thread_client
+        ident = threading.get_ident()
+        if cached is not None and cached[0] == ident and not cached[1]._closed:
+            return cached[1]
+        from .client import RPCClient
+        client = RPCClient.get_client(self._rpc_addr)
+        if client is None:
+            client = server_registry.get_server().local_client()
+        self.__dict__["_thread_client"] = (ident, client)
+        return client
+
+    # -- remote operations ---------------------------------------------------
+
+    def __call__(self, *args, **kwargs):
+        """Call the remote object; see the class docstring for ``_sync`` and friends."""
+        options = self._proxy_options
+        sync = kwargs.pop("_sync", options["sync"])
+        return_type = kwargs.pop("_return_type", options["return_type"])
+        timeout = kwargs.pop("_timeout", options["timeout"])
+        if options["auto_proxy"]:
+            args = [self._auto_proxy(a) for a in args]
+            kwargs = {k: self._auto_proxy(v) for k, v in kwargs.items()}
+        return self._client().call_obj(self, args, kwargs, sync=sync,
+                                       return_type=return_type, timeout=timeout)
+
+    def _auto_proxy(self, value):
+        if isinstance(value, tuple(self._proxy_options["no_proxy_types"])):
+            return value
+        server = server_registry.get_server()
+        if server is None:
+            raise TypeError("auto_proxy needs an RPCServer running in this thread")
+        return server.get_shared_proxy(value)
+
+    def __getattr__(self, attr):
+        """Return the remote attribute (by value or proxy, per ``return_type``).
+
+        With ``defer_getattr`` the server is not asked: a proxy to the attribute
+        path is returned and a missing attribute shows only when it is used.
+        A returned proxy (e.g. a method) inherits this proxy's options, so that
+        ``proxy._set_proxy_options(sync='async')`` makes ``proxy.method()`` async.
+        Dunder names are never forwarded, so that introspection (copy, pickle,
+        numpy) does not silently turn into remote calls.
+        """
+        if attr.startswith("__") and attr.endswith("__"):
+            raise AttributeError(attr)
+        derived = self._derived(attr)
+        options = self._proxy_options
+        if options["defer_getattr"]:
+            return derived
+        value = self._client().get_obj(derived, return_type=options["return_type"],
+                                       sync="sync", timeout=options["timeout"])
+        if isinstance(value, ObjectProxy) and options is not _DEFAULT_OPTIONS:
+            value.__dict__["_proxy_options"] = options
+            if value._reference is not None:
+                value._reference.auto_delete = options["auto_delete"]
+        return value
+
+    def __setattr__(self, name, value):
+        self._call_method("__setattr__", name, value)
+
+    def __delattr__(self, name):
+        self._call_method("__delattr__", name)
+
+    def _call_method(self, name, *args):
+        options = self._proxy_options
+        return self._client().call_obj(self._derived(name), args, {}, sync="sync",
+                                       return_type=options["return_type"],
+                                       timeout=options["timeout"])
+
+    def __getitem__(self, key):
+        return self._call_method("__getitem__", key)
+
+    def __setitem__(self, key, value):
+        self._call_method("__setitem__", key, value)
+
+    def __delitem__(self, key):
+        self._call_method("__delitem__", key)
+
+    def __len__(self):
+        return self._call_method("__len__")
+
+    def __contains__(self, item):
+        return self._call_method("__contains__", item)
+
+    def __iter__(self):
+        iterator = self._client().call_obj(self._derived("__iter__"), (), {}, sync="sync",
+                                           return_type="proxy",
+                                           timeout=self._proxy_options["timeout"])
+        return iterator
+
+    def __next__(self):
+        try:
+            return self._call_method("__next__")
+        except RemoteCallException as exc:
+            if exc.type_str == "StopIteration":
+                raise StopIteration from None
+            raise
+
+    def _get_value(self):
+        """Return a copy of the remote object; raise if it cannot be sent by value."""
+        return self._client().get_obj(self, return_type="value", sync="sync",
+                                      timeout=self._proxy_options["timeout"])
+
+    def _delete(self, sync="sync", **kwds):
+        """Ask the server to release the reference held by this proxy.
+
+        The remote object is freed only if nothing else references it; this proxy
+        and every copy of it are unusable afterwards.
+        """
+        if self._reference is not None:
+            self._reference.auto_delete = False
+        return self._client().delete(self, sync=sync, **kwds)
+
+
+def _forward_operator(name):
+    def operator(self, *args):
+        return self._call_method(name, *args)
+    operator.__name__ = name
+    operator.__doc__ = f"Forward {name} to the remote object."
+    return operator
+
+
+# Options of a new proxy (ObjectProxy is in no_proxy_types, hence defined here).
+_DEFAULT_OPTIONS = {
+    "sync": "sync",
+    "return_type": "auto",
+    "auto_proxy": False,
+    "timeout": 10.0,
+    "defer_getattr": False,
+    "no_proxy_types": (type(None), str, bytes, int, float, bool, tuple, list, dict,
+                       np.ndarray, np.generic, datetime.date, ObjectProxy),
+    "auto_delete": True,
+}
+
+for _name in ("__add__", "__sub__", "__mul__", "__truediv__", "__floordiv__", "__mod__",
+              "__pow__", "__lshift__", "__rshift__", "__and__", "__or__", "__xor__",
+              "__radd__", "__rsub__", "__rmul__", "__rtruediv__", "__rfloordiv__",
+              "__neg__", "__pos__", "__abs__", "__invert__", "__lt__", "__le__",
+              "__gt__", "__ge__"):
+    setattr(ObjectProxy, _name, _forward_operator(_name))
+del _name

@@ -1,0 +1,92 @@
+"""QtRPCServer: an RPCServer whose requests run in the Qt GUI thread.
+
+This is the only RPC module that imports Qt.
+"""
+import threading
+
+import zmq
+from PyQt5 import QtCore
+
+from .context import make_socket
+from .server import RPCServer
+
+
+class _RequestNotifier(QtCore.QObject):
+    """Lives in the GUI thread; its signal wakes the Qt event loop for new requests."""
+
+    requests_ready = QtCore.pyqtSignal()
+
+
+class QtRPCServer(RPCServer):
+    """RPCServer that lives in a Qt GUI thread, so requests may create widgets.
+
+    A poller thread owns the network socket and forwards each request to the
+    GUI thread through an in-process socket, emitting a signal that wakes the
+    Qt event loop; replies travel back the same way. The in-process socket is
+    also what a waiting client of the GUI thread polls, so reentrant calls work
+    exactly as with RPCServer. No timer polls the network.
+
+    ``run_forever()`` returns at once (Qt's event loop does the serving). With
+    *quit_on_close*, closing the server quits the QApplication.
+    """
+
+    def __init__(self, address="tcp://127.0.0.1:*", quit_on_close=True):
+        app = QtCore.QCoreApplication.instance()
+        if app is None:
+            raise RuntimeError("QtRPCServer needs a QApplication; create one first")
+        super().__init__(address)
+        self.quit_on_close = quit_on_close
+        bridge_addr = f"inproc://qt-rpc-bridge-{id(self):x}"
+        self._router = self._socket
+        self._socket = make_socket(zmq.PAIR)
+        self._socket.bind(bridge_addr)
+        self._poller_side = make_socket(zmq.PAIR)
+        self._poller_side.connect(bridge_addr)
+        self._notifier = _RequestNotifier()
+        self._notifier.moveToThread(app.thread())
+        self._notifier.requests_ready.connect(self._process_available,
+                                              QtCore.Qt.QueuedConnection)
+        self._poll_thread = None
+
+    def run_forever(self):
+        """Start serving in the Qt event loop of this (GUI) thread; returns immediately."""
+        self._bind_to_this_thread()
+        self._poll_thread = threading.Thread(target=self._poll_network, daemon=True,
+                                             name="QtRPCServer-poller")
+        self._poll_thread.start()
+
+    def _wake_up(self):
+        self._notifier.requests_ready.emit()
+
+    def _poll_network(self):
+        """Poller thread: shuttle frames between the network and the GUI thread."""
+        router, bridge = self._router, self._poller_side
+        poller = zmq.Poller()
+        poller.register(router, zmq.POLLIN)
+        poller.register(bridge, zmq.POLLIN)
+        while True:
+            events = dict(poller.poll(1000))
+            if router in events:
+                while router.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+                    bridge.send_multipart(router.recv_multipart(zmq.NOBLOCK))
+                self._notifier.requests_ready.emit()
+            if bridge in events:
+                while bridge.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+                    frames = bridge.recv_multipart(zmq.NOBLOCK)
+                    if frames == [b""]:
+                        router.close()
+                        bridge.close()
+                        return
+                    router.send_multipart(frames)
+
+    def _close_sockets(self):
+        if self._poll_thread is None:
+            self._router.close()
+            self._poller_side.close()
+        else:
+            # The poller forwards everything queued before this marker, then exits.
+            self._socket.send_multipart([b""])
+            self._poll_thread.join(5.0)
+        self._socket.close()
+        if self.quit_on_close:
+            QtCore.QCoreApplication.instance().quit()

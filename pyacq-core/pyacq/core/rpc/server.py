@@ -1,0 +1,365 @@
+"""RPCServer: executes requests from RPCClients on local objects.
+
+Wire format (ZeroMQ; the server is a ROUTER, each client a DEALER with a unique
+identity). A request is five frames ``[req_id, action, return_type, ser_type,
+opts]``: ``req_id`` an ASCII integer (-1: no reply wanted); ``action`` one of
+call_obj {obj, args, kwargs}, get_obj {obj}, get_item {name}, set_item {name,
+value}, delete {obj_id, ref_id}, import {module}, ping, close; ``return_type``
+'auto', 'proxy' or 'value'; ``ser_type`` 'msgpack' or 'json'; ``opts`` the
+serialized dict of options (empty if none). The reply is one frame serialized
+the caller's way: ``{'action': 'return', 'req_id': n, 'rval': ..., 'error':
+None or [type name, [traceback lines]]}``. A closing server sends every client
+it has seen ``{'action': 'disconnect'}``.
+"""
+import importlib
+import logging
+import threading
+import traceback
+
+import zmq
+
+from . import server_registry
+from .context import ZERO_COPY_MIN_BYTES, get_context, make_socket
+from .object_table import ObjectTable
+from .proxy import ObjectProxy
+from .serializer import all_serializers
+from .timer import RPCTimer
+
+logger = logging.getLogger(__name__)
+
+_REQUEST_FRAMES = 6  # client identity + the 5 documented frames
+_RETURN_TYPES = {b"auto": "auto", b"proxy": "proxy", b"value": "value"}
+
+
+class RPCServer:
+    """Remote procedure call server for invoking requests on proxied objects.
+
+    At most one server runs per thread. Run it with ``run_forever()`` (serve
+    until closed), or register it with ``run_lazy()``: it then serves whenever a
+    client of the same thread waits for a reply (which is what makes reentrant
+    calls work), or when ``_process_available()`` is called.
+
+    The server binds to 127.0.0.1 unless told otherwise. It is not a secure
+    server: whoever can reach its address can run any code in its process.
+    Malformed requests are answered with an error (or logged when no reply is
+    possible) and never stop the server.
+    """
+
+    #: Requests larger than this many bytes are refused with an error reply.
+    max_request_size = 1 << 30
+
+    def __init__(self, address="tcp://127.0.0.1:*"):
+        self._socket = make_socket(zmq.ROUTER)
+        self._socket.bind(address)
+        #: The address clients connect to, with the port actually bound.
+        self.address = self._socket.getsockopt(zmq.LAST_ENDPOINT).decode()
+        self._serializers = {name.encode(): cls(server=self)
+                             for name, cls in all_serializers.items()}
+        self._objects = ObjectTable()
+        self._namespace = {}
+        self._clients = {}  # identity -> serializer it used last
+        self._timers = []
+        self._local_client = None
+        self._thread_id = None
+        self._depth = 0
+        self._closing = False
+        self._closed = False
+
+    # -- thread registration -----------------------------------------------
+
+    @staticmethod
+    def get_server():
+        """Return the server running in this thread, or None."""
+        return server_registry.get_server()
+
+    @staticmethod
+    def register_server(srv):
+        """Register *srv* as the (only) server of this thread."""
+        server_registry.register_server(srv)
+
+    @staticmethod
+    def unregister_server(srv):
+        """Unregister *srv* from this thread."""
+        server_registry.unregister_server(srv)
+
+    @staticmethod
+    def local_client():
+        """Return the RPCClient that reaches the server running in this thread."""
+        server = server_registry.get_server()
+        if server is None:
+            raise RuntimeError("no RPCServer runs in this thread")
+        if server._local_client is None or server._local_client._closed:
+            from .client import RPCClient
+            server._local_client = RPCClient(server.address)
+        return server._local_client
+
+    def _bind_to_this_thread(self):
+        if self._closed:
+            raise RuntimeError(f"RPCServer at {self.address} is closed")
+        server_registry.register_server(self)
+        self._thread_id = threading.get_ident()
+
+    # -- running -------------------------------------------------------------
+
+    def run_lazy(self):
+        """Register this server for the current thread without looping.
+
+        Clients of this thread serve its requests while they wait for replies.
+        """
+        self._bind_to_this_thread()
+
+    def run_forever(self):
+        """Serve requests until the server is closed."""
+        self._bind_to_this_thread()
+        sock = self._socket
+        # A blocking receive is markedly faster than polling first; the timeout
+        # only bounds each wait (close() from another thread also wakes it).
+        sock.setsockopt(zmq.RCVTIMEO, 1000)
+        while not self._closed:
+            try:
+                frames = sock.recv_multipart()
+            except zmq.Again:
+                frames = None
+            if frames is not None and not self._closing:
+                self._handle_request(frames)
+            if self._closing and self._depth == 0:
+                self._finish_close()
+
+    def running(self):
+        """True until the server has closed."""
+        return not self._closed
+
+    def _process_available(self):
+        """Serve every request already received, without blocking."""
+        if self._closed:
+            return
+        sock = self._socket
+        while not self._closing and sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+            self._handle_request(sock.recv_multipart(zmq.NOBLOCK))
+        if self._closing and self._depth == 0:
+            self._finish_close()
+
+    # -- publishing objects --------------------------------------------------
+
+    def __getitem__(self, name):
+        return self._namespace[name]
+
+    def __setitem__(self, name, obj):
+        """Publish *obj* so that clients can get it with ``client[name]``."""
+        self._namespace[name] = obj
+
+    def get_proxy(self, obj, **kwds):
+        """Return a new ObjectProxy to the local *obj*; *kwds* are proxy options.
+
+        The object stays alive here until the proxy's reference is deleted.
+        """
+        if isinstance(obj, ObjectProxy):
+            return obj
+        obj_id, ref_id = self._objects.add_reference(obj)
+        return ObjectProxy(self.address, obj_id, ref_id, _type_str(obj), (), **kwds)
+
+    def get_shared_proxy(self, obj):
+        """Return the proxy used each time *obj* is lent to another process as an argument.
+
+        Borrowers never release it: one reference per object, kept until the
+        server closes, bounds what repeated calls accumulate.
+        """
+        obj_id, ref_id = self._objects.shared_reference(obj)
+        return ObjectProxy(self.address, obj_id, ref_id, _type_str(obj))
+
+    def unwrap_proxy(self, proxy):
+        """Return the local object referenced by *proxy* (KeyError if unknown)."""
+        return self.unwrap_reference(proxy._obj_id, proxy._ref_id, proxy._attributes)
+
+    def unwrap_reference(self, obj_id, ref_id, attributes=()):
+        """Return the object a proxy's fields designate (KeyError if unknown)."""
+        obj = self._objects.lookup(obj_id, ref_id)
+        for attr in attributes:
+            obj = getattr(obj, attr)
+        return obj
+
+    def start_timer(self, callback, interval, **kwds):
+        """Call *callback(**kwds)* every *interval* seconds (start to start).
+
+        A local *callback* runs in this server's thread, so it must be safe to
+        call there; an ObjectProxy runs in its own process. Returns the timer,
+        whose ``stop()`` ends it; closing the server stops all timers.
+        """
+        if not isinstance(callback, ObjectProxy):
+            callback = self.get_proxy(callback)
+        timer = RPCTimer(callback, interval, kwds)
+        self._timers.append(timer)
+        return timer
+
+    # -- requests --------------------------------------------------------------
+
+    def _handle_request(self, frames):
+        caller = frames[0]
+        if len(frames) != _REQUEST_FRAMES:
+            self._reject(frames, "expected 5 frames [req_id, action, return_type, "
+                                 f"ser_type, opts], got {len(frames) - 1}")
+            return
+        _, req_id, action, return_type, ser_type, opts = frames
+        serializer = self._serializers.get(ser_type)
+        if serializer is None:
+            logger.warning("dropped request from %r: unknown serializer %r", caller, ser_type)
+            return
+        try:
+            req_id = int(req_id)
+        except ValueError:
+            logger.warning("dropped request from %r: req_id %r is not an integer",
+                           caller, req_id)
+            return
+        self._clients[caller] = serializer
+        return_type = _RETURN_TYPES.get(return_type, return_type)
+        self._depth += 1
+        try:
+            rval, error = self._execute(caller, action, return_type, serializer, opts)
+            if req_id < 0:
+                if error is not None:
+                    logger.warning("request %s (no reply wanted) failed:\n%s",
+                                   action[:50], "".join(error[1]))
+                return
+            self._send_reply(caller, serializer, req_id, rval, error, return_type)
+        finally:
+            self._depth -= 1
+
+    def _execute(self, caller, action, return_type, serializer, opts):
+        """Decode and run one request; return (rval, error)."""
+        try:
+            if len(opts) > self.max_request_size:
+                raise ValueError(f"request of {len(opts)} bytes exceeds the server's limit "
+                                 f"of {self.max_request_size}")
+            action = action.decode("ascii")
+            if return_type not in _RETURN_TYPES.values():
+                raise ValueError(f"unknown return_type {return_type!r}")
+            opts = serializer.loads(opts) if opts else {}
+            if not isinstance(opts, dict):
+                raise TypeError(f"request options must be a dict, got {type(opts).__name__}")
+            return self.process_action(action, opts, return_type, caller), None
+        except Exception as exc:  # noqa: BLE001 -- any failure becomes the error reply
+            return None, _error_of(exc)
+
+    def process_action(self, action, opts, return_type, caller):
+        """Invoke a single action and return the result."""
+        if action == "call_obj":
+            obj = _option(opts, action, "obj")
+            args = opts.get("args") or []
+            kwargs = opts.get("kwargs") or {}
+            if not isinstance(args, list) or not isinstance(kwargs, dict):
+                raise TypeError("call_obj needs 'args' as a list and 'kwargs' as a dict")
+            return obj(*args, **kwargs)
+        if action == "get_obj":
+            return _option(opts, action, "obj")
+        if action == "get_item":
+            name = _option(opts, action, "name")
+            try:
+                return self._namespace[name]
+            except (KeyError, TypeError):
+                raise KeyError(f"no object published as {name!r}") from None
+        if action == "set_item":
+            self._namespace[_option(opts, action, "name")] = _option(opts, action, "value")
+            return None
+        if action == "delete":
+            self._objects.release(_option(opts, action, "obj_id"),
+                                  _option(opts, action, "ref_id"))
+            return None
+        if action == "import":
+            module = _option(opts, action, "module")
+            if not isinstance(module, str):
+                raise TypeError("import needs 'module' as a string")
+            return importlib.import_module(module)
+        if action == "ping":
+            return "pong"
+        if action == "close":
+            self._closing = True
+            return True
+        raise ValueError(f"unknown action {action!r}")
+
+    def _send_reply(self, caller, serializer, req_id, rval, error, return_type):
+        if self._closed:
+            return
+        try:
+            if error is None and return_type == "proxy":
+                rval = self.get_proxy(rval)
+            data = serializer.dumps({"action": "return", "req_id": req_id, "rval": rval,
+                                     "error": error}, allow_proxy=return_type != "value")
+        except Exception as exc:  # noqa: BLE001 -- e.g. a value that cannot be sent
+            data = serializer.dumps({"action": "return", "req_id": req_id, "rval": None,
+                                     "error": _error_of(exc)})
+        self._socket.send_multipart([caller, data], copy=len(data) < ZERO_COPY_MIN_BYTES)
+
+    def _reject(self, frames, problem):
+        """Answer a malformed request with an error when its frames allow a reply."""
+        caller = frames[0]
+        serializer = self._serializers.get(frames[4]) if len(frames) > 4 else None
+        try:
+            req_id = int(frames[1]) if len(frames) > 1 else -1
+        except ValueError:
+            req_id = -1
+        if serializer is None or req_id < 0:
+            logger.warning("dropped malformed request from %r: %s", caller, problem)
+            return
+        error = ["ValueError", [f"ValueError: malformed request: {problem}\n"]]
+        self._send_reply(caller, serializer, req_id, None, error, "auto")
+
+    # -- closing ---------------------------------------------------------------
+
+    def close(self):
+        """Ask the server to close; safe to call from any thread.
+
+        Clients are told with a 'disconnect' message, timers stop, and the
+        objects held for proxies are released.
+        """
+        if self._closing or self._closed:
+            return
+        self._closing = True
+        if self._thread_id is None or self._thread_id == threading.get_ident():
+            if self._depth == 0:
+                self._finish_close()
+        else:
+            self._wake_up()
+
+    def _wake_up(self):
+        """Wake a blocked run_forever() with a no-reply ping from this thread."""
+        sock = get_context().socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 1000)
+        sock.connect(self.address)
+        sock.send_multipart([b"-1", b"ping", b"auto", b"msgpack", b""])
+        sock.close()
+
+    def _finish_close(self):
+        if self._closed:
+            return
+        self._closed = True
+        self._closing = True
+        for timer in self._timers:
+            timer._stop.set()
+        for caller, serializer in self._clients.items():
+            self._socket.send_multipart([caller, serializer.dumps({"action": "disconnect"})])
+        for timer in self._timers:
+            timer.stop()
+        self._close_sockets()
+        self._objects.clear()
+        self._namespace.clear()
+        if self._local_client is not None:
+            self._local_client.close()
+        server_registry.unregister_server(self)
+
+    def _close_sockets(self):
+        self._socket.close()
+
+
+def _option(opts, action, name):
+    try:
+        return opts[name]
+    except KeyError:
+        raise ValueError(f"{action} request needs option {name!r}") from None
+
+
+def _type_str(obj):
+    return str(type(obj))
+
+
+def _error_of(exc):
+    return [type(exc).__name__, traceback.format_exception(type(exc), exc, exc.__traceback__)]

@@ -1,0 +1,158 @@
+"""ProcessSpawner: start a Python process that serves RPC, and control it."""
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import zmq
+
+from .client import RPCClient
+from .context import get_context
+from .errors import RemoteCallException
+
+
+def _pyacq_search_path():
+    """Directories the child needs on its path to import the same pyacq as we do."""
+    import pyacq
+    return [os.path.dirname(os.path.abspath(p)) for p in pyacq.__path__]
+
+
+class ProcessSpawner:
+    """Spawn a new process running an RPCServer, connected to ``self.client``.
+
+    *name* names the process in log records; *address* is where its server
+    binds (127.0.0.1 by default: binding to a public address lets anyone on
+    the network run code in it). With *qt*, the process runs a QApplication and
+    a QtRPCServer. With *log_addr*, its log records, uncaught exceptions, stdout
+    and stderr go to that LogServer; *log_level* sets its root logger level.
+    *executable* is the Python interpreter to run (default ``sys.executable``).
+
+    The child exits when this process dies, however it dies. An error while the
+    child starts is raised here as RemoteCallException carrying the child's
+    traceback.
+    """
+
+    #: Seconds to wait for the child to report that its server is running.
+    start_timeout = 60.0
+
+    def __init__(self, name=None, address="tcp://127.0.0.1:*", qt=False, log_addr=None,
+                 log_level=None, executable=None):
+        self.name = name
+        self.qt = qt
+        self._closed = False
+        report = get_context().socket(zmq.PULL)
+        report.setsockopt(zmq.LINGER, 0)
+        try:
+            port = report.bind_to_random_port("tcp://127.0.0.1")
+            config = {
+                "name": name, "address": address, "qt": qt, "log_addr": log_addr,
+                "log_level": log_level, "parent_pid": os.getpid(),
+                "pdeathsig": threading.current_thread() is threading.main_thread(),
+                "report_addr": f"tcp://127.0.0.1:{port}",
+            }
+            env = dict(os.environ)
+            env["PYTHONPATH"] = os.pathsep.join(
+                _pyacq_search_path() + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+            self.proc = subprocess.Popen(
+                [executable or sys.executable, "-m", "pyacq.core.rpc.bootstrap"],
+                stdin=subprocess.PIPE, env=env)
+            try:
+                self.proc.stdin.write(json.dumps(config).encode() + b"\n")
+                self.proc.stdin.flush()
+            except BrokenPipeError:
+                pass  # the child died at once; _wait_for_report says how
+            status = self._wait_for_report(report)
+        finally:
+            report.close()
+        if "error" in status:
+            self._reap()
+            type_str, tb = status["error"]
+            raise RemoteCallException(type_str, ["Error while starting child process:\n"] + tb)
+        #: Address of the child's RPCServer.
+        self.address = status["address"]
+        self.client.ensure_connection(timeout=self.start_timeout)
+
+    @property
+    def client(self):
+        """The RPCClient connected to the child's RPCServer (one per calling thread)."""
+        return RPCClient.get_client(self.address)
+
+    def _wait_for_report(self, report):
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            if report.poll(100, zmq.POLLIN):
+                return json.loads(report.recv())
+            if self.proc.poll() is not None:
+                self._reap()
+                raise RuntimeError(f"child process exited with code {self.proc.returncode} before its RPC "
+                                   "server started (see its stderr)")
+        self.proc.kill()
+        self._reap()
+        raise TimeoutError(f"child process did not start within {self.start_timeout:g} s")
+
+    def _import(self, module, **kwds):
+        """Import *module* in the child and return a proxy to it."""
+        return self.client._import(module, **kwds)
+
+    @property
+    def pid(self):
+        """Process id of the child."""
+        return self.proc.pid
+
+    def stop(self, timeout=5.0):
+        """Ask the child's RPC server to close (the child then exits)."""
+        self.client.close_server(timeout=timeout)
+
+    def kill(self):
+        """Kill the child immediately."""
+        self.proc.kill()
+
+    def poll(self):
+        """Return the child's exit code, or None if it is still running."""
+        return self.proc.poll()
+
+    def wait(self, timeout=10):
+        """Wait for the child to exit and return its exit code (TimeoutError after *timeout*)."""
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise TimeoutError(f"child process {self.proc.pid} did not exit within "
+                               f"{timeout:g} s") from None
+
+    def close(self, timeout=10.0):
+        """Stop the child (killing it if it does not exit within *timeout* s), release all.
+
+        Idempotent; returns the child's exit code.
+        """
+        if not self._closed:
+            self._closed = True
+            if self.proc.poll() is None:
+                try:
+                    self.stop(timeout=timeout)
+                except (TimeoutError, RuntimeError):
+                    pass
+            self.client.close()
+            self._reap(timeout)
+        return self.proc.returncode
+
+    def _reap(self, timeout=10.0):
+        """Wait for the child to exit; failing that, close its stdin (the parent-death
+        signal it watches), and as a last resort kill it."""
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._close_stdin()
+            try:
+                self.proc.wait(5.0)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5.0)
+        self._close_stdin()
+
+    def _close_stdin(self):
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass

@@ -1,0 +1,93 @@
+"""Fixtures for the RPC tests: spawned processes that are always cleaned up."""
+import os
+import sys
+import time
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# Spawned processes import the helper objects by module name.
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def helpers_importable_in_children():
+    """Let spawned children import rpc_test_helpers (they inherit PYTHONPATH)."""
+    old = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (HERE, old) if p)
+    yield
+    if old is None:
+        del os.environ["PYTHONPATH"]
+    else:
+        os.environ["PYTHONPATH"] = old
+
+
+def wait_until(condition, timeout=20.0, interval=0.01):
+    """Return True as soon as condition() is true; False after *timeout* seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return bool(condition())
+
+
+def pid_alive(pid):
+    """True if *pid* is a live (non-zombie) process."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def assert_gone(pid, timeout=20.0):
+    assert wait_until(lambda: not pid_alive(pid), timeout), f"process {pid} is still alive"
+
+
+@pytest.fixture
+def spawn():
+    """Factory for ProcessSpawner; every process is closed and checked dead at teardown."""
+    from pyacq.core.rpc import ProcessSpawner
+    spawned = []
+
+    def factory(**kwds):
+        proc = ProcessSpawner(**kwds)
+        spawned.append(proc)
+        return proc
+
+    yield factory
+    for proc in spawned:
+        proc.close()
+    for proc in spawned:
+        assert_gone(proc.pid)
+
+
+@pytest.fixture(scope="module")
+def child():
+    """One spawned process shared by a module's tests."""
+    from pyacq.core.rpc import ProcessSpawner
+    proc = ProcessSpawner(name="shared-child")
+    yield proc
+    proc.close()
+    assert_gone(proc.pid)
+
+
+@pytest.fixture
+def calc(child):
+    """A Calculator living in the shared child."""
+    return child.client._import("rpc_test_helpers").Calculator()
+
+
+@pytest.fixture
+def lazy_server():
+    """An RPCServer registered (lazily) in the test thread, so local objects can be lent."""
+    from pyacq.core.rpc import RPCServer
+    server = RPCServer()
+    server.run_lazy()
+    yield server
+    server.close()
+    assert RPCServer.get_server() is None

@@ -1,0 +1,216 @@
+"""Calls through ObjectProxy to a spawned process: sync modes, return types, errors."""
+import concurrent.futures
+import os
+import time
+
+import numpy as np
+import pytest
+from conftest import wait_until
+from pyacq.core.rpc import Future, ObjectProxy, RemoteCallException
+
+
+def test_sync_call_returns_value(calc):
+    """A default call blocks and returns the remote result by value."""
+    assert calc.add(2, 3) == 5
+    assert calc.add("a", "b") == "ab"
+
+
+def test_call_runs_in_the_child(child, calc):
+    """The call runs in the spawned process, not here."""
+    assert child.client._import("os").getpid() == child.pid != os.getpid()
+
+
+def test_async_call_returns_future(calc):
+    """_sync='async' returns a Future with concurrent.futures semantics."""
+    future = calc.add(1, 2, _sync="async")
+    assert isinstance(future, Future) and isinstance(future, concurrent.futures.Future)
+    assert future.result(timeout=10) == 3
+    assert future.done() and future.hasResult()
+    futures = [calc.accumulate(1, _sync="async") for _ in range(50)]
+    assert [f.result(10) for f in futures] == list(range(1, 51))
+
+
+def test_off_call_returns_none_and_still_runs(calc):
+    """_sync='off' returns None at once; the call still runs (in order)."""
+    assert calc.accumulate(5, _sync="off") is None
+    assert calc.value == 5
+
+
+def test_proxy_option_sets_default_sync(calc):
+    """_set_proxy_options(sync='async') changes what calls return by default."""
+    calc._set_proxy_options(sync="async")
+    future = calc.add(1, 1)
+    assert future.result(10) == 2
+    calc._set_proxy_options(sync=None)
+    assert calc.add(1, 1) == 2
+
+
+def test_return_types(child, calc):
+    """'auto' sends plain data by value and objects by proxy; 'proxy'/'value' force it."""
+    assert calc.params == {"dtype": "float32", "shape": [2, 3], "rate": 1000.0}
+    assert isinstance(calc.array, np.ndarray)
+    assert isinstance(calc.child, ObjectProxy)
+    assert calc.child.name == "child"
+    rnp = child.client._import("numpy")
+    as_proxy = rnp.arange(4, _return_type="proxy")
+    assert isinstance(as_proxy, ObjectProxy)
+    np.testing.assert_array_equal(as_proxy._get_value(), np.arange(4))
+    np.testing.assert_array_equal(rnp.arange(4, _return_type="value"), np.arange(4))
+    with pytest.raises(RemoteCallException, match="by value"):
+        calc.make_child(_return_type="value")
+
+
+def test_getattr_setattr_getitem(calc):
+    """Attribute get/set and [] reach the remote object."""
+    calc.value = 42
+    assert calc.value == 42
+    calc._set_proxy_options(defer_getattr=True)
+    rparams = calc.params
+    assert isinstance(rparams, ObjectProxy)
+    rparams["rate"] = 5.0
+    assert rparams["rate"] == 5.0
+    assert "rate" in rparams and len(rparams) == 3
+    del rparams["rate"]
+    calc._set_proxy_options(defer_getattr=False)
+    assert calc.params == {"dtype": "float32", "shape": [2, 3]}
+
+
+def test_missing_attribute_raises(calc):
+    """A missing remote attribute raises at once (RemoteCallException naming AttributeError)."""
+    with pytest.raises(RemoteCallException) as info:
+        _ = calc.no_such_attribute
+    assert info.value.type_str == "AttributeError"
+
+
+def test_remote_exception_carries_type_and_traceback(calc):
+    """A remote error raises RemoteCallException with the remote type and traceback."""
+    with pytest.raises(RemoteCallException) as info:
+        calc.fail("boom")
+    assert info.value.type_str == "ValueError"
+    text = "".join(info.value.remote_traceback)
+    assert "boom" in text and "rpc_test_helpers.py" in text and "in fail" in text
+    future = calc.fail("later", _sync="async")
+    with pytest.raises(RemoteCallException, match="later"):
+        future.result(10)
+    assert isinstance(future.exception(10), RemoteCallException)
+
+
+def test_timeout_raises_timeout_error(calc):
+    """A sync call that takes longer than _timeout raises TimeoutError; the client survives."""
+    start = time.monotonic()
+    with pytest.raises(TimeoutError):
+        calc.sleep(2.0, _timeout=0.2)
+    assert time.monotonic() - start < 1.9
+    future = calc.sleep(0.5, _sync="async")
+    with pytest.raises(TimeoutError):
+        future.result(timeout=0.05)
+    assert future.result(timeout=20) == 0.5
+    assert calc.add(1, 2) == 3
+
+
+def test_cancel_future(calc):
+    """cancel() succeeds before the reply and fails after; a cancelled result raises."""
+    future = calc.sleep(0.3, _sync="async")
+    assert future.cancel()
+    assert future.cancelled()
+    with pytest.raises(concurrent.futures.CancelledError):
+        future.result(1)
+    done = calc.add(1, 1, _sync="async")
+    assert done.result(10) == 2
+    assert not done.cancel()
+
+
+def test_future_done_polls_without_blocking(calc):
+    """done() becomes true by itself while the caller polls it."""
+    future = calc.sleep(0.2, _sync="async")
+    assert not future.done()
+    assert wait_until(future.done, timeout=20)
+    assert future.result(0) == 0.2
+
+
+def test_repr_hash_eq_are_local(child, calc):
+    """repr/str never contact the server; hash and == compare remote identity."""
+    text = repr(calc)
+    assert "ObjectProxy" in text and "Calculator" in text and str(calc) == text
+    same = calc.identity(calc, _return_type="proxy")
+    assert same == calc and hash(same) == hash(calc)
+    other = child.client._import("rpc_test_helpers").Calculator()
+    assert other != calc
+    assert len({calc, same, other}) == 2
+    assert bool(calc)
+
+
+def test_transfer_and_named_objects(child):
+    """transfer() returns a proxy to a copy; client[name] get/set named objects."""
+    proxy = child.client.transfer([1, 2, 3])
+    assert isinstance(proxy, ObjectProxy)
+    proxy.append(4)
+    assert proxy._get_value() == [1, 2, 3, 4]
+    child.client["shared"] = {"x": 1}
+    assert child.client["shared"] == {"x": 1}
+    with pytest.raises(RemoteCallException, match="no object published"):
+        child.client["missing"]
+
+
+def test_ping_and_connection(child):
+    """ping() answers 'pong'; ensure_connection() succeeds on a live server."""
+    assert child.client.ping() == "pong"
+    assert child.client.ensure_connection(timeout=10)
+    assert not child.client.disconnected()
+
+
+def test_clock_diff_is_small_on_one_host(child):
+    """measure_clock_diff() between two processes of one machine is near zero."""
+    assert abs(child.client.measure_clock_diff()) < 0.5
+
+
+def test_iteration_and_operators(child):
+    """Iteration, len and arithmetic are forwarded to the remote object."""
+    rlist = child.client.transfer([3, 1, 2])
+    assert list(rlist) == [3, 1, 2]
+    assert len(rlist) == 3
+    rnum = child.client._import("numpy").float64(2.0, _return_type="proxy")
+    assert rnum + 1 == 3.0 and rnum * 3 == 6.0 and -rnum == -2.0
+
+
+def test_explicit_delete_releases_object(child):
+    """_delete() releases the server's reference; the proxy is unusable afterwards."""
+    helpers = child.client._import("rpc_test_helpers")
+    before = helpers.object_count()
+    obj = helpers.Child()
+    assert helpers.object_count() == before + 1
+    obj._delete()
+    assert helpers.object_count() == before
+    with pytest.raises(RemoteCallException, match="unknown object reference"):
+        obj.hello()
+
+
+def test_auto_delete_keeps_server_bounded(child):
+    """Proxies dropped locally release their remote objects: the table does not grow."""
+    helpers = child.client._import("rpc_test_helpers")
+    calc = helpers.Calculator()
+    baseline = helpers.object_count()
+    for _ in range(300):
+        calc.make_child().hello()
+    assert helpers.object_count() <= baseline + 5
+    kept = calc.make_child()
+    kept._set_proxy_options(auto_delete=False)
+    count = helpers.object_count()
+    del kept
+    assert helpers.object_count() == count
+
+
+def test_proxy_usable_from_another_thread(calc):
+    """A proxy works from a second thread (through that thread's own client)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        assert pool.submit(calc.add, 20, 22).result(timeout=20) == 42
+
+
+def test_invalid_options_rejected(calc):
+    """Unknown sync modes and return types raise ValueError locally."""
+    with pytest.raises(ValueError):
+        calc.add(1, 2, _sync="maybe")
+    with pytest.raises(ValueError):
+        calc.add(1, 2, _return_type="copy")
+    with pytest.raises(TypeError):
+        calc._set_proxy_options(colour="red")

@@ -1,0 +1,159 @@
+"""Serializers: documented wire format, round trips, and safe decoding."""
+import base64
+import datetime
+import json
+
+import msgpack
+import numpy as np
+import pytest
+from pyacq.core.rpc import ObjectProxy
+from pyacq.core.rpc.serializer import (
+    JsonSerializer,
+    MsgpackSerializer,
+    Serializer,
+    all_serializers,
+)
+
+SERIALIZERS = [MsgpackSerializer, JsonSerializer]
+
+ARRAYS = [
+    np.arange(12, dtype="float64").reshape(3, 4),
+    np.arange(5, dtype=">i2"),
+    np.array(3.5, dtype="float32"),
+    np.zeros((0, 3), dtype="uint8"),
+    np.arange(10)[::3],
+    np.asfortranarray(np.arange(6).reshape(2, 3)),
+    np.array([True, False]),
+    np.array(["ab", "cde"]),
+    np.array(["2020-01-02T03:04:05"], dtype="datetime64[ns]"),
+    np.array([(1, 2.5, [1, 2]), (3, 4.5, [5, 6])],
+             dtype=[("a", "<i4"), ("b", "<f8"), ("c", "u1", (2,))]),
+    np.zeros(2, dtype=[("outer", [("x", "<f4"), ("y", "<f4")]), ("n", "<i8")]),
+]
+
+
+def test_registry_lists_both_serializers():
+    """all_serializers maps the ser_type names to the documented classes."""
+    assert all_serializers["msgpack"] is MsgpackSerializer
+    assert all_serializers["json"] is JsonSerializer
+    assert issubclass(MsgpackSerializer, Serializer) and issubclass(JsonSerializer, Serializer)
+
+
+@pytest.mark.parametrize("cls", SERIALIZERS)
+def test_plain_types_round_trip(cls):
+    """int, float, str, bool, None, list and dict come back equal; tuples become lists."""
+    ser = cls()
+    value = {"i": -3, "f": 1.5, "s": "héllo", "t": True, "n": None, "l": [1, [2, "x"]],
+             "d": {"k": {"nested": []}}, "tuple": (1, 2)}
+    back = ser.loads(ser.dumps(value))
+    expected = dict(value, tuple=[1, 2])
+    assert back == expected
+    assert type(back["t"]) is bool and back["n"] is None
+
+
+@pytest.mark.parametrize("cls", SERIALIZERS)
+@pytest.mark.parametrize("arr", ARRAYS, ids=lambda a: str(a.dtype))
+def test_ndarrays_round_trip(cls, arr):
+    """Arrays of any shape, order and dtype (structured too) come back equal and writable."""
+    ser = cls()
+    back = ser.loads(ser.dumps({"a": arr}))["a"]
+    assert isinstance(back, np.ndarray)
+    assert back.dtype == arr.dtype and back.shape == arr.shape
+    assert back.tobytes() == np.ascontiguousarray(arr).tobytes()
+    assert back.flags.writeable
+
+
+@pytest.mark.parametrize("cls", SERIALIZERS)
+def test_special_types_round_trip(cls):
+    """bytes, datetime, date and numpy scalars survive; numpy scalars become Python numbers."""
+    ser = cls()
+    value = [b"\x00\xffbin", datetime.datetime(2021, 5, 6, 7, 8, 9, 123456),
+             datetime.date(1999, 12, 31), np.float32(1.5), np.int64(7), np.bool_(True)]
+    back = ser.loads(ser.dumps(value))
+    assert back[:3] == value[:3]
+    assert back[3:] == [1.5, 7, True]
+    assert [type(v) for v in back[3:]] == [float, int, bool]
+
+
+@pytest.mark.parametrize("cls", SERIALIZERS)
+def test_proxy_round_trip(cls):
+    """A proxy travels as its documented fields and comes back as an equal proxy."""
+    ser = cls()
+    proxy = ObjectProxy("tcp://127.0.0.1:5", 3, 4, "<class 'X'>", ("a", "b"))
+    back = ser.loads(ser.dumps([proxy]))[0]
+    assert isinstance(back, ObjectProxy)
+    assert back == proxy
+    assert (back._rpc_addr, back._obj_id, back._ref_id, back._type_str, back._attributes) == \
+        ("tcp://127.0.0.1:5", 3, 4, "<class 'X'>", ("a", "b"))
+
+
+def test_documented_tags_in_json():
+    """json output uses the documented '___type_name___' dicts (bytes in base64)."""
+    ser = JsonSerializer()
+    arr = np.array([1.0, 2.0])
+    out = json.loads(ser.dumps([arr, b"ab", datetime.datetime(2020, 1, 2, 3, 4, 5, 6),
+                                datetime.date(2020, 1, 2)]))
+    assert out[0] == {"___type_name___": "ndarray", "dtype": "float64", "shape": [2],
+                      "data": base64.b64encode(arr.tobytes()).decode()}
+    assert out[1] == {"___type_name___": "bytes", "data": base64.b64encode(b"ab").decode()}
+    assert out[2] == {"___type_name___": "datetime", "data": "2020-01-02T03:04:05.000006"}
+    assert out[3] == {"___type_name___": "date", "data": "2020-01-02"}
+
+
+def test_documented_tags_in_msgpack():
+    """msgpack carries bytes natively and arrays as tagged dicts with raw data."""
+    ser = MsgpackSerializer()
+    arr = np.array([1, 2], dtype="int32")
+    out = msgpack.unpackb(ser.dumps([arr, b"ab"]), raw=False)
+    assert out[0] == {"___type_name___": "ndarray", "dtype": "int32", "shape": [2],
+                      "data": arr.tobytes()}
+    assert out[1] == b"ab"
+
+
+@pytest.mark.parametrize("cls", SERIALIZERS)
+def test_documented_none_tag_decodes(cls):
+    """The documented {'___type_name___': 'none'} decodes to None."""
+    ser = cls()
+    raw = (json.dumps if cls is JsonSerializer else msgpack.packb)([{"___type_name___": "none"}])
+    raw = raw.encode() if isinstance(raw, str) else raw
+    assert ser.loads(raw) == [None]
+
+
+def test_unserializable_object_needs_a_server():
+    """An object without value encoding becomes a proxy only if a server can own it."""
+    with pytest.raises(TypeError, match="no RPCServer"):
+        MsgpackSerializer().dumps([object()])
+
+
+def test_unserializable_object_becomes_proxy(lazy_server):
+    """With a server in the thread, an arbitrary object is sent as a proxy to it."""
+    obj = object()
+    out = msgpack.unpackb(MsgpackSerializer().dumps([obj]), raw=False)[0]
+    assert out["___type_name___"] == "proxy"
+    assert out["rpc_addr"] == lazy_server.address
+    assert lazy_server.unwrap_reference(out["obj_id"], out["ref_id"]) is obj
+
+
+def test_value_only_dumps_refuses_proxies(lazy_server):
+    """dumps(..., allow_proxy=False) raises instead of making a proxy."""
+    with pytest.raises(TypeError, match="by value"):
+        MsgpackSerializer().dumps(object(), allow_proxy=False)
+
+
+@pytest.mark.parametrize("cls", SERIALIZERS)
+@pytest.mark.parametrize("tagged", [
+    {"___type_name___": "pickle", "data": "gASVAAAAAAAAAACMAm9zlC4="},
+    {"___type_name___": "ndarray", "data": "", "dtype": "__import__('os').getpid()", "shape": [1]},
+    {"___type_name___": "ndarray", "data": "", "dtype": "O", "shape": [0]},
+    {"___type_name___": "ndarray", "data": "AAAA", "dtype": "float64", "shape": [1]},
+    {"___type_name___": "ndarray", "data": "AAAAAAAAAAA=", "dtype": "float64", "shape": [-1]},
+    {"___type_name___": "ndarray", "data": "AAAAAAAAAAA=", "dtype": {"x": 1}, "shape": [1]},
+    {"___type_name___": "datetime", "data": 5},
+    {"___type_name___": "proxy", "rpc_addr": 1, "obj_id": "x", "ref_id": 0},
+    {"___type_name___": "proxy"},
+], ids=lambda t: t["___type_name___"])
+def test_hostile_tags_are_rejected_without_evaluation(cls, tagged):
+    """Unknown tags, code in dtype strings, object dtypes, size mismatches all raise."""
+    raw = json.dumps(tagged).encode() if cls is JsonSerializer else msgpack.packb(tagged)
+    with pytest.raises((ValueError, TypeError, KeyError)):
+        cls().loads(raw)
