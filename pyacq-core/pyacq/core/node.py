@@ -38,7 +38,7 @@ class Node:
 
     def __init__(self, name="", parent=None):
         self.name = name
-        self._state = CREATED
+        self._lifecycle_state = CREATED
         self._state_lock = threading.Lock()
         from pyacq.core.stream import InputStream, OutputStream
         self.inputs = {
@@ -51,7 +51,7 @@ class Node:
         }
 
     def __repr__(self):
-        return f"<{type(self).__name__} {self.name!r} {self._state}>"
+        return f"<{type(self).__name__} {self.name!r} {self._lifecycle_state}>"
 
     def _describe(self):
         label = f"{type(self).__name__} node"
@@ -61,11 +61,11 @@ class Node:
 
     def _get_state(self):
         with self._state_lock:
-            return self._state
+            return self._lifecycle_state
 
     def _set_state(self, state):
         with self._state_lock:
-            self._state = state
+            self._lifecycle_state = state
 
     def running(self):
         """True between start() and stop(). Thread-safe."""

@@ -1,5 +1,16 @@
 """pyacq.dsp: signal processing nodes (plugin distribution ``pyacq-dsp``).
 
-Node classes are registered through ``pyacq.nodes`` entry points; scipy is
-imported only by the modules that compute with it.
+Node classes are registered through ``pyacq.nodes`` entry points and exported
+here lazily: scipy, pyopencl and Qt are imported only by the modules (and
+options) that compute with them.
 """
+from pyacq.core.lazy_exports import lazy_exports
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "AnalogTrigger": "pyacq.dsp.trigger",
+    "DigitalTrigger": "pyacq.dsp.trigger",
+    "TriggerAccumulator": "pyacq.dsp.triggeraccumulator",
+    "SosFilter": "pyacq.dsp.sosfilter",
+    "OverlapFiltfilt": "pyacq.dsp.overlapfiltfilt",
+    "SpikeDetector": "pyacq.dsp.spikedetector",
+})

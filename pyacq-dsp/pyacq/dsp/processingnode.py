@@ -1,0 +1,138 @@
+"""ProcessingNode: the common machinery of the DSP nodes.
+
+Each input is read by its own :class:`~pyacq.core.inputpoller.InputPoller`
+thread; the handlers of all inputs run under one lock, so a node with two
+inputs (TriggerAccumulator) sees its state change one chunk at a time. The
+base class also tells a handler whether the chunk follows the previous one,
+follows lost samples (a gap), or starts a new stream (first chunk, or the
+upstream node restarted at index 0), and checks the input streams at
+``initialize()`` with errors that name the node, the input and the problem.
+"""
+import logging
+import threading
+
+import numpy as np
+from pyacq.core.inputpoller import InputPoller
+from pyacq.core.node import Node
+
+logger = logging.getLogger(__name__)
+
+#: Longest wait of a poller thread (ms): stop() takes effect within it.
+POLL_TIMEOUT_MS = 100
+#: How long stop() waits for a poller thread to finish its current chunk (s).
+JOIN_TIMEOUT_S = 10.0
+
+
+class ProcessingNode(Node):
+    """Node whose inputs are handled chunk by chunk in background threads.
+
+    Subclasses map each input name to a handler method in ``_chunk_handlers``;
+    a handler is called as ``handler(index, data, lost)`` where ``lost`` is
+    None when the chunk starts a stream, else the number of samples that
+    never arrived just before it (0 when contiguous). ``_reset_processing()``
+    runs before every start. An exception in a handler is logged with the
+    node's name and counted in :attr:`processing_errors`; processing goes on
+    with the next chunk. :attr:`processed_until` maps each input to the index
+    of the last chunk handled (None before the first).
+    """
+
+    _chunk_handlers = {}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.processing_errors = 0
+        self._processing_lock = threading.Lock()
+        self._pollers = []
+        self.processed_until = dict.fromkeys(self._chunk_handlers)
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    def _start(self):
+        self._reset_processing()
+        self._next_index = dict.fromkeys(self._chunk_handlers)
+        self.processed_until = dict.fromkeys(self._chunk_handlers)
+        self._pollers = [
+            InputPoller(self.inputs[name], callback=self._make_callback(name, method),
+                        timeout=POLL_TIMEOUT_MS, return_data=True,
+                        name=f"{self.name or type(self).__name__}-{name}")
+            for name, method in self._chunk_handlers.items()
+        ]
+        for poller in self._pollers:
+            poller.start()
+
+    def _stop(self):
+        for poller in self._pollers:
+            poller.stop()
+        for poller in self._pollers:
+            poller.join(timeout=JOIN_TIMEOUT_S)
+            if poller.is_alive():
+                raise RuntimeError(
+                    f"{self._describe()}: thread {poller.name!r} did not finish its chunk "
+                    f"within {JOIN_TIMEOUT_S} s"
+                )
+        self._pollers = []
+
+    def _reset_processing(self):
+        """Forget any state carried from a previous run (override)."""
+
+    def _make_callback(self, input_name, method_name):
+        handler = getattr(self, method_name)
+
+        def callback(index, data):
+            with self._processing_lock:
+                start = index - len(data)
+                expected = self._next_index[input_name]
+                lost = None if expected is None or start < expected else start - expected
+                self._next_index[input_name] = index
+                try:
+                    handler(index, data, lost)
+                except Exception:
+                    self.processing_errors += 1
+                    logger.exception("%s: error while processing the chunk of input %r ending "
+                                     "at index %d (%d errors so far)", self._describe(),
+                                     input_name, index, self.processing_errors)
+                self.processed_until[input_name] = index
+        return callback
+
+    # -- input checks -------------------------------------------------------------
+
+    def _input_params(self, input_name):
+        """The connected input's params; a clear error if it is not connected."""
+        stream = self.inputs[input_name]
+        if not stream.connected:
+            raise RuntimeError(
+                f"{self._describe()}: input {input_name!r} is not connected; connect it "
+                f"(node.inputs[{input_name!r}].connect(output)) before initialize()"
+            )
+        return stream.params
+
+    def _check_signal_input(self, input_name, dtype_kinds, kind_description,
+                            streamtypes=("analogsignal",), need_sample_rate=True):
+        """Check a (time, channel) signal input; return ``(params, dtype, nb_channel)``."""
+        params = self._input_params(input_name)
+        problem = f"{self._describe()}: input {input_name!r}"
+        if params.get("streamtype") not in streamtypes:
+            raise ValueError(f"{problem} needs a stream of type {' or '.join(streamtypes)}, "
+                             f"got {params.get('streamtype')!r}")
+        dtype = np.dtype(params["dtype"])
+        if dtype.kind not in dtype_kinds or dtype.names is not None:
+            raise TypeError(f"{problem} needs {kind_description} samples, got dtype {dtype}")
+        shape = params.get("shape")
+        if shape is None or len(shape) != 2:
+            raise ValueError(f"{problem} needs shape (-1, nb_channel) (time, channel), got {shape!r}")
+        if need_sample_rate and not params.get("sample_rate"):
+            raise ValueError(f"{problem}: the output it is connected to declares no sample_rate")
+        return params, dtype, int(shape[1])
+
+    def _forward_signal_params(self, output_name, params, dtype=None):
+        """Give output ``output_name`` the input's dtype, channel count, sample rate and names."""
+        nb_channel = int(params["shape"][1])
+        channel_info = params.get("channel_info") or [{"name": f"ch{i}"} for i in range(nb_channel)]
+        self.outputs[output_name].spec.update(
+            streamtype=params.get("streamtype", "analogsignal"),
+            dtype=params["dtype"] if dtype is None else dtype,
+            shape=(-1, nb_channel),
+            sample_rate=params.get("sample_rate"),
+            nb_channel=nb_channel,
+            channel_info=[dict(info) for info in channel_info],
+        )

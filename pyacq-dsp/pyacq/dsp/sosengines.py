@@ -1,0 +1,103 @@
+"""Engines that run cascaded second-order sections (SOS) over (time, channel) chunks.
+
+An engine filters one chunk given the filter state, which it updates in
+place, so the caller decides where state is carried (SosFilter: from chunk
+to chunk; OverlapFiltfilt: also backwards over each window). Engines:
+
+* ``'scipy'``: ``scipy.signal.sosfilt`` (float64 arithmetic), coefficients
+  (n_sections, 6) shared by every channel;
+* ``'opencl'``: :mod:`pyacq.dsp.openclsos` (needs pyopencl and an OpenCL
+  device), which also accepts (n_channels, n_sections, 6).
+
+Sections are rows ``[b0, b1, b2, a0, a1, a2]`` with ``a0 == 1``, as made by
+``scipy.signal.iirfilter(..., output='sos')``; both engines use the
+transposed direct form II of ``scipy.signal.sosfilt``.
+"""
+import numpy as np
+
+ENGINES = ("scipy", "opencl")
+
+
+def check_coefficients(coefficients, describe, per_channel_allowed):
+    """Return the coefficients as a float64 array, or raise naming what is wrong."""
+    if coefficients is None:
+        raise TypeError(f"{describe}: configure() needs coefficients, an (n_sections, 6) array "
+                        "of second-order sections, e.g. scipy.signal.iirfilter(..., output='sos')")
+    sos = np.array(coefficients, dtype=np.float64)
+    shapes = "(n_sections, 6) or (n_channels, n_sections, 6)" if per_channel_allowed else "(n_sections, 6)"
+    if sos.ndim not in ((2, 3) if per_channel_allowed else (2,)) or sos.shape[-1] != 6 \
+            or sos.shape[-2] < 1:
+        extra = "" if per_channel_allowed or sos.ndim != 3 else \
+            "; per-channel coefficients need engine='opencl'"
+        raise ValueError(f"{describe}: coefficients must have shape {shapes}, got {sos.shape}{extra}")
+    if not np.isfinite(sos).all():
+        raise ValueError(f"{describe}: coefficients contain NaN or infinite values")
+    if not (sos[..., 3] == 1).all():
+        raise ValueError(f"{describe}: every section must be normalised with a0 = 1 "
+                         "(column 3 of the coefficients)")
+    return sos
+
+
+def steady_state_per_channel(sos, values):
+    """Initial state (n_channels, n_sections, 2) of a filter at rest on the constant ``values``.
+
+    ``sos`` is (n_sections, 6) or (n_channels, n_sections, 6).
+    """
+    from scipy.signal import sosfilt_zi
+    values = np.asarray(values, dtype=np.float64)
+    if sos.ndim == 2:
+        return sosfilt_zi(sos)[None, :, :] * values[:, None, None]
+    return np.stack([sosfilt_zi(channel_sos) for channel_sos in sos]) * values[:, None, None]
+
+
+class ScipySosEngine:
+    """``scipy.signal.sosfilt`` along the time axis of (time, channel) chunks.
+
+    The state has scipy's layout (n_sections, 2, n_channels); the output has
+    the input's dtype.
+    """
+
+    name = "scipy"
+
+    def __init__(self, coefficients, nb_channel, dtype, chunksize=None):
+        from scipy.signal import sosfilt
+        self._sosfilt = sosfilt
+        self.sos = coefficients
+        self.nb_channel = nb_channel
+        self.dtype = np.dtype(dtype)
+
+    def zero_state(self):
+        return np.zeros((len(self.sos), 2, self.nb_channel))
+
+    def steady_state(self, values):
+        return np.ascontiguousarray(steady_state_per_channel(self.sos, values).transpose(1, 2, 0))
+
+    def filter(self, chunk, state):
+        """Filter ``chunk`` (time, channel) starting from ``state``, which is updated."""
+        out, state[...] = self._sosfilt(self.sos, chunk, axis=0, zi=state)
+        return out.astype(self.dtype, copy=False)
+
+    def close(self):
+        pass
+
+
+def make_sos_engine(engine, coefficients, nb_channel, dtype, chunksize, describe):
+    """Build the engine named ``engine`` for ``nb_channel`` channels of ``dtype`` samples."""
+    if engine == "scipy":
+        if coefficients.ndim == 3:
+            raise ValueError(f"{describe}: per-channel coefficients {coefficients.shape} need "
+                             "engine='opencl'")
+        return ScipySosEngine(coefficients, nb_channel, dtype)
+    if engine == "opencl":
+        from .openclsos import OpenCLSosEngine
+        return OpenCLSosEngine(coefficients, nb_channel, dtype, chunksize)
+    raise ValueError(f"{describe}: unknown engine {engine!r}; choose one of {ENGINES}")
+
+
+def check_engine_available(engine, describe):
+    """Raise at configure() time when ``engine`` cannot run here, naming what to install."""
+    if engine not in ENGINES:
+        raise ValueError(f"{describe}: unknown engine {engine!r}; choose one of {ENGINES}")
+    if engine == "opencl":
+        from .openclsos import require_opencl
+        require_opencl(describe)

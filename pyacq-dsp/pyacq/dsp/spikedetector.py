@@ -1,0 +1,99 @@
+"""SpikeDetector: the first step of an online spike sorter.
+
+It finds spikes on every channel of a (high-pass filtered) extracellular
+recording and sends, for each, its position, channel and amplitude, and its
+waveform, so that later steps (clustering, display, recording) never touch
+the raw stream. The detection rule is that of :mod:`pyacq.dsp.spikedetection`.
+"""
+import numbers
+
+from .processingnode import ProcessingNode
+from .spikedetection import SPIKE_DTYPE, SpikeDetection
+
+
+class SpikeDetector(ProcessingNode):
+    """Threshold detection of spikes with a robust per-channel noise estimate.
+
+    ``configure(threshold=5., peak_sign='-', refractory_period=1e-3,
+    smoothing=0.25e-3, waveform_window=(-1e-3, 1.5e-3), noise_duration=1.)``:
+    ``threshold`` in units of the noise (MAD / 0.6745 of the smoothed
+    signal), ``peak_sign`` '-' (troughs, usual for extracellular spikes) or
+    '+', times in seconds: ``refractory_period`` (no two spikes closer on a
+    channel; each is aligned on its peak), ``smoothing`` (moving average
+    used for detection only), ``waveform_window`` (span of the waveform
+    around the peak) and ``noise_duration`` (data used for the noise
+    estimate, taken at each start; detection begins once it has arrived,
+    from the start of the stream). The input should be high-pass filtered
+    (e.g. a SosFilter 300-6000 Hz before this node).
+
+    Outputs, both indexed by the number of spikes sent so far:
+    ``spikes`` (events: ``index`` sample position, ``channel``,
+    ``amplitude`` = signal value at the peak) and ``waveforms`` (float32,
+    one row per spike: its channel's samples over ``waveform_window``).
+    :attr:`noise_level` holds the per-channel noise once estimated.
+    """
+
+    _input_specs = {"signals": dict()}
+    _output_specs = {
+        "spikes": dict(streamtype="event", dtype=SPIKE_DTYPE, shape=(-1,)),
+        "waveforms": dict(streamtype="analogsignal", dtype="float32"),
+    }
+    _chunk_handlers = {"signals": "_process_signals"}
+
+    def _configure(self, threshold=5.0, peak_sign="-", refractory_period=1e-3, smoothing=0.25e-3,
+                   waveform_window=(-1e-3, 1.5e-3), noise_duration=1.0):
+        for key, value in (("threshold", threshold), ("refractory_period", refractory_period),
+                           ("noise_duration", noise_duration)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
+                raise ValueError(f"{self._describe()}: {key} must be a number > 0, got {value!r}")
+        if isinstance(smoothing, bool) or not isinstance(smoothing, numbers.Real) or smoothing < 0:
+            raise ValueError(f"{self._describe()}: smoothing must be a number >= 0, got {smoothing!r}")
+        if peak_sign not in ("-", "+"):
+            raise ValueError(f"{self._describe()}: peak_sign must be '-' or '+', got {peak_sign!r}")
+        try:
+            left, right = (float(t) for t in waveform_window)
+        except (TypeError, ValueError):
+            raise ValueError(f"{self._describe()}: waveform_window must be (left, right) in seconds, "
+                             f"got {waveform_window!r}") from None
+        if not left <= 0 < right:
+            raise ValueError(f"{self._describe()}: waveform_window must satisfy left <= 0 < right, "
+                             f"got {waveform_window!r}")
+        self.threshold, self.peak_sign = float(threshold), peak_sign
+        self.refractory_period, self.smoothing = float(refractory_period), float(smoothing)
+        self.waveform_window, self.noise_duration = (left, right), float(noise_duration)
+        self.noise_level = None
+
+    def after_input_connect(self, inputname):
+        rate = self.inputs[inputname].params.get("sample_rate")
+        if rate:
+            left, right = self._waveform_samples(rate)
+            self.outputs["waveforms"].spec.update(shape=(-1, right - left))
+
+    def _waveform_samples(self, rate):
+        return round(self.waveform_window[0] * rate), max(1, round(self.waveform_window[1] * rate))
+
+    def check_input_specs(self):
+        params, _, self.nb_channel = self._check_signal_input("signals", "fiu", "real numeric")
+        self.sample_rate = float(params["sample_rate"])
+
+    def _reset_processing(self):
+        rate = self.sample_rate
+        self._detection = SpikeDetection(
+            self.nb_channel, self.threshold, self.peak_sign,
+            refractory=max(1, round(self.refractory_period * rate)),
+            smoothing=max(1, round(self.smoothing * rate)),
+            waveform_window=self._waveform_samples(rate),
+            noise_samples=max(1, round(self.noise_duration * rate)))
+        self.noise_level = None
+        self._spike_count = 0
+
+    def _process_signals(self, index, data, lost):
+        if lost is None or lost > 0:
+            self._detection.restart(index - len(data))
+        spikes, waveforms = self._detection.process(data)
+        if self.noise_level is None and self._detection.noise is not None:
+            self.noise_level = self._detection.noise.copy()
+        if len(spikes):
+            self._spike_count += len(spikes)
+            self.outputs["spikes"].send(spikes, index=self._spike_count)
+            self.outputs["waveforms"].send(waveforms, index=self._spike_count)

@@ -1,0 +1,174 @@
+"""AnalogTrigger and DigitalTrigger: events where a signal crosses a threshold.
+
+Both watch one channel of their ``signals`` input and send the absolute
+sample positions of the crossings (int64) on their ``events`` output; the
+output's index is the number of events sent so far. Detection and debouncing
+are those of :mod:`pyacq.dsp.crossing`.
+"""
+import math
+import numbers
+
+import numpy as np
+
+from .crossing import DEBOUNCE_MODES, FRONTS, CrossingDetector
+from .liveparams import LiveParams
+from .notifier import make_notifier
+from .processingnode import ProcessingNode
+
+
+class TriggerBase(ProcessingNode):
+    """What both triggers share: live parameters, debouncing, the events output.
+
+    ``configure(max_size=2., emit_qt_signal=False)``: ``max_size`` is the
+    longest ``debounce_time`` accepted (seconds), which bounds how long an
+    'after-stable' decision can wait. ``new_chunk`` is emitted with the
+    array of positions after each batch of events is sent; it is a Qt signal
+    with ``emit_qt_signal=True`` (Qt imported only then), a plain callback
+    list otherwise (callbacks run in the processing thread).
+    """
+
+    _input_specs = {"signals": dict()}
+    _output_specs = {"events": dict(streamtype="event", dtype="int64", shape=(-1,))}
+    _chunk_handlers = {"signals": "_process_signals"}
+    _default_params = dict(channel=0, front="+", debounce_mode="no-debounce", debounce_time=0.01)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.max_size = 2.0
+        self._nb_watchable = None
+        self._detector = CrossingDetector()
+        self.new_chunk, self._qt_owner = make_notifier("new_chunk", use_qt=False)
+        self.params = LiveParams(self._describe(), self._default_params, self._validate_param)
+
+    def _configure(self, max_size=2.0, emit_qt_signal=False):
+        max_size = _number(self, "max_size", max_size)
+        if not max_size > 0:
+            raise ValueError(f"{self._describe()}: max_size must be > 0 seconds, got {max_size!r}")
+        if self.params["debounce_time"] > max_size:
+            raise ValueError(f"{self._describe()}: max_size={max_size} is shorter than the current "
+                             f"debounce_time {self.params['debounce_time']}")
+        self.max_size = max_size
+        self.new_chunk, self._qt_owner = make_notifier("new_chunk", use_qt=bool(emit_qt_signal))
+
+    def _validate_param(self, key, value):
+        if key == "channel":
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+                raise ValueError(f"{self._describe()}: channel must be an int >= 0, got {value!r}")
+            if self._nb_watchable is not None and value >= self._nb_watchable:
+                raise ValueError(f"{self._describe()}: channel {value} does not exist; the input has "
+                                 f"{self._nb_watchable} {self._watchable_name}")
+            return int(value)
+        if key == "threshold":
+            value = _number(self, key, value)
+            if not math.isfinite(value):
+                raise ValueError(f"{self._describe()}: threshold must be finite, got {value!r}")
+            return value
+        if key == "front":
+            if value not in FRONTS:
+                raise ValueError(f"{self._describe()}: front must be '+' (rising) or '-' (falling), "
+                                 f"got {value!r}")
+            return value
+        if key == "debounce_mode":
+            if value not in DEBOUNCE_MODES:
+                raise ValueError(f"{self._describe()}: debounce_mode must be one of {DEBOUNCE_MODES}, "
+                                 f"got {value!r}")
+            return value
+        value = _number(self, key, value)
+        if not 0 <= value <= self.max_size:
+            raise ValueError(f"{self._describe()}: debounce_time must be between 0 and max_size="
+                             f"{self.max_size} s, got {value!r}")
+        return value
+
+    def check_input_specs(self):
+        params = self._check_input()
+        self._sample_rate = float(params["sample_rate"])
+        self.params["channel"] = self.params["channel"]
+
+    def _reset_processing(self):
+        self._detector.reset()
+        self._event_count = 0
+
+    def _process_signals(self, index, data, lost):
+        if lost is None:
+            self._detector.reset()
+        elif lost:
+            self._detector.forget_previous_sample()
+        params = dict(self.params)
+        values = self._watched_values(data, params)
+        events = self._detector.process(values, index, self._threshold(params), params["front"],
+                                        params["debounce_mode"],
+                                        params["debounce_time"] * self._sample_rate)
+        if len(events):
+            self._event_count += len(events)
+            self.output.send(events, index=self._event_count)
+            self.new_chunk.emit(events)
+
+
+class AnalogTrigger(TriggerBase):
+    """Events where one channel of an analog signal crosses a threshold.
+
+    Live parameters (``node.params[key] = value``, also while running; each
+    chunk uses the values set before it arrived): ``channel`` (column of the
+    input), ``threshold``, ``front`` ('+' rising, '-' falling),
+    ``debounce_mode`` ('no-debounce': every crossing; 'after-stable': of a
+    burst of crossings closer than ``debounce_time``, the last one;
+    'before-stable': the first one), ``debounce_time`` (seconds).
+    """
+
+    _default_params = dict(TriggerBase._default_params, threshold=0.0)
+    _watchable_name = "channels"
+
+    def _check_input(self):
+        params, _, nb_channel = self._check_signal_input("signals", "fiu", "real numeric")
+        self._nb_watchable = nb_channel
+        return params
+
+    def after_input_connect(self, inputname):
+        shape = self.inputs[inputname].params.get("shape")
+        if shape is not None and len(shape) == 2:
+            self._nb_watchable = int(shape[1])
+
+    def _watched_values(self, data, params):
+        return data[:, params["channel"]]
+
+    def _threshold(self, params):
+        return params["threshold"]
+
+
+class DigitalTrigger(TriggerBase):
+    """Events where one bit of an integer digital signal changes.
+
+    ``channel`` is a bit number: bit ``channel % B`` of column
+    ``channel // B`` of the input, for samples of B bits (bit 10 of a uint8
+    stream is bit 2 of column 1). Front '+' is a 0 → 1 change, '-' a 1 → 0
+    change. Other live parameters and debouncing as in :class:`AnalogTrigger`.
+    """
+
+    _watchable_name = "bits"
+
+    def _check_input(self):
+        params, dtype, nb_column = self._check_signal_input(
+            "signals", "iu", "integer", streamtypes=("digitalsignal", "analogsignal"))
+        self._nb_watchable = nb_column * dtype.itemsize * 8
+        return params
+
+    def after_input_connect(self, inputname):
+        params = self.inputs[inputname].params
+        shape, dtype = params.get("shape"), np.dtype(params["dtype"])
+        if shape is not None and len(shape) == 2 and dtype.kind in "iu":
+            self._nb_watchable = int(shape[1]) * dtype.itemsize * 8
+
+    def _watched_values(self, data, params):
+        bits = data.dtype.itemsize * 8
+        column, bit = divmod(params["channel"], bits)
+        return (data[:, column] >> bit) & 1
+
+    def _threshold(self, params):
+        # The watched values are 0 or 1: '+' finds 0 -> 1, '-' finds 1 -> 0.
+        return 0.5
+
+
+def _number(node, key, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{node._describe()}: {key} must be a number, got {value!r}")
+    return float(value)

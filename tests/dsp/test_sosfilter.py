@@ -1,0 +1,127 @@
+"""SosFilter: streamed output equals scipy.signal.sosfilt on the whole signal."""
+import numpy as np
+import pytest
+import scipy.signal
+from pyacq.dsp import SosFilter
+from pyacq.dsp.openclsos import HAVE_PYOPENCL, first_device
+
+RATE = 10000.0
+SOS = scipy.signal.iirfilter(4, [300.0, 3000.0], btype="bandpass", ftype="butter", fs=RATE,
+                             output="sos")
+
+
+def opencl_unavailable_reason():
+    if not HAVE_PYOPENCL:
+        return "pyopencl is not installed (pip install 'pyacq-dsp[opencl]')"
+    try:
+        first_device()
+    except RuntimeError as exc:
+        return f"no OpenCL device (install pocl-opencl-icd for the CPU): {exc}"
+    return None
+
+
+needs_opencl = pytest.mark.skipif(opencl_unavailable_reason() is not None,
+                                  reason=str(opencl_unavailable_reason()))
+
+
+def stream_through_filter(closing, source, make_sink, random_cuts, data, seed=0, **configure):
+    node = SosFilter(name="sos")
+    closing(node)
+    source.configure(sample_rate=RATE, dtype=data.dtype.str, shape=(-1, data.shape[1]),
+                     nb_channel=data.shape[1],
+                     channel_info=[{"name": f"e{i}"} for i in range(data.shape[1])])
+    node.configure(**configure)
+    node.input.connect(source.output)
+    node.output.configure(protocol="inproc", transfermode="plaindata")
+    sink = make_sink(node.output)
+    node.initialize()
+    node.start()
+    cuts = random_cuts(len(data), 300, np.random.default_rng(seed))
+    source.send_in_chunks(data, cuts)
+    out = sink.receive_samples(len(data))
+    return node, sink, cuts, out
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_streamed_equals_offline(dtype, closing, source, make_sink, random_cuts):
+    """Random chunk sizes give scipy.signal.sosfilt of the whole signal (within the dtype's
+    precision), with the input's indexes, dtype, sample rate and channel names."""
+    data = np.random.default_rng(1).standard_normal((20000, 5)).astype(dtype)
+    _node, sink, cuts, out = stream_through_filter(closing, source, make_sink, random_cuts, data,
+                                                  coefficients=SOS)
+    expected = scipy.signal.sosfilt(SOS, data.astype("float64"), axis=0)
+    assert out.dtype == np.dtype(dtype)
+    tolerance = 1e-5 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(out, expected, rtol=0, atol=tolerance * np.abs(expected).max())
+    assert sink.indexes == [*cuts, len(data)]
+    params = sink.input.params
+    assert params["sample_rate"] == RATE and params["nb_channel"] == 5
+    assert [c["name"] for c in params["channel_info"]] == ["e0", "e1", "e2", "e3", "e4"]
+
+
+@needs_opencl
+@pytest.mark.parametrize("chunksize", [None, 256])
+def test_opencl_engine_equals_scipy_engine(chunksize, closing, source, make_sink, random_cuts):
+    """The OpenCL engine gives the scipy engine's result (float32 tolerance), with device
+    buffers sized by the first chunk or by chunksize (longer chunks in several passes)."""
+    data = np.random.default_rng(2).standard_normal((12000, 6)).astype("float32")
+    _, _, _, out = stream_through_filter(closing, source, make_sink, random_cuts, data,
+                                         coefficients=SOS, engine="opencl", chunksize=chunksize)
+    expected = scipy.signal.sosfilt(SOS, data, axis=0)
+    np.testing.assert_allclose(out, expected, rtol=0, atol=1e-5 * np.abs(expected).max())
+
+
+@needs_opencl
+def test_opencl_per_channel_coefficients(closing, source, make_sink, random_cuts):
+    """With engine='opencl', coefficients (nb_channel, nb_section, 6) filter each channel
+    with its own filter."""
+    low = scipy.signal.iirfilter(8, 500.0, btype="lowpass", fs=RATE, output="sos")
+    per_channel = np.stack([SOS, low, SOS, low])
+    data = np.random.default_rng(3).standard_normal((8000, 4)).astype("float32")
+    _, _, _, out = stream_through_filter(closing, source, make_sink, random_cuts, data,
+                                         coefficients=per_channel, engine="opencl")
+    for channel in range(4):
+        expected = scipy.signal.sosfilt(per_channel[channel], data[:, channel])
+        np.testing.assert_allclose(out[:, channel], expected, rtol=0,
+                                   atol=1e-5 * np.abs(expected).max())
+
+
+def test_bad_coefficients_and_inputs_are_refused(closing, source):
+    """Wrong coefficient shapes, unnormalised sections, per-channel coefficients without
+    OpenCL, an unknown engine and integer input are refused with specific errors."""
+    node = SosFilter(name="bad")
+    closing(node)
+    with pytest.raises(TypeError, match="needs coefficients"):
+        node.configure()
+    with pytest.raises(ValueError, match=r"must have shape \(n_sections, 6\), got \(2, 5\)"):
+        node.configure(coefficients=np.ones((2, 5)))
+    with pytest.raises(ValueError, match="per-channel coefficients need engine='opencl'"):
+        node.configure(coefficients=np.stack([SOS, SOS]))
+    with pytest.raises(ValueError, match="normalised with a0 = 1"):
+        node.configure(coefficients=SOS * 2)
+    with pytest.raises(ValueError, match="unknown engine 'cuda'"):
+        node.configure(coefficients=SOS, engine="cuda")
+    node.configure(coefficients=SOS)
+    source.configure(sample_rate=RATE, dtype="int16", shape=(-1, 2))
+    node.input.connect(source.output)
+    node.output.configure(protocol="inproc")
+    with pytest.raises(TypeError, match="needs floating point .* samples, got dtype int16"):
+        node.initialize()
+
+
+def test_opencl_missing_names_the_package(run_python):
+    """Without pyopencl importable, engine='opencl' raises an ImportError naming pyopencl."""
+    result = run_python("""
+        import sys
+        sys.modules["pyopencl"] = None  # makes 'import pyopencl' raise ImportError
+        import scipy.signal
+        from pyacq.dsp import SosFilter
+        from pyacq.dsp.openclsos import HAVE_PYOPENCL
+        assert not HAVE_PYOPENCL
+        try:
+            SosFilter().configure(coefficients=scipy.signal.iirfilter(2, 0.1, btype="low", output="sos"),
+                                  engine="opencl")
+        except ImportError as exc:
+            print(exc)
+    """)
+    assert "engine='opencl' needs pyopencl (pip install 'pyacq-dsp[opencl]')" in result.stdout
