@@ -7,10 +7,12 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# Debian packages: Python venv support, the libraries the Qt wheels need to
-# render offscreen.
+# Debian packages: Python venv support; the libraries the Qt wheels need to
+# render offscreen; PortAudio (to build PyAudio) and PulseAudio with ALSA's
+# pulse plugin (the audio tests' sound server); an OpenCL runtime on the CPU.
 APT_PACKAGES=(python3-venv libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1
-              libdbus-1-3 libglib2.0-0)
+              libdbus-1-3 libglib2.0-0 portaudio19-dev pulseaudio libasound2-plugins
+              pocl-opencl-icd ocl-icd-libopencl1)
 
 missing=()
 for package in "${APT_PACKAGES[@]}"; do

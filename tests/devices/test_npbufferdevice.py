@@ -47,7 +47,10 @@ def test_buffer_is_looped_exactly(device_and_input):
     assert [c["name"] for c in dev.channel_info] == ["a", "b", "c"]
     dev.output.configure(protocol="inproc", transfermode="plaindata")
     inp.connect(dev.output)
-    assert inp.params["dtype"] == np.dtype("float64").str or np.dtype(inp.params["dtype"]) == np.float64
+    assert np.dtype(inp.params["dtype"]) == np.float64
+    assert inp.params["nb_channel"] == 3
+    assert inp.params["channel_info"] == [{"name": "a"}, {"name": "b"}, {"name": "c"}]
+    assert inp.params["sample_rate"] == 2000.0
     dev.initialize()
     dev.start()
     indexes, data = receive(inp, 16 * 20)

@@ -8,4 +8,12 @@ from pyacq.core.lazy_exports import lazy_exports
 
 __getattr__, __dir__ = lazy_exports(__name__, {
     "NumpyDeviceBuffer": "pyacq.devices.npbufferdevice",
+    "PyAudio": "pyacq.devices.audio_pyaudio",
+    "WebCamAV": "pyacq.devices.webcam_av",
+    "WebCamImageIO": "pyacq.devices.webcam_imageio",
+    "BrainAmpSocket": "pyacq.devices.brainampsocket",
+    "OpenBCI": "pyacq.devices.eeg_openBCI",
+    "Emotiv": "pyacq.devices.eeg_emotiv",
+    "LslInlet": "pyacq.devices.lsl",
+    "LslOutlet": "pyacq.devices.lsl",
 })

@@ -60,7 +60,8 @@ class NumpyDeviceBuffer(Node):
         wrap = np.resize(buffer, (chunksize, nb_channel)) if chunksize > len(buffer) else buffer[:chunksize]
         self._looped = np.ascontiguousarray(np.concatenate([buffer, wrap]))
         self.output.spec.update(shape=(-1, nb_channel), dtype=buffer.dtype.str,
-                                sample_rate=sample_rate)
+                                sample_rate=sample_rate, nb_channel=nb_channel,
+                                channel_info=self.channel_info)
 
     def _start(self):
         self._stopping = threading.Event()

@@ -1,0 +1,103 @@
+"""The thread shared by the camera nodes: pulls frames from a source and sends them.
+
+A camera node only knows how to open its library's source and produce
+``(image, timestamp)`` pairs; this module turns them into a ``video`` stream:
+one (1, H, W, 3) uint8 chunk per frame, paced at the frame rate for sources
+that are not live (a file plays at its real speed instead of as fast as it
+decodes), and with a gap in the index wherever the timestamps show that the
+source dropped frames.
+"""
+import logging
+import threading
+import time
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+
+def video_output_spec(height, width, frame_rate):
+    """The ``video`` output spec for (height, width) RGB frames at ``frame_rate`` Hz."""
+    return dict(streamtype="image/video", dtype="uint8", shape=(-1, height, width, 3),
+                sample_rate=float(frame_rate), nb_channel=3,
+                channel_info=[{"name": "red"}, {"name": "green"}, {"name": "blue"}])
+
+
+class FrameCounter:
+    """Turns frame timestamps into stream indexes, counting dropped frames.
+
+    Two frames more than 1.5 frame periods apart mean the source dropped the
+    frames in between: the index skips them so that receivers see the gap.
+    Frames without a timestamp (None) are taken as consecutive.
+    """
+
+    def __init__(self, frame_rate, describe):
+        self.frame_rate = frame_rate
+        self.describe = describe
+        self.index = 0
+        self.dropped_frames = 0
+        self._previous_time = None
+
+    def next_index(self, timestamp):
+        """Return the index (frame number + 1) of the frame captured at ``timestamp`` s."""
+        step = 1
+        if timestamp is not None and self._previous_time is not None:
+            step = max(1, round((timestamp - self._previous_time) * self.frame_rate))
+            if step > 1:
+                self.dropped_frames += step - 1
+                logger.warning("%s: the source dropped %d frames (%d so far)",
+                               self.describe, step - 1, self.dropped_frames)
+        if timestamp is not None:
+            self._previous_time = timestamp
+        self.index += step
+        return self.index
+
+
+class FrameSenderThread(threading.Thread):
+    """Sends every frame of ``frames`` (an iterator of ``(image, timestamp)``) on ``output``.
+
+    ``paced``: wait until each frame's timestamp (relative to the first one)
+    has come on the monotonic clock, for files and generated sources; live
+    devices are paced by the device itself. The thread ends at ``stop()`` or
+    when the source is exhausted (end of file).
+    """
+
+    def __init__(self, frames, output, frame_rate, paced, describe):
+        super().__init__(name=f"{describe} frames", daemon=True)
+        self.frames = frames
+        self.output = output
+        self.paced = paced
+        self.counter = FrameCounter(frame_rate, describe)
+        self.describe = describe
+        self.error = None
+        self._stopping = threading.Event()
+
+    def stop(self, timeout=10.0):
+        """Ask the thread to end and wait for it; a source stuck longer than ``timeout`` is reported."""
+        self._stopping.set()
+        self.join(timeout)
+        if self.is_alive():
+            logger.error("%s: the frame source did not return within %.0f s", self.describe, timeout)
+
+    def run(self):
+        started = first_time = None
+        try:
+            for image, timestamp in self.frames:
+                if self._stopping.is_set():
+                    return
+                if self.paced:
+                    if started is None:
+                        started, first_time = time.monotonic(), timestamp or 0.0
+                    if timestamp is None:
+                        position = self.counter.index / self.counter.frame_rate
+                    else:
+                        position = timestamp - first_time
+                    if self._stopping.wait(max(0.0, started + position - time.monotonic())):
+                        return
+                index = self.counter.next_index(timestamp)
+                self.output.send(np.ascontiguousarray(image)[np.newaxis], index=index)
+            logger.info("%s: the source has no more frames (%d sent)", self.describe,
+                        self.counter.index - self.counter.dropped_frames)
+        except Exception as error:
+            self.error = error
+            logger.exception("%s: reading frames failed", self.describe)

@@ -1,0 +1,199 @@
+"""LslInlet / LslOutlet: round trips through real liblsl, confined to this machine.
+
+``LSLAPICFG`` points liblsl at a configuration written here: machine-scope
+resolution and IPv4 only, so no LSL packet leaves the host.
+"""
+import os
+import time
+
+import numpy as np
+import pytest
+from pyacq.core import InputStream, OutputStream, get_node_type
+
+pylsl = pytest.importorskip("pylsl", reason="the LSL tests need pylsl: pip install 'pyacq-devices[lsl]'")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def machine_scope_lsl(tmp_path_factory):
+    """Configure liblsl (before its first use in this process) to stay on this machine."""
+    config = tmp_path_factory.mktemp("lsl") / "lsl_api.cfg"
+    config.write_text("[multicast]\nResolveScope = machine\n[ports]\nIPv6 = disable\n")
+    previous = os.environ.get("LSLAPICFG")
+    os.environ["LSLAPICFG"] = str(config)
+    yield config
+    if previous is None:
+        del os.environ["LSLAPICFG"]
+    else:
+        os.environ["LSLAPICFG"] = previous
+
+
+@pytest.fixture
+def nodes():
+    created = []
+    yield created
+    for node in created:
+        if node.running():
+            node.stop()
+        if not node.closed():
+            node.close()
+
+
+def lsl_outlet(name, source_id, nb_channel, rate, channel_format="float32", labels=None):
+    info = pylsl.StreamInfo(name, "EEG", nb_channel, rate, channel_format, source_id)
+    channels = info.desc().append_child("channels")
+    for label in labels or []:
+        channels.append_child("channel").append_child_value("label", label)
+    return pylsl.StreamOutlet(info)
+
+
+def receive(inp, n, timeout=20.0):
+    chunks, total, deadline = [], 0, time.monotonic() + timeout
+    while total < n:
+        assert time.monotonic() < deadline, f"only {total} of {n} samples in {timeout} s"
+        if inp.poll(100):
+            _, chunk = inp.recv(return_data=True)
+            chunks.append(np.array(chunk))
+            total += len(chunk)
+    return np.concatenate(chunks)
+
+
+@pytest.mark.parametrize("type_name", ["LslInlet", "LslOutlet"])
+def test_registered_by_entry_point(type_name):
+    """Both LSL nodes are created by name through the pyacq-devices entry points."""
+    import pyacq.devices
+    assert get_node_type(type_name) is getattr(pyacq.devices, type_name)
+
+
+def test_outlet_publishes_exact_values_and_metadata(nodes):
+    """pyacq -> LslOutlet -> pylsl inlet: values exact; name, type, source_id, rate, channel
+    labels and units in the LSL metadata."""
+    from pyacq.devices import LslOutlet
+    from pyacq.devices.lsl import lsl_channel_labels
+    output = OutputStream(spec=dict(channel_info=[{"name": n} for n in ("Fp1", "Fp2", "Oz")]))
+    output.configure(protocol="inproc", shape=(-1, 3), dtype="float32", sample_rate=512.0, units="uV")
+    outlet = LslOutlet(name="out")
+    nodes.append(outlet)
+    outlet.configure(name="pyacq-test-out", type="EEG", source_id="pyacq-test-out-1")
+    outlet.input.connect(output)
+    outlet.initialize()
+    outlet.start()
+    found = pylsl.resolve_byprop("source_id", "pyacq-test-out-1", 1, 10.0)
+    assert found, "the outlet was not found on this machine"
+    inlet = pylsl.StreamInlet(found[0])
+    info = inlet.info(timeout=10.0)
+    inlet.open_stream(timeout=10.0)
+    assert (info.name(), info.type(), info.channel_count(), info.nominal_srate()) == (
+        "pyacq-test-out", "EEG", 3, 512.0)
+    assert lsl_channel_labels(info) == ["Fp1", "Fp2", "Oz"]
+    assert info.desc().child("channels").child("channel").child_value("unit") == "uV"
+    data = np.random.default_rng(1).standard_normal((1000, 3)).astype("float32")
+    for k in range(0, 1000, 100):
+        output.send(data[k:k + 100])
+    received, deadline = [], time.monotonic() + 20
+    while sum(map(len, received)) < 1000 and time.monotonic() < deadline:
+        samples, timestamps = inlet.pull_chunk(timeout=0.2)
+        if timestamps:
+            received.append(np.asarray(samples, dtype="float32"))
+    np.testing.assert_array_equal(np.concatenate(received), data)
+    inlet.close_stream()
+    outlet.stop()
+    output.close()
+
+
+def test_inlet_streams_exact_values_metadata_and_timestamps(nodes):
+    """pylsl outlet -> LslInlet -> pyacq: values exact, sample rate and channel names from LSL,
+    and the LSL timestamps (clock-corrected) of every sample on the timestamps output."""
+    from pyacq.devices import LslInlet
+    source = lsl_outlet("ext-eeg", "ext-eeg-1", 4, 250.0, labels=["C3", "C4", "P3", "P4"])
+    inlet = LslInlet(name="in")
+    nodes.append(inlet)
+    inlet.configure(name="ext-eeg", source_id="ext-eeg-1", timeout=10.0)
+    for output in inlet.outputs.values():
+        output.configure(protocol="tcp", transfermode="plaindata")
+    signals, stamps = InputStream(), InputStream()
+    signals.connect(inlet.outputs["signals"])
+    stamps.connect(inlet.outputs["timestamps"])
+    assert signals.params["sample_rate"] == 250.0 and signals.params["nb_channel"] == 4
+    assert [c["name"] for c in signals.params["channel_info"]] == ["C3", "C4", "P3", "P4"]
+    assert np.dtype(signals.params["dtype"]) == np.float32 and signals.params["shape"] == [-1, 4]
+    inlet.initialize()
+    inlet.start()
+    data = np.arange(2000, dtype="float32").reshape(500, 4)
+    t0 = pylsl.local_clock()
+    sent_stamps = t0 + np.arange(500) / 250.0
+    for k in range(0, 500, 50):
+        source.push_chunk(data[k:k + 50], list(sent_stamps[k:k + 50]))
+    np.testing.assert_array_equal(receive(signals, 500), data)
+    np.testing.assert_allclose(receive(stamps, 500), sent_stamps, atol=1e-3)
+    assert signals.gap_count == 0 and inlet.lost_samples == 0
+    inlet.stop()
+    signals.close()
+    stamps.close()
+
+
+def test_inlet_shows_lost_samples_as_a_gap(nodes):
+    """Samples missing from a regular LSL stream (its timestamps jump) are counted and sent as
+    a gap in the stream index."""
+    from pyacq.devices import LslInlet
+    source = lsl_outlet("gappy", "gappy-1", 1, 100.0)
+    inlet = LslInlet(name="gappy")
+    nodes.append(inlet)
+    inlet.configure(source_id="gappy-1", timeout=10.0)
+    for output in inlet.outputs.values():
+        output.configure(protocol="inproc")
+    signals = InputStream()
+    signals.connect(inlet.outputs["signals"])
+    inlet.initialize()
+    inlet.start()
+    t0 = pylsl.local_clock()
+    source.push_chunk(np.zeros((10, 1), "float32"), list(t0 + np.arange(10) / 100))
+    receive(signals, 10)
+    source.push_chunk(np.ones((10, 1), "float32"), list(t0 + np.arange(30, 40) / 100))
+    receive(signals, 10)
+    assert inlet.lost_samples == 20
+    assert signals.gap_count == 1 and signals.lost_samples == 20
+    inlet.stop()
+    signals.close()
+
+
+def test_inlet_turns_string_markers_into_events(nodes):
+    """An irregular-rate string LSL stream comes out as events (timestamp, value)."""
+    from pyacq.devices import LslInlet
+    source = lsl_outlet("markers", "markers-1", 1, pylsl.IRREGULAR_RATE, "string")
+    inlet = LslInlet(name="markers")
+    nodes.append(inlet)
+    inlet.configure(type="EEG", name="markers", timeout=10.0)
+    for output in inlet.outputs.values():
+        output.configure(protocol="inproc")
+    events = InputStream()
+    events.connect(inlet.outputs["signals"])
+    assert events.params["streamtype"] == "event"
+    inlet.initialize()
+    inlet.start()
+    t0 = pylsl.local_clock()
+    for k, label in enumerate(["start", "stimulus", "réponse"]):
+        source.push_sample([label], t0 + k)
+    received = receive(events, 3)
+    assert [v.decode("utf-8") for v in received["value"]] == ["start", "stimulus", "réponse"]
+    np.testing.assert_allclose(received["timestamp"], t0 + np.arange(3), atol=1e-3)
+    inlet.stop()
+    events.close()
+
+
+def test_unresolved_stream_and_bad_input_are_refused(nodes):
+    """No matching stream: LookupError naming the query; LslOutlet refuses a non-analog input."""
+    from pyacq.devices import LslInlet, LslOutlet
+    inlet = LslInlet(name="nothing")
+    nodes.append(inlet)
+    with pytest.raises(LookupError, match="no LSL stream matching name='no-such-stream'"):
+        inlet.configure(name="no-such-stream", timeout=0.5)
+    output = OutputStream()
+    output.configure(protocol="inproc", streamtype="event", shape=(-1,),
+                     dtype=[("index", "<i8"), ("label", "S8")])
+    outlet = LslOutlet(name="bad")
+    nodes.append(outlet)
+    outlet.configure(name="bad")
+    outlet.input.connect(output)
+    with pytest.raises(ValueError, match="LSL publishes analog streams"):
+        outlet.initialize()
+    output.close()
