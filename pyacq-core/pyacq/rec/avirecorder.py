@@ -1,0 +1,126 @@
+"""AviRecorder: video streams to video files through PyAV (extra ``pyacq-core[av]``).
+
+A video stream (uint8 samples of shape (H, W, 3) RGB or (H, W) grey) becomes
+``<dirname>/<name>.avi``, encoded with ``codec_name`` at the stream's
+``sample_rate``, each frame stamped with its stream index (a gap leaves a hole
+in the timeline instead of shifting later frames). Next to it,
+``<name>_frames.raw`` holds one record per frame: its stream index and the
+time (``time.time()``) it was received (dtype ``FRAME_TABLE_DTYPE``).
+``stream_properties.json`` and ``annotations.json`` are those of
+RawRecorder. Packets are flushed to the file as they are encoded (with a
+zero-latency encoder setting for h264), so a killed process leaves a file
+that decodes up to its last written frame.
+"""
+import os
+import time
+from fractions import Fraction
+
+import numpy as np
+
+from .description import FRAME_TABLE_DTYPE
+from .rawfile import RawStreamFile
+from .rawrecorder import RawRecorder
+
+try:
+    import av
+    HAVE_AV = True
+except ImportError:
+    av = None
+    HAVE_AV = False
+
+#: Frame rate used when a video stream does not declare its sample_rate.
+DEFAULT_FRAME_RATE = 30
+#: Encoder options that make an encoder hand out every frame at once (nothing held back).
+LOW_LATENCY_OPTIONS = {"libx264": {"tune": "zerolatency"}, "libx265": {"tune": "zerolatency"}}
+
+
+class VideoStreamWriter:
+    """Encodes one stream's frames into a video file and logs each frame in the frame table."""
+
+    def __init__(self, path, frames_path, description, codec_name):
+        self.path = path
+        height, width = description["sample_shape"][:2]
+        self._pixel_format = "rgb24" if len(description["sample_shape"]) == 3 else "gray"
+        rate = description["sample_rate"] or DEFAULT_FRAME_RATE
+        self._time_base = 1 / Fraction(rate).limit_denominator(1001 * 1000)
+        self._frames = RawStreamFile(frames_path, FRAME_TABLE_DTYPE.itemsize)
+        # flush_packets: every packet reaches the file when muxed, not when a buffer fills.
+        self._container = av.open(path, "w", format="avi", options={"flush_packets": "1"})
+        try:
+            codec = av.codec.Codec(codec_name, "w")
+            self._stream = self._container.add_stream(
+                codec_name, rate=1 / self._time_base, options=LOW_LATENCY_OPTIONS.get(codec.name, {}))
+            self._stream.width, self._stream.height = width, height
+            formats = [f.name for f in (codec.video_formats or ())]
+            self._stream.pix_fmt = "yuv420p" if "yuv420p" in formats or not formats else formats[0]
+            self._stream.time_base = self._time_base
+        except BaseException:
+            self._container.close()
+            self._frames.close()
+            raise
+        self._next_index = None
+
+    def write(self, data, index):
+        """Encode the frames of a chunk ending at stream index ``index``."""
+        n = len(data)
+        table = np.empty(n, FRAME_TABLE_DTYPE)
+        table["index"] = np.arange(index - n, index)
+        table["time"] = time.time()
+        for frame_index, image in zip(table["index"], data, strict=True):
+            if self._next_index is not None and frame_index < self._next_index:
+                frame_index = self._next_index
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format=self._pixel_format)
+            frame.pts, frame.time_base = int(frame_index), self._time_base
+            self._container.mux(self._stream.encode(frame))
+            self._next_index = int(frame_index) + 1
+        self._frames.write(table)
+
+    def flush(self):
+        self._frames.flush()
+
+    def close(self):
+        try:
+            self._container.mux(self._stream.encode())
+        finally:
+            self._container.close()
+            self._frames.close()
+
+
+class AviRecorder(RawRecorder):
+    """Records video streams to ``<dirname>/<name>.avi`` (see the module docstring).
+
+    ``configure(streams=[...] or {name: stream}, autoconnect=True, dirname=...,
+    codec_name='h264')``; any encoder of PyAV's FFmpeg works ('mpeg4', 'ffv1'...).
+    """
+
+    def _configure_format(self, codec_name="h264", **options):
+        if not HAVE_AV:
+            raise ImportError(f"{self._describe()} needs PyAV: pip install av "
+                              "(or pip install 'pyacq-core[av]')")
+        super()._configure_format(**options)
+        try:
+            av.codec.Codec(codec_name, "w")
+        except ValueError as exc:
+            raise ValueError(f"{self._describe()}: no video encoder {codec_name!r} in PyAV's "
+                             f"FFmpeg ({exc})") from None
+        self.codec_name = codec_name
+
+    def _open_writers(self, descriptions):
+        writers = {}
+        try:
+            for name, description in descriptions.items():
+                shape, dtype = description["sample_shape"], np.dtype(description["dtype"])
+                if dtype != np.uint8 or len(shape) not in (2, 3) or (len(shape) == 3 and shape[2] != 3):
+                    raise ValueError(f"{self._describe()}: stream {name!r} is not video: samples "
+                                     f"{dtype} of shape {tuple(shape)}, expected uint8 (H, W, 3) "
+                                     "or (H, W)")
+                description.update(file=f"{name}.avi", frames_file=f"{name}_frames.raw",
+                                   codec_name=self.codec_name, gap_fill="none")
+                writers[name] = VideoStreamWriter(os.path.join(self.dirname, description["file"]),
+                                                  os.path.join(self.dirname, description["frames_file"]),
+                                                  description, self.codec_name)
+        except BaseException:
+            for writer in writers.values():
+                writer.close()
+            raise
+        return writers

@@ -1,0 +1,269 @@
+"""StreamRecorder: what every recorder node shares (inputs, threads, gaps, stop, disk errors).
+
+A recorder has one input per recorded stream and one thread per input that
+writes each chunk as it arrives. The file format is left to subclasses
+(:class:`~pyacq.rec.rawrecorder.RawRecorder`,
+:class:`~pyacq.rec.hdf5recorder.HDF5Recorder`,
+:class:`~pyacq.rec.avirecorder.AviRecorder`), which implement
+``_open_writers``, ``_save_annotations`` and ``_close_writers``.
+"""
+import logging
+import os
+import threading
+import time
+
+from pyacq.core.inputpoller import poll_chunks
+from pyacq.core.node import INITIALIZED, Node
+from pyacq.core.stream import BufferOverrunError, InputStream
+
+from .description import check_json_values, describe_stream
+from .errors import RecordingExistsError, RecordingWriteError
+from .streamtrack import StreamTrack
+
+logger = logging.getLogger(__name__)
+
+#: Longest wait of a receiving thread before it checks whether to stop (ms).
+POLL_TIMEOUT_MS = 100
+#: stop() keeps writing chunks until none arrived for this long (ms) ...
+DRAIN_QUIET_MS = 50
+#: ... or for at most this long (s): chunks still streaming in after stop() are not recorded.
+DRAIN_LIMIT_S = 1.0
+#: Longest wait for a receiving thread to end (s).
+JOIN_TIMEOUT_S = 10.0
+
+
+def _stream_names(streams, describe):
+    """``{input name: stream}`` from a list (names input0, input1...) or a dict of streams."""
+    if isinstance(streams, dict):
+        named = dict(streams)
+    elif isinstance(streams, (list, tuple)):
+        named = {f"input{i}": stream for i, stream in enumerate(streams)}
+    else:
+        raise TypeError(f"{describe}: streams must be a list of streams or a dict "
+                        f"{{name: stream}}, got {type(streams).__name__}")
+    if not named:
+        raise ValueError(f"{describe}: streams is empty; give at least one stream to record")
+    for name in named:
+        if not isinstance(name, str) or not name or name.startswith(".") or any(
+                sep in name for sep in ("/", "\\", os.sep)):
+            raise ValueError(f"{describe}: stream name {name!r} cannot name a file; use a "
+                             "non-empty name without path separators or leading dot")
+    return named
+
+
+class StreamRecorder(Node):
+    """Base of the recorder nodes: ``configure(streams, autoconnect=True, dirname=...)``.
+
+    ``streams`` is a list of OutputStreams (or proxies to them; the inputs are
+    then named ``input0``, ``input1``...) or a dict ``{name: stream}``. With
+    ``autoconnect=False`` connect ``recorder.inputs[name]`` yourself before
+    ``initialize()``. ``dirname`` is created by configure() and must not exist.
+
+    All chunks received before ``stop()`` are on disk when it returns. A disk
+    error stops the recorder: it logs the error, ``running()`` turns False and
+    the next ``stop()`` raises :class:`RecordingWriteError` (also in ``error``).
+    """
+
+    def __init__(self, name="", parent=None):
+        super().__init__(name=name, parent=parent)
+        self.dirname = None
+        self.annotations = {}
+        self.tracks = {}
+        self._streams = {}
+        self._threads = []
+        self._stopping = threading.Event()
+        self._save_lock = threading.RLock()
+        self._failure = None
+
+    @property
+    def error(self):
+        """The RecordingWriteError that stopped the recorder, or None."""
+        return self._failure
+
+    # -- configuration -------------------------------------------------------------
+
+    def _configure(self, streams=None, autoconnect=True, dirname=None, **options):
+        if self.inputs:
+            raise RuntimeError(f"{self._describe()}: configure() was already called; a recorder "
+                               "records one set of streams into one directory")
+        if streams is None or dirname is None:
+            raise TypeError(f"{self._describe()}: configure() needs streams=[...] and dirname=...")
+        named = _stream_names(streams, self._describe())
+        self._configure_format(**options)
+        dirname = os.path.abspath(os.fspath(dirname))
+        if os.path.exists(dirname):
+            raise RecordingExistsError(
+                f"{self._describe()}: {dirname} already exists; give a new directory name "
+                "(a recorder never writes over a recording)")
+        inputs = {name: InputStream(node=self, name=name) for name in named}
+        try:
+            if autoconnect:
+                for name, stream in named.items():
+                    inputs[name].connect(stream)
+            self._make_directory(dirname)
+        except BaseException:
+            for input_stream in inputs.values():
+                input_stream.close()
+            raise
+        self.inputs.update(inputs)
+        self.dirname = dirname
+
+    def _configure_format(self, **options):
+        """Accept format options (subclasses); the base accepts none."""
+        if options:
+            raise TypeError(f"{self._describe()}: configure() got unexpected keyword arguments "
+                            f"{sorted(options)}")
+
+    def _make_directory(self, dirname):
+        try:
+            os.makedirs(dirname)
+        except OSError as exc:
+            raise type(exc)(exc.errno, f"{self._describe()}: cannot create the recording "
+                                       f"directory: {exc.strerror}", dirname) from None
+
+    def check_input_specs(self):
+        for name, input_stream in self.inputs.items():
+            if not input_stream.connected:
+                raise RuntimeError(f"{self._describe()}: input {name!r} is not connected; connect "
+                                   "it (or configure with autoconnect=True) before initialize()")
+
+    def _initialize(self):
+        descriptions = {name: describe_stream(name, inp.params, self._describe())
+                        for name, inp in self.inputs.items()}
+        writers = self._open_writers(descriptions)
+        self.tracks = {name: StreamTrack(name, self.inputs[name], descriptions[name], writers[name],
+                                         self._save_annotations_locked)
+                       for name in self.inputs}
+        self._save_annotations_locked()
+
+    # -- annotations ---------------------------------------------------------------
+
+    def add_annotations(self, **annotations):
+        """Store key/value annotations (JSON values) with the recording; allowed while running."""
+        if not self.configured():
+            raise RuntimeError(f"{self._describe()}: add_annotations() needs a configured recorder")
+        check_json_values(self._describe(), annotations)
+        with self._save_lock:
+            self.annotations.update(annotations)
+            if self.tracks:
+                self._save_annotations()
+
+    def _save_annotations_locked(self):
+        with self._save_lock:
+            self._save_annotations()
+
+    # -- recording -----------------------------------------------------------------
+
+    def _start(self):
+        self._join_threads()
+        self._stopping.clear()
+        for track in self.tracks.values():
+            track.input.empty_queue()
+            track.resume()
+        self._threads = [
+            threading.Thread(target=poll_chunks, name=f"{self.name or 'recorder'}-{name}",
+                             args=(track.input, POLL_TIMEOUT_MS, True, self._stopping.is_set,
+                                   self._chunk_handler(track)), daemon=True)
+            for name, track in self.tracks.items()
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _chunk_handler(self, track):
+        def handle(index, data):
+            self._record_chunk(track, index, data)
+        return handle
+
+    def _record_chunk(self, track, index, data):
+        if self._failure is not None:
+            return
+        try:
+            track.record(index, data)
+        except OSError as exc:
+            self._fail(track, exc, len(data))
+
+    def _fail(self, track, exc, n_lost):
+        error = RecordingWriteError(
+            exc.errno, f"{self._describe()}: writing stream {track.name!r} to {track.writer.path} "
+                       f"failed: {exc.strerror or exc}. The recorder stopped; {track.position} samples "
+                       f"of this stream are on disk, the chunk of {n_lost} samples being written was "
+                       "lost")
+        with self._save_lock:
+            if self._failure is not None:
+                return
+            # Stopped before the error is published: whoever sees the error sees a stopped node.
+            self._stopping.set()
+            self._set_state(INITIALIZED)
+            self._failure = error
+        logger.error("%s", error)
+
+    def stop(self):
+        """Stop recording once every chunk already received is on disk.
+
+        Raises RecordingWriteError if a disk error stopped (or stops) the recording.
+        """
+        if self._failure is not None and not self.running():
+            self._join_threads()
+            raise self._failure
+        super().stop()
+        if self._failure is not None:
+            raise self._failure
+
+    def _stop(self):
+        self._stopping.set()
+        self._join_threads()
+        for track in self.tracks.values():
+            self._drain(track)
+        if self._failure is None:
+            try:
+                self._flush_writers()
+            except OSError as exc:
+                track = next(iter(self.tracks.values()))
+                self._fail(track, exc, 0)
+
+    def _drain(self, track):
+        """Write the chunks that reached the input before stop(), without waiting for more."""
+        deadline = time.monotonic() + DRAIN_LIMIT_S
+        while (self._failure is None and time.monotonic() < deadline
+               and track.input.poll(DRAIN_QUIET_MS)):
+            try:
+                index, data = track.input.recv(return_data=True)
+            except BufferOverrunError:
+                continue
+            self._record_chunk(track, index, data)
+
+    def _join_threads(self):
+        for thread in self._threads:
+            thread.join(timeout=JOIN_TIMEOUT_S)
+            if thread.is_alive():
+                raise RuntimeError(f"{self._describe()}: receiving thread {thread.name} did not "
+                                   f"end within {JOIN_TIMEOUT_S} s")
+        self._threads = []
+
+    def _close(self):
+        self._stopping.set()
+        self._join_threads()
+        if self.tracks:
+            with self._save_lock:
+                try:
+                    self._save_annotations()
+                finally:
+                    self._close_writers()
+
+    # -- format hooks ----------------------------------------------------------------
+
+    def _open_writers(self, descriptions):
+        """Create the files; return ``{name: writer}`` (see StreamTrack for the writer API)."""
+        raise NotImplementedError
+
+    def _save_annotations(self):
+        """Save descriptions, gaps, segments and annotations (called under the save lock)."""
+        raise NotImplementedError
+
+    def _flush_writers(self):
+        """Make everything written so far durable (called by stop())."""
+        raise NotImplementedError
+
+    def _close_writers(self):
+        """Release the files."""
+        raise NotImplementedError
