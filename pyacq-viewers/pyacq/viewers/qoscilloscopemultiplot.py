@@ -1,0 +1,40 @@
+"""QOscilloscopeMultiPlot: an oscilloscope whose channels are grouped into several plots."""
+from .qoscilloscope import QOscilloscope
+from .viewerparams import channel_group_name
+
+
+class QOscilloscopeMultiPlot(QOscilloscope):
+    """:class:`QOscilloscope` drawing its channels in ``nb_plot`` plots stacked vertically.
+
+    ``configure(with_user_dialog=True, max_xsize=60., nb_plot=2)``. Plots
+    share the time axis; ``by_channel_params['Signal<i>', 'plot']`` chooses
+    the plot of channel i (by default contiguous groups of channels, in
+    order), and can be changed while running. Within a plot, channels are
+    drawn and stacked (``auto_scale()``) as in the QOscilloscope; ``ylim``
+    applies to every plot.
+    """
+
+    def _configure(self, with_user_dialog=True, max_xsize=60.0, nb_plot=2):
+        QOscilloscope._configure(self, with_user_dialog=with_user_dialog, max_xsize=max_xsize)
+        if isinstance(nb_plot, bool) or not isinstance(nb_plot, int) or nb_plot < 1:
+            raise ValueError(f"{self._describe()}: nb_plot must be an int >= 1, got {nb_plot!r}")
+        self.nb_plot = nb_plot
+
+    def _nb_plot(self):
+        return self.nb_plot
+
+    def _channel_param_children(self, channel):
+        children = QOscilloscope._channel_param_children(self, channel)
+        default_plot = min(channel * self.nb_plot // max(len(self.trace_names), 1), self.nb_plot - 1)
+        children.append(dict(name="plot", type="int", value=default_plot, limits=(0, self.nb_plot - 1)))
+        return children
+
+    def _channel_plot(self, channel):
+        return self.by_channel_params[channel_group_name(channel), "plot"]
+
+    def _on_channel_params_changed(self, param, changes):
+        if any(changed.name() == "plot" for changed, _, _ in changes):
+            self._create_items()
+            self._apply_params()
+        else:
+            self._apply_channel_params()

@@ -1,0 +1,289 @@
+"""QTimeFreq: Morlet wavelet spectrogram of every channel, one TimeFreqWorker per channel."""
+import logging
+import math
+
+import pyqtgraph as pg
+from pyacq.core.stream import InputStream
+from pyacq.core.streamconverter import StreamConverter
+from pyacq.core.widgetnode import WidgetNode
+from pyqtgraph.Qt import QtCore, QtWidgets
+
+from .pollers import HeadPoller, LatestChunkPoller, stop_poller
+from .timefreqworker import DEFAULT_TIMEFREQ, TimeFreqWorker
+from .viewerparams import (
+    ParamDialog,
+    channel_group_name,
+    install_validation,
+    make_by_channel_params,
+    make_params,
+)
+
+__all__ = ["QTimeFreq", "TimeFreqWorker"]
+
+logger = logging.getLogger(__name__)
+
+COLORMAPS = ("viridis", "inferno", "plasma", "magma", "cividis", "turbo")
+
+
+class QTimeFreq(WidgetNode):
+    """Class for visualizing the frequency spectrogram with a Morlet continuous wavelet transform.
+
+    ``configure(with_user_dialog=True, max_xsize=60., nodegroup_friends=None)``.
+    One :class:`TimeFreqWorker` per channel computes the maps: in this
+    process (each in its own thread) when ``nodegroup_friends`` is None,
+    else created with ``create_node('TimeFreqWorker')`` in the given
+    NodeGroups, in turn. Workers read the signal from shared memory laid
+    out channel by channel; when the input is not such a stream (sharedmem,
+    axisorder [1, 0], at least ``max_xsize`` s long), a StreamConverter is
+    inserted in this process to provide one.
+
+    ``params``: ``refresh_interval`` (ms), ``xsize`` (s), ``nb_column``
+    (plots per row), ``colormap``, and ``params['timefreq', key]`` for
+    ``f_start``, ``f_stop``, ``deltafreq`` (Hz), ``f0`` (wavelet width in
+    cycles, ~ 2.5) and ``normalisation`` (maps are multiplied by
+    ``f ** normalisation``). ``by_channel_params['Signal<i>', 'clim']`` is
+    the amplitude shown brightest (signal units), ``'visible'`` hides a
+    channel. Small refresh_interval, many frequencies, high f_stop and long
+    xsize all cost CPU.
+    """
+
+    _input_specs = {"signals": dict()}
+
+    def __init__(self, **kargs):
+        WidgetNode.__init__(self, **kargs)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.graphicsview = pg.GraphicsLayoutWidget()
+        layout.addWidget(self.graphicsview)
+        self.graphicsview.scene().sigMouseClicked.connect(self._on_mouse_clicked)
+        self.workers, self.plots, self.images = [], [], []
+        self.converter = None
+        self.params_dialog = None
+        self._map_inputs, self._map_pollers = [], []
+        self._head_poller = None
+        self._timer = QtCore.QTimer(self)
+        self._timer.timeout.connect(self.refresh)
+
+    def _configure(self, with_user_dialog=True, max_xsize=60.0, nodegroup_friends=None):
+        if isinstance(max_xsize, bool) or not isinstance(max_xsize, (int, float)) or not max_xsize > 0:
+            raise ValueError(f"{self._describe()}: max_xsize must be a positive number of seconds, "
+                             f"got {max_xsize!r}")
+        if nodegroup_friends is not None and len(nodegroup_friends) == 0:
+            raise ValueError(f"{self._describe()}: nodegroup_friends must be None (local workers) or "
+                             "a non-empty list of NodeGroups")
+        self.with_user_dialog = bool(with_user_dialog)
+        self.max_xsize = float(max_xsize)
+        self.nodegroup_friends = None if nodegroup_friends is None else list(nodegroup_friends)
+
+    def check_input_specs(self):
+        if not self.input.connected:
+            raise RuntimeError(f"{self._describe()}: connect its input (viewer.input.connect(output)) "
+                               "before initialize()")
+        params = self.input.params
+        shape = params.get("shape")
+        if shape is None or len(shape) != 2:
+            raise ValueError(f"{self._describe()}: the input must be shaped (time, channel), "
+                             f"got shape {shape!r}")
+        if not params.get("sample_rate"):
+            raise ValueError(f"{self._describe()}: the input stream declares no sample_rate")
+
+    # -- initialisation -------------------------------------------------------------
+
+    def _initialize(self):
+        params = self.input.params
+        self.sample_rate = float(params["sample_rate"])
+        self.nb_channel = int(params["shape"][1])
+        info = params.get("channel_info") or []
+        self.channel_names = [info[i].get("name", f"ch{i}") if i < len(info) else f"ch{i}"
+                              for i in range(self.nb_channel)]
+        self._make_params()
+        worker_source = self._worker_source()
+        self._head_poller = HeadPoller(self.input)
+        for channel in range(self.nb_channel):
+            self._add_worker(channel, worker_source)
+        self._create_plots()
+        self.params.sigTreeStateChanged.connect(self._on_params_changed)
+        self.by_channel_params.sigTreeStateChanged.connect(self._on_channel_params_changed)
+        self._on_params_changed()
+
+    def _make_params(self):
+        nyquist = self.sample_rate / 2
+        timefreq = dict(DEFAULT_TIMEFREQ, f_stop=min(DEFAULT_TIMEFREQ["f_stop"], 0.45 * self.sample_rate))
+        self.params = make_params([
+            dict(name="refresh_interval", type="int", value=500, limits=(10, 100000), suffix="ms"),
+            dict(name="xsize", type="float", value=min(3.0, self.max_xsize),
+                 limits=(10.0 / self.sample_rate, self.max_xsize), suffix="s"),
+            dict(name="nb_column", type="int", value=min(4, self.nb_channel), limits=(1, 64)),
+            dict(name="colormap", type="list", limits=list(COLORMAPS), value="viridis"),
+            dict(name="timefreq", type="group", children=[
+                dict(name="f_start", type="float", value=timefreq["f_start"], limits=(1e-3, nyquist),
+                     suffix="Hz"),
+                dict(name="f_stop", type="float", value=timefreq["f_stop"], limits=(1e-3, nyquist),
+                     suffix="Hz"),
+                dict(name="deltafreq", type="float", value=timefreq["deltafreq"], limits=(1e-3, nyquist),
+                     suffix="Hz"),
+                dict(name="f0", type="float", value=timefreq["f0"], limits=(0.1, 100.0)),
+                dict(name="normalisation", type="float", value=timefreq["normalisation"]),
+            ]),
+        ])
+        self.by_channel_params = make_by_channel_params(self.channel_names, lambda channel: [
+            dict(name="visible", type="bool", value=True),
+            dict(name="clim", type="float", value=10.0, limits=(0.0, None)),
+        ])
+        install_validation(self.params, self._describe())
+        install_validation(self.by_channel_params, self._describe())
+
+    def _worker_source(self):
+        """Params of the sharedmem, channel-major stream workers read (a converter's if needed)."""
+        params = self.input.params
+        needed = math.ceil(self.max_xsize * self.sample_rate)
+        if (params.get("transfermode") == "sharedmem" and list(params.get("axisorder") or []) == [1, 0]
+                and params.get("buffer_size", 0) >= needed):
+            return params
+        self.converter = StreamConverter(name=f"{self.name or 'QTimeFreq'}-converter")
+        self.converter.configure()
+        self.converter.input.connect(params)
+        self.converter.output.configure(
+            protocol="inproc" if self.nodegroup_friends is None else "tcp",
+            transfermode="sharedmem", buffer_size=needed, double=True, axisorder=[1, 0])
+        self.converter.initialize()
+        return self.converter.output.params
+
+    def _add_worker(self, channel, source_params):
+        name = f"{self.name or 'QTimeFreq'}-worker{channel}"
+        if self.nodegroup_friends is None:
+            worker = TimeFreqWorker(name=name)
+            protocol = "inproc"
+        else:
+            nodegroup = self.nodegroup_friends[channel % len(self.nodegroup_friends)]
+            worker = nodegroup.create_node("TimeFreqWorker", name=name)
+            protocol = "tcp"
+        worker.configure(max_xsize=self.max_xsize, channel=channel)
+        worker.input.connect(source_params)
+        worker.output.configure(protocol=protocol, transfermode="plaindata")
+        worker.initialize()
+        maps = InputStream(name=f"timefreq{channel}")
+        maps.connect(worker.output)
+        self.workers.append(worker)
+        self._map_inputs.append(maps)
+        self._map_pollers.append(LatestChunkPoller(maps))
+
+    def _create_plots(self):
+        self.graphicsview.clear()
+        self.plots, self.images = [], []
+        for channel in range(self.nb_channel):
+            plot = pg.PlotItem(title=self.channel_names[channel])
+            plot.hideButtons()
+            plot.setMenuEnabled(False)
+            plot.setMouseEnabled(x=False, y=False)
+            plot.vb.disableAutoRange()
+            image = pg.ImageItem()
+            plot.addItem(image)
+            self.plots.append(plot)
+            self.images.append(image)
+        self._layout_plots()
+
+    def _layout_plots(self):
+        for plot in self.plots:
+            if plot.scene() is not None:
+                self.graphicsview.removeItem(plot)
+        nb_column = self.params["nb_column"]
+        visible = [c for c in range(self.nb_channel) if self.by_channel_params[channel_group_name(c), "visible"]]
+        for position, channel in enumerate(visible):
+            self.graphicsview.addItem(self.plots[channel], row=position // nb_column,
+                                      col=position % nb_column)
+
+    # -- parameters -----------------------------------------------------------------
+
+    def _timefreq_settings(self):
+        settings = {key: self.params["timefreq", key] for key in DEFAULT_TIMEFREQ}
+        settings.update(xsize=self.params["xsize"], refresh_interval=self.params["refresh_interval"])
+        return settings
+
+    def _on_params_changed(self, *args):
+        settings = self._timefreq_settings()
+        try:
+            for worker in self.workers:
+                worker.set_params(**settings)
+        except ValueError as exc:
+            # Raised while the parameter tree emits its signal, where Qt cannot pass it on:
+            # the workers keep their previous, valid settings until the values agree.
+            logger.error("%s: settings not applied: %s", self._describe(), exc)
+            return
+        self._timer.setInterval(max(10, int(self.params["refresh_interval"]) // 2))
+        lut = pg.colormap.get(self.params["colormap"]).getLookupTable(nPts=256)
+        for image in self.images:
+            image.setLookupTable(lut)
+        f_start, f_stop = settings["f_start"], settings["f_stop"]
+        for plot in self.plots:
+            plot.setXRange(-settings["xsize"], 0.0, padding=0.0)
+            plot.setYRange(f_start, f_stop, padding=0.0)
+        self._layout_plots()
+        self._on_channel_params_changed()
+
+    def _on_channel_params_changed(self, *args):
+        for channel, image in enumerate(self.images):
+            image.setLevels((0.0, self.by_channel_params[channel_group_name(channel), "clim"]))
+        visible = [self.by_channel_params[channel_group_name(c), "visible"] for c in range(self.nb_channel)]
+        if visible != getattr(self, "_shown", None):
+            self._shown = visible
+            self._layout_plots()
+
+    def show_params_dialog(self):
+        """Open (or raise) the dialog editing ``params`` and ``by_channel_params``."""
+        if self.params_dialog is None:
+            self.params_dialog = ParamDialog(f"{self.name or 'QTimeFreq'} parameters",
+                                             [self.params, self.by_channel_params], parent=self)
+        self.params_dialog.show()
+        self.params_dialog.raise_()
+
+    def _on_mouse_clicked(self, event):
+        if event.double() and self.with_user_dialog and self.initialized():
+            self.show_params_dialog()
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    def _start(self):
+        if self.converter is not None:
+            self.converter.start()
+        for worker, poller in zip(self.workers, self._map_pollers):
+            poller.start()
+            worker.start()
+        self._head_poller.start()
+        self._timer.start()
+
+    def _stop(self):
+        self._timer.stop()
+        for worker in self.workers:
+            worker.stop()
+        for poller in (*self._map_pollers, self._head_poller):
+            stop_poller(poller, self._describe())
+        if self.converter is not None:
+            self.converter.stop()
+
+    def _close(self):
+        self._timer.stop()
+        for worker in self.workers:
+            worker.close()
+        for maps in self._map_inputs:
+            maps.close()
+        if self.converter is not None:
+            self.converter.close()
+        if self.params_dialog is not None:
+            self.params_dialog.close()
+
+    # -- drawing --------------------------------------------------------------------
+
+    def refresh(self):
+        """Show the newest map of each channel (called by the timer)."""
+        settings = self._timefreq_settings()
+        for image, poller in zip(self.images, self._map_pollers):
+            latest = poller.take()
+            if latest is None:
+                continue
+            tfr = latest[1][0]
+            n_freq = tfr.shape[1]
+            span = settings["xsize"]
+            image.setImage(tfr, autoLevels=False)
+            image.setRect(QtCore.QRectF(-span, settings["f_start"] - settings["deltafreq"] / 2,
+                                        span, n_freq * settings["deltafreq"]))
