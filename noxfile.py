@@ -10,18 +10,21 @@ import nox
 nox.options.sessions = ["lint", "imports", "tests"]
 nox.options.error_on_missing_interpreters = True
 
-CORE = "./pyacq-core[qt,blosc]"
-PLUGINS = ["./pyacq-devices", "./pyacq-dsp", "./pyacq-viewers"]
+CORE = "./pyacq-core[qt,blosc,hdf5,av]"
+PLUGINS = ["./pyacq-devices[audio,av,imageio,serial,hid,crypto,lsl]", "./pyacq-dsp[opencl]",
+           "./pyacq-viewers"]
 EXAMPLE_PLUGIN = "./examples/plugin_sine"
-TEST_REQUIREMENTS = ["pytest>=8", "pytest-timeout>=2.3", "setuptools>=64", "wheel"]
+TEST_REQUIREMENTS = ["pytest>=8", "pytest-timeout>=2.3", "setuptools>=64", "wheel", "neo>=0.13"]
 
-# Each distribution (with its extras) and the package whose every module must
-# import with only the dependencies that distribution declares.
+# Each distribution without its optional extras (modules with an optional
+# dependency must import without it), preceded by the local distributions it
+# depends on (never fetched from an index), and the package whose every module
+# must then import. Core keeps Qt: WidgetNode's module is Qt by nature.
 DISTRIBUTION_PACKAGES = {
-    "pyacq-core": (CORE, "pyacq"),
-    "pyacq-devices": ("./pyacq-devices", "pyacq.devices"),
-    "pyacq-dsp": ("./pyacq-dsp", "pyacq.dsp"),
-    "pyacq-viewers": ("./pyacq-viewers", "pyacq.viewers"),
+    "pyacq-core": (["./pyacq-core[qt]"], "pyacq"),
+    "pyacq-devices": (["./pyacq-core", "./pyacq-devices"], "pyacq.devices"),
+    "pyacq-dsp": (["./pyacq-core", "./pyacq-dsp"], "pyacq.dsp"),
+    "pyacq-viewers": (["./pyacq-core", "./pyacq-dsp", "./pyacq-viewers"], "pyacq.viewers"),
 }
 
 IMPORT_EVERY_MODULE = """
@@ -49,9 +52,8 @@ def lint(session):
 @nox.parametrize("distribution", list(DISTRIBUTION_PACKAGES))
 def imports(session, distribution):
     """One distribution alone in a venv: every module imports with its declared dependencies."""
-    path, package = DISTRIBUTION_PACKAGES[distribution]
-    core = [] if distribution == "pyacq-core" else ["./pyacq-core"]
-    session.install(*core, path)
+    requirements, package = DISTRIBUTION_PACKAGES[distribution]
+    session.install(*requirements)
     session.run("python", "-c", IMPORT_EVERY_MODULE, package)
 
 
