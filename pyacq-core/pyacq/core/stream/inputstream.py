@@ -1,0 +1,270 @@
+"""InputStream: the receiving end of a stream."""
+import logging
+
+from .errors import BufferOverrunError, StreamSpecError, StreamStateError
+from .ringbuffer import RingBuffer
+from .streamdtype import dtype_from_params
+from .streamparams import normalize_shape
+from .subscriber import StreamSubscriber
+from .transfermodes import get_transfermode
+
+logger = logging.getLogger(__name__)
+
+
+def _resolve_output(output):
+    """Return ``(params, confirm)`` for an OutputStream, a proxy to one, or a params dict."""
+    if isinstance(output, dict):
+        return output, None
+    params = output.params
+    if not isinstance(params, dict):
+        params = params._get_value()
+    return params, output.confirm_subscription
+
+
+class InputStream:
+    """Receives the chunks of one OutputStream, in this or another thread or process.
+
+    ``spec`` holds what the owning node requires (``dtype``, ``shape``,
+    ``transfermode``); ``connect`` refuses an output that does not match it.
+
+    Loss is never silent: a chunk that does not start where the previous one
+    ended is logged and counted in :attr:`gap_count` / :attr:`lost_samples`;
+    a sharedmem read of samples the writer already overwrote raises
+    :class:`BufferOverrunError` and is counted in :attr:`overrun_count`. An
+    output restarting at index 0 (``reset_buffer_index``) is counted in
+    :attr:`restart_count`, and not as a gap.
+    """
+
+    def __init__(self, spec=None, node=None, name=None):
+        self.spec = {} if spec is None else spec
+        self.node = node
+        self.name = name
+        self.connected = False
+        self.params = {}
+        self.buffer = None
+        self.receiver = None
+        self._subscriber = None
+        self._own_buffer = False
+        self.gap_count = 0
+        self.lost_samples = 0
+        self.overrun_count = 0
+        self.restart_count = 0
+        self._epoch = None
+        self._expected = None
+
+    def __repr__(self):
+        url = f" {self.params['url']}" if self.connected else ""
+        return f"<InputStream {self.name!r}{url} {'connected' if self.connected else 'not connected'}>"
+
+    def _describe(self):
+        node = f" of {self.node._describe()}" if hasattr(self.node, "_describe") else ""
+        return f"InputStream {self.name!r}{node}" if self.name else f"InputStream{node}"
+
+    def connect(self, output):
+        """Connect to ``output``: an OutputStream, an RPC proxy to one, or its ``params`` dict.
+
+        Returns once every chunk the output sends from now on will be received.
+        """
+        if self.connected:
+            raise StreamStateError(f"{self._describe()} is already connected; close() it first")
+        params, confirm = _resolve_output(output)
+        if "url" not in params or "transfermode" not in params:
+            raise StreamSpecError(
+                f"{self._describe()}: {params!r} is not the params of a configured OutputStream"
+            )
+        self._check_spec(params)
+        _, receiver_class = get_transfermode(params["transfermode"])
+        subscriber = StreamSubscriber(params["url"], confirm)
+        try:
+            self.receiver = receiver_class(subscriber.socket, params)
+        except BaseException:
+            subscriber.close()
+            raise
+        self._subscriber = subscriber
+        self.params = dict(params)
+        self.buffer, self._own_buffer = self.receiver.buffer, False
+        if subscriber.position is not None:
+            self._epoch = subscriber.position["epoch"]
+            self._expected = subscriber.position["index"]
+        self.connected = True
+        if self.node is not None:
+            self.node.after_input_connect(self.name)
+
+    def _check_spec(self, params):
+        mismatches = []
+        spec = self.spec
+        if spec.get("dtype") is not None and (
+            dtype_from_params(spec["dtype"]) != dtype_from_params(params["dtype"])
+        ):
+            mismatches.append(f"dtype {params['dtype']!r} (required {spec['dtype']!r})")
+        if spec.get("shape") is not None and not _shape_matches(spec["shape"], params.get("shape")):
+            mismatches.append(f"shape {params.get('shape')!r} (required {tuple(spec['shape'])!r})")
+        if spec.get("transfermode") is not None and spec["transfermode"] != params["transfermode"]:
+            mismatches.append(
+                f"transfermode {params['transfermode']!r} (required {spec['transfermode']!r})"
+            )
+        if mismatches:
+            raise StreamSpecError(
+                f"{self._describe()} cannot connect to {params.get('url')}: the output has "
+                + ", ".join(mismatches)
+            )
+
+    def _require_connected(self, action):
+        if not self.connected:
+            raise StreamStateError(f"{self._describe()} cannot {action}: it is not connected")
+
+    def poll(self, timeout=None):
+        """Return True if a chunk is ready, waiting up to ``timeout`` ms (None: forever)."""
+        self._require_connected("poll")
+        return bool(self._subscriber.socket.poll(timeout))
+
+    def recv(self, return_data=None, with_data=None):
+        """Receive the next chunk (blocking): return ``(index, data)``.
+
+        ``index`` is the absolute index of the chunk's last sample + 1. Data
+        is returned by default for plaindata; for sharedmem it is None unless
+        ``return_data=True`` (alias ``with_data=True``), and is then a
+        read-only view of the shared buffer (read ``input[start:stop]`` for
+        any other span). Data arrays are read-only.
+        """
+        self._require_connected("recv")
+        if with_data is not None:
+            if return_data is not None and bool(return_data) != bool(with_data):
+                raise TypeError("recv(): return_data and with_data are aliases; give one")
+            return_data = with_data
+        if return_data is None:
+            return_data = self.receiver.returns_data
+        index, epoch, n, data = self.receiver.recv()
+        self._account(index, epoch, n)
+        if data is None and (return_data or self._own_buffer):
+            try:
+                data = self.receiver.read(index - n, index)
+            except BufferOverrunError:
+                self.overrun_count += 1
+                logger.warning("%s: chunk ending at %d was overwritten before it was read",
+                               self._describe(), index)
+                raise
+        if self._own_buffer:
+            self.buffer.new_chunk(data, index)
+        return index, (data if return_data else None)
+
+    def _account(self, index, epoch, n):
+        """Update gap / restart bookkeeping for a chunk of ``n`` samples ending at ``index``."""
+        if epoch != self._epoch:
+            if self._epoch is not None:
+                self.restart_count += 1
+                logger.info("%s: the output restarted at index 0", self._describe())
+                self._expected = 0
+                if self._own_buffer:
+                    self.buffer.reset()
+            self._epoch = epoch
+        start = index - n
+        if self._expected is not None and start > self._expected:
+            self.gap_count += 1
+            self.lost_samples += start - self._expected
+            logger.warning(
+                "%s: %d samples lost (indexes %d to %d never arrived); %d gaps so far",
+                self._describe(), start - self._expected, self._expected, start, self.gap_count,
+            )
+        self._expected = index
+
+    def empty_queue(self):
+        """Receive and discard every chunk already waiting, so the next recv() is fresh.
+
+        Discarded chunks still update the attached buffer and the gap counters.
+        """
+        self._require_connected("empty_queue")
+        while self.poll(0):
+            try:
+                self.recv(return_data=False)
+            except BufferOverrunError:
+                continue
+
+    def set_buffer(self, size=None, double=True, axisorder=None, shmem=None, fill=None):
+        """Ensure chunks are kept in a RingBuffer of at least ``size`` samples.
+
+        A sharedmem stream's own shared buffer is used when it already fits
+        (``size``, ``double``, ``axisorder``); otherwise a new RingBuffer is
+        attached (replacing any previous one) and every received chunk is
+        copied into it. Read it with :meth:`get_data` or ``input[start:stop]``.
+        """
+        self._require_connected("set_buffer")
+        shape = self.params.get("shape")
+        if shape is None:
+            raise StreamSpecError(
+                f"{self._describe()}: set_buffer() needs the output to declare its shape"
+            )
+        shared = self.receiver.buffer
+        if shared is not None and shmem is None and fill is None and (
+            (size is None or size <= shared.shape[0])
+            and bool(double) == shared.double
+            and (axisorder is None or tuple(axisorder) == shared.axisorder)
+        ):
+            self._replace_buffer(shared, own=False)
+            return
+        if size is None:
+            if shared is None:
+                raise TypeError(f"{self._describe()}: set_buffer() needs a size in samples")
+            size = shared.shape[0]
+        current = self.buffer if self._own_buffer else None
+        if current is not None and (
+            current.shape[0] >= size and current.double == bool(double)
+            and (axisorder is None or tuple(axisorder) == current.axisorder)
+            and current.fill == fill and (shmem is None) == (current.shm_id is None)
+        ):
+            return
+        buffer = RingBuffer((size,) + tuple(shape[1:]), self.params["dtype"], double=double,
+                            fill=fill, axisorder=axisorder, shmem=shmem)
+        self._replace_buffer(buffer, own=True)
+
+    def _replace_buffer(self, buffer, own):
+        if self._own_buffer and self.buffer is not buffer:
+            self.buffer.close()
+        self.buffer, self._own_buffer = buffer, own
+
+    def _require_buffer(self):
+        if self.buffer is None:
+            raise StreamStateError(
+                f"{self._describe()} has no buffer to read from: call set_buffer() first"
+            )
+        return self.buffer
+
+    def get_data(self, *args, **kwargs):
+        """Read the attached RingBuffer; see :meth:`RingBuffer.get_data`."""
+        return self._require_buffer().get_data(*args, **kwargs)
+
+    def __getitem__(self, key):
+        """``input[start:stop]``: read the attached buffer by absolute index."""
+        return self._require_buffer()[key]
+
+    def reset_buffer_index(self):
+        """Forget the stream position (the next chunk sets it) and clear an attached buffer."""
+        self._expected = None
+        if self._own_buffer:
+            self.buffer.reset()
+
+    def close(self):
+        """Close the socket and release buffers; nothing can be received afterwards."""
+        if self._own_buffer:
+            self.buffer.close()
+        if self.receiver is not None:
+            self.receiver.close()
+            self.receiver = None
+        if self._subscriber is not None:
+            self._subscriber.close()
+            self._subscriber = None
+        self.buffer, self._own_buffer = None, False
+        self.connected = False
+
+
+def _shape_matches(required, declared):
+    """True if a declared output shape satisfies a required one (-1 in time matches anything)."""
+    if declared is None:
+        return False
+    required = normalize_shape(required)
+    declared = list(declared)
+    if len(required) != len(declared):
+        return False
+    if required[0] != -1 and required[0] != declared[0]:
+        return False
+    return required[1:] == declared[1:]

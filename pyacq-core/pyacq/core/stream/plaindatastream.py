@@ -1,0 +1,118 @@
+"""plaindata transfer mode: each chunk travels as a small header + its raw bytes.
+
+The header (index, epoch, memory order, shape) is packed with a struct built
+once per number of dimensions. C- and Fortran-contiguous arrays (a transposed
+array is Fortran-contiguous) are handed to ZeroMQ without copying; any other
+layout is copied once into C order.
+"""
+import functools
+import struct
+
+import numpy as np
+import zmq
+
+from .compression import get_codec
+from .streamdtype import dtype_from_params
+
+_PREFIX = struct.Struct("<qIBB")  # index, epoch, layout flags, ndim
+_FORTRAN = 1  # flag: the bytes are in Fortran order
+_INLINE = 2  # flag: the bytes follow the header in the same frame
+
+#: Chunks smaller than this travel in one frame with their header: ZeroMQ
+#: would copy them anyway (pyzmq's copy threshold), and one frame costs less
+#: per message than two.
+INLINE_LIMIT = zmq.COPY_THRESHOLD
+
+
+@functools.cache
+def _header_struct(ndim):
+    return struct.Struct(_PREFIX.format + "q" * ndim)
+
+
+def _exports_buffer(dtype):
+    """True if numpy can hand arrays of ``dtype`` to ZeroMQ as a buffer (not datetime64...)."""
+    try:
+        memoryview(np.zeros(1, dtype))
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+class PlainDataSender:
+    """Sends chunks over ``socket`` as ``[header, raw data]`` multipart messages.
+
+    Usually created by ``OutputStream.configure(transfermode='plaindata')``.
+    Contiguous chunks are sent without a copy: the caller must not modify an
+    array after passing it to ``send``.
+    """
+
+    options = {}
+
+    def __init__(self, socket, params):
+        self._socket = socket
+        dtype = dtype_from_params(params["dtype"])
+        self._raw_bytes_only = not _exports_buffer(dtype)
+        codec = get_codec(params["compression"], dtype.itemsize)
+        self._compress = None if codec is None else codec[0]
+        self.epoch = 0
+
+    def send(self, index, data):
+        if data.flags.c_contiguous:
+            flags, body = 0, data
+        elif data.flags.f_contiguous:
+            flags, body = _FORTRAN, data.T
+        else:
+            flags, body = 0, np.ascontiguousarray(data)
+        if self._raw_bytes_only or self._compress is not None:
+            body = body.reshape(-1).view(np.uint8)
+            if self._compress is not None:
+                body = self._compress(body)
+        shape = data.shape
+        header_struct = _header_struct(len(shape))
+        nbytes = body.nbytes if isinstance(body, np.ndarray) else len(body)
+        if nbytes < INLINE_LIMIT:
+            header = header_struct.pack(index, self.epoch, flags | _INLINE, len(shape), *shape)
+            self._socket.send(b"".join((header, body)))
+        else:
+            header = header_struct.pack(index, self.epoch, flags, len(shape), *shape)
+            self._socket.send(header, zmq.SNDMORE)
+            self._socket.send(body, copy=False)
+
+    def reset_index(self):
+        self.epoch += 1
+
+    def close(self):
+        self._socket = None
+
+
+class PlainDataReceiver:
+    """Receives what :class:`PlainDataSender` sends; chunks are read-only arrays over the message."""
+
+    returns_data = True
+    buffer = None
+
+    def __init__(self, socket, params):
+        self._socket = socket
+        self._dtype = dtype_from_params(params["dtype"])
+        codec = get_codec(params["compression"], self._dtype.itemsize)
+        self._decompress = None if codec is None else codec[1]
+
+    def recv(self):
+        """Return ``(index, epoch, n_samples, data)`` for the next chunk."""
+        message = self._socket.recv()
+        index, epoch, flags, ndim = _PREFIX.unpack_from(message)
+        header_struct = _header_struct(ndim)
+        shape = header_struct.unpack_from(message)[4:]
+        if flags & _INLINE:
+            body = memoryview(message)[header_struct.size:]
+        else:
+            body = self._socket.recv(copy=False).buffer
+        if self._decompress is not None:
+            body = self._decompress(body)
+        data = np.frombuffer(body, dtype=self._dtype)
+        data = data.reshape(shape) if not flags & _FORTRAN else data.reshape(shape[::-1]).T
+        data.flags.writeable = False
+        return index, epoch, shape[0], data
+
+    def close(self):
+        self._socket = None

@@ -1,0 +1,291 @@
+"""RingBuffer: the last N samples of a stream, addressed by absolute sample index.
+
+The write head (index of the next sample to write) and a "reserved" head
+(index the writer is currently writing up to) live in a small int64 header
+next to the data. With ``shmem`` both live in shared memory, so a reader in
+another process sees exactly what the writer has committed and can tell when
+the samples it asks for are being, or have been, overwritten.
+"""
+import operator
+
+import numpy as np
+
+from .errors import BufferOverrunError
+from .sharedarray import SharedMem
+from .streamdtype import dtype_from_params
+
+_MAGIC = 0x7079616371524231  # "pyacqRB1"
+_HEADER_ITEMS = 8
+_HEADER_BYTES = _HEADER_ITEMS * 8
+_MAGIC_SLOT, _HEAD_SLOT, _RESERVED_SLOT = 0, 1, 2
+_LAYOUT_SLOTS = slice(3, 7)  # size, double, itemsize, bytes per sample
+
+
+class RingBuffer:
+    """Ring buffer holding the last ``shape[0]`` samples of a stream.
+
+    Parameters
+    ----------
+    shape : tuple
+        ``(size, ...)``: number of samples held, then the shape of one sample.
+    dtype : numpy dtype (structured dtypes included)
+    double : bool
+        Keep two copies of every sample so that any span of up to ``size``
+        samples is one contiguous view (reads never copy; writes cost twice).
+    fill : scalar or None
+        Value of samples never written (and of samples skipped by an index
+        gap); ``None`` means zero.
+    axisorder : sequence of int or None
+        Memory order of the axes, outermost first; ``None`` is row-major with
+        time outermost. ``(1, 0)`` keeps each channel's samples contiguous.
+    shmem : None, True or str
+        ``None``: private memory. ``True``: a new shared memory segment, see
+        :attr:`shm_id`. A ``shm_id`` string: attach read-only to the segment
+        of a writer created with the same shape/dtype/double/axisorder.
+    """
+
+    def __init__(self, shape, dtype, double=True, fill=None, axisorder=None, shmem=None):
+        self.shape = tuple(int(n) for n in shape)
+        if len(self.shape) < 1 or self.shape[0] < 1:
+            raise ValueError(f"RingBuffer shape must start with a positive size, got {shape}")
+        self.dtype = dtype_from_params(dtype)
+        self.double = bool(double)
+        self.fill = fill
+        self.axisorder = self._check_axisorder(axisorder, len(self.shape))
+        size = self.shape[0]
+        alloc_shape = (size * (2 if self.double else 1),) + self.shape[1:]
+        memory_shape = tuple(alloc_shape[axis] for axis in self.axisorder)
+        sample_bytes = int(np.prod(self.shape[1:], dtype=np.int64)) * self.dtype.itemsize
+        layout = (size, int(self.double), self.dtype.itemsize, sample_bytes)
+
+        self.readonly = isinstance(shmem, str)
+        if shmem is None:
+            self._shm = None
+            self._header = np.zeros(_HEADER_ITEMS, dtype=np.int64)
+            memory = np.zeros(memory_shape, dtype=self.dtype)
+        else:
+            nbytes = _HEADER_BYTES + alloc_shape[0] * sample_bytes
+            self._shm = SharedMem(nbytes, shm_id=shmem if self.readonly else None,
+                                  readonly=self.readonly)
+            self._header = self._shm.to_numpy(0, np.int64, (_HEADER_ITEMS,))
+            memory = self._shm.to_numpy(_HEADER_BYTES, self.dtype, memory_shape)
+        self._buffer = memory.transpose(np.argsort(self.axisorder))
+        if self.readonly:
+            self._check_layout(layout)
+        else:
+            self._header[_LAYOUT_SLOTS] = layout
+            self._header[_MAGIC_SLOT] = _MAGIC
+            self._fill_all()
+        self._size = size
+
+    @staticmethod
+    def _check_axisorder(axisorder, ndim):
+        if axisorder is None:
+            return tuple(range(ndim))
+        order = tuple(int(a) for a in axisorder)
+        if sorted(order) != list(range(ndim)):
+            raise ValueError(
+                f"axisorder {tuple(axisorder)} is not a permutation of the {ndim} buffer axes"
+            )
+        return order
+
+    def _check_layout(self, layout):
+        if int(self._header[_MAGIC_SLOT]) != _MAGIC:
+            raise ValueError(f"shared memory {self.shm_id!r} does not hold a pyacq RingBuffer")
+        found = tuple(int(v) for v in self._header[_LAYOUT_SLOTS])
+        if found != layout:
+            raise ValueError(
+                f"shared RingBuffer {self.shm_id!r} has layout (size, double, itemsize, "
+                f"bytes per sample) = {found}, but {layout} was requested"
+            )
+
+    @property
+    def shm_id(self):
+        """Id of the shared memory segment, or None for a private buffer."""
+        return None if self._shm is None else self._shm.shm_id
+
+    def index(self):
+        """Absolute index of the next sample to be written (= samples written so far)."""
+        return int(self._header[_HEAD_SLOT])
+
+    def first_index(self):
+        """Oldest absolute index still readable (negative before the buffer first fills)."""
+        return int(self._header[_HEAD_SLOT]) - self._size
+
+    def _fill_value(self):
+        return 0 if self.fill is None else self.fill
+
+    def _fill_all(self):
+        self._buffer[...] = self._fill_value()
+
+    def reset(self):
+        """Restart at index 0 with every sample set to the fill value (writer only)."""
+        self._check_writable()
+        self._header[_RESERVED_SLOT] = int(self._header[_HEAD_SLOT]) + self._size
+        self._fill_all()
+        self._header[_HEAD_SLOT] = 0
+        self._header[_RESERVED_SLOT] = 0
+
+    def _check_writable(self):
+        if self.readonly:
+            raise PermissionError(
+                f"RingBuffer {self.shm_id!r} is attached read-only to another writer's memory"
+            )
+
+    def new_chunk(self, data, index=None):
+        """Append ``data`` (samples along axis 0) ending at absolute ``index``.
+
+        ``index`` defaults to the current index + ``len(data)``. A larger index
+        leaves a gap, whose samples read as the fill value; a smaller one
+        (going backwards) is refused.
+        """
+        self._check_writable()
+        if not isinstance(data, np.ndarray):
+            raise TypeError(f"RingBuffer.new_chunk expects a numpy array, got {type(data).__name__}")
+        if data.dtype != self.dtype:
+            raise TypeError(f"chunk dtype {data.dtype} does not match the buffer dtype {self.dtype}")
+        if data.shape[1:] != self.shape[1:] or data.ndim != len(self.shape):
+            raise ValueError(
+                f"chunk shape {data.shape} does not fit a buffer of samples shaped {self.shape[1:]}"
+            )
+        n = data.shape[0]
+        if n > self._size:
+            raise ValueError(f"chunk of {n} samples is larger than the buffer ({self._size} samples)")
+        head = int(self._header[_HEAD_SLOT])
+        index = head + n if index is None else operator.index(index)
+        start = index - n
+        if start < head:
+            raise ValueError(
+                f"chunk would start at index {start}, before the {head} samples already "
+                "written; indexes never go backwards (call reset() to restart)"
+            )
+        self._append(data, start, index)
+
+    def _append(self, data, start, index):
+        """Write already-validated ``data`` as samples ``[start, index)``."""
+        header = self._header
+        head = int(header[_HEAD_SLOT])
+        header[_RESERVED_SLOT] = index
+        if start > head:
+            self._store(max(head, index - self._size), start, self._fill_value())
+        self._store(start, index, data)
+        header[_HEAD_SLOT] = index
+
+    def _store(self, start, stop, source):
+        """Copy ``source`` (an array of ``stop - start`` samples, or a scalar) to its slots."""
+        size = self._size
+        count = stop - start
+        if count <= 0:
+            return
+        position = start % size
+        first = min(count, size - position)
+        buffer = self._buffer
+        is_array = isinstance(source, np.ndarray)
+        pieces = ((position, 0, first), (0, first, count - first)) if first < count else (
+            (position, 0, count),)
+        for slot, offset, length in pieces:
+            if length == 0:
+                continue
+            part = source[offset:offset + length] if is_array else source
+            buffer[slot:slot + length] = part
+            if self.double:
+                buffer[slot + size:slot + size + length] = part
+
+    def get_data(self, start, stop, copy=False, join=True):
+        """Return samples ``[start, stop)`` (absolute indexes).
+
+        ``copy=False`` returns a view whenever possible (always with
+        ``double=True``). ``join=False`` returns a pair ``(first, second)``
+        of arrays instead, split where the span wraps around the buffer
+        (``second`` is empty if it does not), which avoids a copy with
+        ``double=False``. Raises ``IndexError`` for samples not yet written or
+        longer than the buffer, and :class:`BufferOverrunError` (an
+        ``IndexError``) for samples already overwritten.
+        """
+        start, stop = self._check_range(start, stop)
+        size = self._size
+        count = stop - start
+        position = start % size
+        buffer = self._buffer
+        copied = copy
+        if self.double or position + count <= size:
+            first, second = buffer[position:position + count], buffer[0:0]
+        else:
+            first, second = buffer[position:size], buffer[0:count - (size - position)]
+        if join:
+            if second.shape[0]:
+                result, copied = np.concatenate([first, second]), True
+            else:
+                result = first.copy() if copy else first
+        else:
+            result = (first.copy(), second.copy()) if copy else (first, second)
+        if copied:
+            self._check_not_overwritten(start)
+        return result
+
+    def _check_range(self, start, stop):
+        try:
+            start, stop = operator.index(start), operator.index(stop)
+        except TypeError:
+            raise TypeError(
+                f"RingBuffer indexes must be integers, got {start!r} and {stop!r}"
+            ) from None
+        if stop < start:
+            raise ValueError(f"stop index {stop} is before start index {start}")
+        if stop - start > self._size:
+            raise IndexError(
+                f"{stop - start} samples requested but the buffer holds only {self._size}"
+            )
+        head = int(self._header[_HEAD_SLOT])
+        if stop > head:
+            raise IndexError(f"samples up to index {stop} requested, only {head} written so far")
+        self._check_not_overwritten(start)
+        return start, stop
+
+    def _check_not_overwritten(self, start):
+        oldest = int(self._header[_RESERVED_SLOT]) - self._size
+        if start < oldest:
+            raise BufferOverrunError(
+                f"samples from index {start} were overwritten: the buffer now holds "
+                f"indexes from {oldest} (reader lapped by the writer)"
+            )
+
+    def __getitem__(self, key):
+        """Absolute-index access: ``buf[i]``, ``buf[start:stop:step]``, ``buf[start:stop, channels]``.
+
+        Negative indexes count back from the write head (``buf[-10:]`` is the
+        last ten samples); an omitted start means the oldest sample held.
+        """
+        if isinstance(key, tuple):
+            if not key:
+                raise TypeError("RingBuffer index must not be an empty tuple")
+            time_key, rest = key[0], key[1:]
+            samples = self[time_key]
+            return samples[(slice(None),) + rest] if isinstance(time_key, slice) else samples[rest]
+        head = self.index()
+        if isinstance(key, slice):
+            step = 1 if key.step is None else operator.index(key.step)
+            if step <= 0:
+                raise ValueError(f"RingBuffer slices need a positive step, got {step}")
+            start = head - self._size if key.start is None else self._absolute(key.start, head)
+            stop = head if key.stop is None else self._absolute(key.stop, head)
+            data = self.get_data(start, stop)
+            return data if step == 1 else data[::step]
+        index = self._absolute(key, head)
+        return self.get_data(index, index + 1)[0]
+
+    @staticmethod
+    def _absolute(index, head):
+        try:
+            index = operator.index(index)
+        except TypeError:
+            raise TypeError(
+                f"RingBuffer indexes must be integers or slices, got {type(index).__name__}"
+            ) from None
+        return head + index if index < 0 else index
+
+    def close(self):
+        """Release the memory (a shared segment is removed if this buffer created it)."""
+        self._buffer = self._header = None
+        if self._shm is not None:
+            self._shm.close()

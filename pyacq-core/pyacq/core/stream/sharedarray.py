@@ -1,0 +1,143 @@
+"""Shared memory that unrelated processes map by name.
+
+Built on POSIX ``shm_open`` + ``mmap`` (a tagged ``mmap`` on Windows) rather
+than ``multiprocessing.shared_memory``: in Python 3.11 the latter registers
+every segment a process *opens* with a resource tracker that unlinks it when
+that process exits, so a reader's exit would destroy the writer's buffer.
+Here only the creator of a segment ever removes it: on ``close()``, when it is
+garbage collected, or at interpreter exit.
+"""
+import mmap
+import os
+import secrets
+import sys
+import weakref
+
+import numpy as np
+
+from .streamdtype import dtype_from_params, dtype_to_params
+
+if sys.platform == "win32":
+    _posixshmem = None
+else:
+    import _posixshmem
+
+
+def _new_shm_id():
+    name = f"pyacq-{os.getpid()}-{secrets.token_hex(6)}"
+    return name if _posixshmem is None else "/" + name
+
+
+def _unlink(shm_id):
+    try:
+        _posixshmem.shm_unlink(shm_id)
+    except FileNotFoundError:
+        pass
+
+
+class SharedMem:
+    """A block of ``nbytes`` bytes of shared memory.
+
+    With ``shm_id=None`` a new segment is created and owned by this object
+    (it is removed when the owner closes); otherwise the existing segment
+    ``shm_id`` is opened, read-only when ``readonly`` is true.
+    """
+
+    def __init__(self, nbytes, shm_id=None, readonly=False):
+        nbytes = int(nbytes)
+        if nbytes <= 0:
+            raise ValueError(f"SharedMem needs a positive size in bytes, got {nbytes}")
+        self.nbytes = nbytes
+        self.owner = shm_id is None
+        self.readonly = bool(readonly) and not self.owner
+        self.shm_id = _new_shm_id() if self.owner else str(shm_id)
+        if _posixshmem is None:
+            access = mmap.ACCESS_READ if self.readonly else mmap.ACCESS_WRITE
+            self._mmap = mmap.mmap(-1, nbytes, tagname=self.shm_id, access=access)
+        else:
+            self._mmap = self._map_posix()
+        self._finalizer = (
+            weakref.finalize(self, _unlink, self.shm_id)
+            if self.owner and _posixshmem is not None
+            else None
+        )
+
+    def _map_posix(self):
+        if self.owner:
+            flags, mode = os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600
+        else:
+            flags, mode = (os.O_RDONLY if self.readonly else os.O_RDWR), 0
+        try:
+            fd = _posixshmem.shm_open(self.shm_id, flags, mode=mode)
+        except FileNotFoundError:
+            raise FileNotFoundError(
+                f"shared memory segment {self.shm_id!r} does not exist "
+                "(was its writer closed?)"
+            ) from None
+        try:
+            if self.owner:
+                os.ftruncate(fd, self.nbytes)
+            elif os.fstat(fd).st_size < self.nbytes:
+                raise ValueError(
+                    f"shared memory segment {self.shm_id!r} holds "
+                    f"{os.fstat(fd).st_size} bytes, {self.nbytes} expected"
+                )
+            prot = mmap.PROT_READ if self.readonly else mmap.PROT_READ | mmap.PROT_WRITE
+            return mmap.mmap(fd, self.nbytes, prot=prot)
+        except BaseException:
+            if self.owner:
+                _unlink(self.shm_id)
+            raise
+        finally:
+            os.close(fd)
+
+    def to_dict(self):
+        """Return what another process needs to open this segment: ``SharedMem(**d)``."""
+        return {"nbytes": self.nbytes, "shm_id": self.shm_id}
+
+    def to_numpy(self, offset, dtype, shape, strides=None):
+        """Return a numpy array viewing part of the segment (read-only if the mapping is)."""
+        return np.ndarray(shape, dtype=dtype, buffer=self._mmap, offset=offset, strides=strides)
+
+    def close(self):
+        """Unmap the segment; the owner also removes it so no process can open it again.
+
+        Arrays obtained from :meth:`to_numpy` stay valid: the mapping itself is
+        released when the last of them is garbage collected.
+        """
+        if self._finalizer is not None:
+            self._finalizer()
+        try:
+            self._mmap.close()
+        except BufferError:
+            pass
+
+
+class SharedArray:
+    """A numpy array (``.array``) stored in a :class:`SharedMem`, openable by another process.
+
+    ``SharedArray(shape, dtype)`` creates it; ``SharedArray.from_dict(d)``
+    opens, in another process, the one that ``to_dict()`` returned ``d`` for.
+    """
+
+    def __init__(self, shape, dtype, shm_id=None, readonly=False):
+        self.shape = tuple(int(n) for n in shape)
+        self.dtype = dtype_from_params(dtype)
+        nbytes = int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+        self.shm = SharedMem(max(nbytes, 1), shm_id=shm_id, readonly=readonly)
+        self.array = self.shm.to_numpy(0, self.dtype, self.shape)
+
+    def to_dict(self):
+        return {
+            "shape": list(self.shape),
+            "dtype": dtype_to_params(self.dtype),
+            "shm_id": self.shm.shm_id,
+        }
+
+    @classmethod
+    def from_dict(cls, description, readonly=True):
+        return cls(description["shape"], description["dtype"], description["shm_id"], readonly)
+
+    def close(self):
+        self.array = None
+        self.shm.close()

@@ -1,0 +1,102 @@
+"""sharedmem transfer mode: chunks are written to a RingBuffer in shared memory
+and only ``(index, epoch, n_samples)`` travels over the socket.
+
+Readers attach read-only to the writer's segment and read without copying;
+the ring buffer's header tells them when the writer has lapped them.
+"""
+import numbers
+import struct
+
+from .errors import StreamSpecError
+from .ringbuffer import RingBuffer
+from .streamdtype import dtype_from_params
+
+_MESSAGE = struct.Struct("<qIq")  # index, epoch, n_samples
+
+
+def _ring_shape(params):
+    shape = params.get("shape")
+    if shape is None:
+        raise StreamSpecError("transfermode='sharedmem' needs the stream shape, e.g. shape=(-1, 16)")
+    size = params.get("buffer_size")
+    if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size <= 0:
+        raise StreamSpecError(
+            "transfermode='sharedmem' needs buffer_size, the ring buffer length in "
+            f"samples (a positive int), got {size!r}"
+        )
+    return (int(size),) + tuple(shape[1:])
+
+
+class SharedMemSender:
+    """Writes chunks to a shared RingBuffer and publishes their index.
+
+    Usually created by ``OutputStream.configure(transfermode='sharedmem',
+    buffer_size=...)``. Options: ``buffer_size`` (samples held, required),
+    ``double`` (write every sample twice so all reads are contiguous views),
+    ``axisorder`` (memory layout, see :class:`RingBuffer`), ``fill`` (value of
+    samples not yet written).
+    """
+
+    options = {"buffer_size": None, "double": False, "axisorder": None, "fill": None}
+
+    def __init__(self, socket, params):
+        if params.get("compression"):
+            raise StreamSpecError("compression applies to transfermode='plaindata' only")
+        fill = params["fill"]
+        if fill is not None and not isinstance(fill, numbers.Real):
+            raise StreamSpecError(f"fill must be a number or None, got {fill!r}")
+        self._socket = socket
+        self.ring = RingBuffer(
+            _ring_shape(params), dtype_from_params(params["dtype"]), double=params["double"],
+            fill=fill, axisorder=params["axisorder"], shmem=True,
+        )
+        params.update(
+            shm_id=self.ring.shm_id, buffer_size=self.ring.shape[0], double=self.ring.double,
+            axisorder=list(self.ring.axisorder),
+        )
+        self._size = self.ring.shape[0]
+        self.epoch = 0
+
+    def send(self, index, data):
+        n = data.shape[0]
+        if n > self._size:
+            raise ValueError(
+                f"chunk of {n} samples is larger than the shared buffer "
+                f"(buffer_size={self._size})"
+            )
+        self.ring._append(data, index - n, index)
+        self._socket.send(_MESSAGE.pack(index, self.epoch, n))
+
+    def reset_index(self):
+        self.ring.reset()
+        self.epoch += 1
+
+    def close(self):
+        self.ring.close()
+        self._socket = None
+
+
+class SharedMemReceiver:
+    """Attaches read-only to a :class:`SharedMemSender`'s buffer (:attr:`buffer`)."""
+
+    returns_data = False
+
+    def __init__(self, socket, params):
+        self._socket = socket
+        self.buffer = RingBuffer(
+            _ring_shape(params), dtype_from_params(params["dtype"]), double=params["double"],
+            fill=params.get("fill"), axisorder=params["axisorder"], shmem=params["shm_id"],
+        )
+
+    def recv(self):
+        """Return ``(index, epoch, n_samples, None)`` for the next chunk; see :meth:`read`."""
+        index, epoch, n = _MESSAGE.unpack(self._socket.recv())
+        return index, epoch, n, None
+
+    def read(self, start, stop):
+        """Samples ``[start, stop)`` from shared memory: a view, or BufferOverrunError if lapped."""
+        return self.buffer.get_data(start, stop)
+
+    def close(self):
+        self.buffer.close()
+        self._socket = None
