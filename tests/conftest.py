@@ -6,8 +6,15 @@ import textwrap
 
 import pytest
 
-# Qt widgets render offscreen in every test process (and the processes they spawn).
+# Test support modules (process_checks) are importable from every test module.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+# Qt widgets render offscreen in every test process (and the processes they spawn),
+# at a whole device pixel ratio, so that a grabbed widget's pixels map 1:1 to its
+# logical coordinates whoever created the QApplication (pyqtgraph's mkQApp asks
+# for fractional high-DPI scaling, 1.04 on the offscreen screen).
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QT_SCALE_FACTOR_ROUNDING_POLICY", "Round")
 
 
 def write_distribution(root, name, entry_points=None, modules=None):

@@ -52,6 +52,8 @@ def build_parser():
     commands.add_parser(
         "devices", help="list the devices the installed plugins can see now"
     ).set_defaults(run=_print_devices)
+    # Listed for the help text only: main() hands "pyacq host ..." to pyacq.core.host.
+    commands.add_parser("host", help="serve a Host at tcp://IP:PORT: Managers spawn NodeGroups here")
     demo = commands.add_parser(
         "demo", help="stream a simulated amplifier into a live printout (needs pyacq-devices)")
     demo.add_argument("--duration", type=float, default=5.0, help="seconds to run (default 5)")
@@ -63,6 +65,10 @@ def build_parser():
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["host"]:
+        from pyacq.core.host import main as host_main
+        return host_main(argv[1:])
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     parser = build_parser()
     args = parser.parse_args(argv)

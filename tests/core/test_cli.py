@@ -85,3 +85,28 @@ def test_unknown_command_is_refused():
     result = pyacq_command("frobnicate")
     assert result.returncode == 2
     assert "frobnicate" in result.stderr
+
+
+def test_host_serves_until_interrupted():
+    """`pyacq host tcp://IP:PORT` prints where it serves, and exits cleanly on Ctrl-C."""
+    import signal
+    proc = subprocess.Popen([str(PYACQ), "host", "tcp://127.0.0.1:*", "--name", "bench"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("pyacq host bench serving at tcp://127.0.0.1:"), line
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+def test_host_refuses_an_unusable_address():
+    """`pyacq host` refuses an address Managers could not reach, and says why."""
+    result = pyacq_command("host", "tcp://0.0.0.0:5678")
+    assert result.returncode == 2
+    assert "give the IP of the interface to serve on" in result.stderr

@@ -31,6 +31,10 @@ _PUBLIC_NAMES = {
     "ObjectProxy": "pyacq.core.rpc.proxy",
     "ProcessSpawner": "pyacq.core.rpc.spawner",
     "RemoteCallException": "pyacq.core.rpc.errors",
+    "create_manager": "pyacq.core.manager",
+    "Manager": "pyacq.core.manager",
+    "NodeGroup": "pyacq.core.nodegroup",
+    "Host": "pyacq.core.host",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _PUBLIC_NAMES)

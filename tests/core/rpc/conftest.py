@@ -1,9 +1,9 @@
 """Fixtures for the RPC tests: spawned processes that are always cleaned up."""
 import os
 import sys
-import time
 
 import pytest
+from process_checks import assert_gone
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -22,30 +22,6 @@ def helpers_importable_in_children():
         del os.environ["PYTHONPATH"]
     else:
         os.environ["PYTHONPATH"] = old
-
-
-def wait_until(condition, timeout=20.0, interval=0.01):
-    """Return True as soon as condition() is true; False after *timeout* seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(interval)
-    return bool(condition())
-
-
-def pid_alive(pid):
-    """True if *pid* is a live (non-zombie) process."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            state = f.read().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
-
-
-def assert_gone(pid, timeout=20.0):
-    assert wait_until(lambda: not pid_alive(pid), timeout), f"process {pid} is still alive"
 
 
 @pytest.fixture

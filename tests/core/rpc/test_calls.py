@@ -5,7 +5,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import wait_until
+from process_checks import wait_until
 from pyacq.core.rpc import Future, ObjectProxy, RemoteCallException
 
 

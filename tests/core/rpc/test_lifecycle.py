@@ -8,7 +8,7 @@ import threading
 
 import pyacq
 import pytest
-from conftest import assert_gone, pid_alive, wait_until
+from process_checks import assert_gone, pid_alive, wait_until
 from pyacq.core.rpc import RPCClient
 
 

@@ -5,7 +5,7 @@ import re
 import time
 
 import pytest
-from conftest import wait_until
+from process_checks import wait_until
 from pyacq.core.rpc.log import (
     LogSender,
     LogServer,

@@ -3,7 +3,7 @@ import subprocess
 import sys
 import threading
 
-from conftest import wait_until
+from process_checks import wait_until
 from pyacq.core.rpc import RPCClient, RPCServer
 
 

@@ -2,6 +2,7 @@
 import logging
 
 from .errors import BufferOverrunError, StreamSpecError, StreamStateError
+from .outputstream import OutputStream
 from .ringbuffer import RingBuffer
 from .streamdtype import dtype_from_params
 from .streamparams import normalize_shape
@@ -15,10 +16,17 @@ def _resolve_output(output):
     """Return ``(params, confirm)`` for an OutputStream, a proxy to one, or a params dict."""
     if isinstance(output, dict):
         return output, None
+    if isinstance(output, OutputStream):
+        return output.params, output.confirm_subscription
     params = output.params
     if not isinstance(params, dict):
         params = params._get_value()
-    return params, output.confirm_subscription
+
+    def confirm_remotely(token, timeout):
+        # The remote call may take the whole ``timeout``: the proxy must wait longer.
+        return output.confirm_subscription(token, timeout, _timeout=timeout + 10.0)
+
+    return params, confirm_remotely
 
 
 class InputStream:

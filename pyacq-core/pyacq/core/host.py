@@ -1,0 +1,327 @@
+"""Host: the service on each machine that spawns and ends NodeGroup processes.
+
+Run a Host server with ``pyacq host tcp://IP:PORT`` (or
+``python -m pyacq.core.host tcp://IP:PORT``); a Manager then connects to it
+with ``manager.add_host('tcp://IP:PORT')``. The NodeGroups a Host spawns bind
+their RPC servers to the Host's own interface, so whoever reaches the Host
+reaches its NodeGroups.
+
+Anyone who can reach a Host server can run code on its machine: serve on a
+private network or on 127.0.0.1 only.
+"""
+import argparse
+import contextlib
+import ipaddress
+import itertools
+import logging
+import os
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import threading
+
+from pyacq.core.leftover_cleaner import LeftoverWatchdog, remove_process_files
+
+logger = logging.getLogger(__name__)
+
+#: Seconds between two checks of the NodeGroup processes when ``poll_procs`` is on.
+POLL_INTERVAL = 0.25
+
+#: Seconds a NodeGroup process gets to close cleanly before it is killed.
+CLOSE_TIMEOUT = 10.0
+
+_environ_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _temporary_environ(name, value):
+    """Set one environment variable while a child process is spawned (it copies os.environ)."""
+    with _environ_lock:
+        old = os.environ.get(name)
+        os.environ[name] = value
+        try:
+            yield
+        finally:
+            if old is None:
+                del os.environ[name]
+            else:
+                os.environ[name] = old
+
+
+class _NodeGroupProcess:
+    """What the Host knows of one NodeGroup process it spawned."""
+
+    def __init__(self, name, spawner, nodegroup, tmpdir):
+        self.name = name
+        self.spawner = spawner
+        self.nodegroup = nodegroup
+        self.tmpdir = tmpdir
+        self.exitcode = None
+
+    @property
+    def pid(self):
+        return self.spawner.pid
+
+
+class Host:
+    """Spawns NodeGroup processes on this machine, watches them, and closes them.
+
+    *name* names the Host in log records. With *poll_procs*, a thread calls
+    ``check_spawners()`` every ``POLL_INTERVAL`` seconds, so that a NodeGroup
+    process that dies is logged (with its exit code) even if nobody asks.
+    """
+
+    def __init__(self, name, poll_procs=False):
+        self.name = name
+        self._processes = {}
+        self._dead = {}
+        self._lock = threading.RLock()
+        self._numbers = itertools.count()
+        self._watchdog = None
+        self._closed = False
+        self._stop_polling = threading.Event()
+        self._poll_thread = None
+        self._process_server = None
+        if poll_procs:
+            self._poll_thread = threading.Thread(target=self._poll_processes, daemon=True,
+                                                 name=f"Host-{name}-watch")
+            self._poll_thread.start()
+
+    def __repr__(self):
+        return f"<Host {self.name!r} with {len(self._processes)} NodeGroups>"
+
+    # -- spawning ------------------------------------------------------------
+
+    def create_nodegroup(self, name=None, manager=None, qt=True, **kwds):
+        """Spawn a process running a NodeGroup and return (a proxy to) the NodeGroup.
+
+        *name* names the process in log records (default: ``<host>-nodegroup<n>``);
+        *manager* is the Manager it belongs to; with *qt* the process runs a
+        QApplication and a QtRPCServer, so that its nodes may be widgets.
+        Other keywords go to ProcessSpawner (``log_addr``, ``log_level``,
+        ``executable``, ``address``).
+        """
+        from pyacq.core.rpc.log import get_logger_address
+        from pyacq.core.rpc.server import RPCServer
+        from pyacq.core.rpc.spawner import ProcessSpawner
+        with self._lock:
+            if self._closed:
+                raise RuntimeError(f"Host {self.name!r} is closed")
+            if name is None:
+                name = f"{self.name}-nodegroup{next(self._numbers)}"
+            if name in self._processes:
+                raise ValueError(f"Host {self.name!r} already runs a NodeGroup named {name!r}")
+            kwds.setdefault("address", f"tcp://{self._nodegroup_interface()}:*")
+            kwds.setdefault("log_addr", get_logger_address())
+            if self._watchdog is None:
+                self._watchdog = LeftoverWatchdog()
+            tmpdir = tempfile.mkdtemp(prefix="pyacq-nodegroup-")
+            try:
+                with _temporary_environ("TMPDIR", tmpdir):
+                    spawner = ProcessSpawner(name=name, qt=qt, **kwds)
+            except BaseException:
+                shutil.rmtree(tmpdir, ignore_errors=True)
+                raise
+            self._watchdog.watch(spawner.pid, tmpdir)
+            try:
+                module = spawner.client._import("pyacq.core.nodegroup")
+                this_host = self if RPCServer.get_server() is not None else None
+                nodegroup = module.create_process_nodegroup(this_host, manager)
+            except BaseException:
+                spawner.close(timeout=CLOSE_TIMEOUT)
+                remove_process_files(spawner.pid, tmpdir)
+                raise
+            self._processes[name] = _NodeGroupProcess(name, spawner, nodegroup, tmpdir)
+            self._dead.pop(name, None)
+            logger.info("Host %r: NodeGroup %r started (process %d)", self.name, name, spawner.pid)
+            return nodegroup
+
+    def _nodegroup_interface(self):
+        """The IP this Host's RPC server listens on; NodeGroups listen there too."""
+        from pyacq.core.rpc.server import RPCServer
+        server = RPCServer.get_server()
+        if server is None or not server.address.startswith("tcp://"):
+            return "127.0.0.1"
+        return server.address[len("tcp://"):].rsplit(":", 1)[0]
+
+    # -- watching ------------------------------------------------------------
+
+    def _poll_processes(self):
+        while not self._stop_polling.wait(POLL_INTERVAL):
+            try:
+                self.check_spawners()
+            except Exception:
+                logger.exception("Host %r: checking the NodeGroup processes failed", self.name)
+
+    def check_spawners(self):
+        """Find the NodeGroup processes that exited unexpectedly; return ``{name: exit code}``.
+
+        Each death is logged once, as an error naming the NodeGroup and its
+        exit code, and the files the process left (shared memory, ipc sockets)
+        are removed. The returned dict holds every death since the NodeGroup
+        was created, so that any number of Managers may poll it.
+        """
+        with self._lock:
+            for name, proc in list(self._processes.items()):
+                code = proc.spawner.poll()
+                if code is None:
+                    continue
+                proc.exitcode = code
+                del self._processes[name]
+                self._dead[name] = code
+                proc.spawner.close()
+                remove_process_files(proc.pid, proc.tmpdir)
+                logger.error("Host %r: NodeGroup %r (process %d) exited unexpectedly with exit code %s",
+                             self.name, name, proc.pid, code)
+            return dict(self._dead)
+
+    def list_nodegroups(self):
+        """Names of the NodeGroups running on this Host."""
+        with self._lock:
+            return list(self._processes)
+
+    def describe_nodegroups(self):
+        """``{name: {'pid', 'alive', 'exitcode'}}`` for every NodeGroup spawned, dead ones included."""
+        self.check_spawners()
+        with self._lock:
+            table = {name: {"pid": proc.pid, "alive": True, "exitcode": None}
+                     for name, proc in self._processes.items()}
+            for name, code in self._dead.items():
+                table.setdefault(name, {"pid": None, "alive": False, "exitcode": code})
+            return table
+
+    # -- closing -------------------------------------------------------------
+
+    def close_nodegroup(self, name, force=False):
+        """Close the NodeGroup *name* (its nodes, then its process); *force* kills it at once."""
+        with self._lock:
+            proc = self._processes.pop(name, None)
+        if proc is None:
+            raise KeyError(f"Host {self.name!r} runs no NodeGroup named {name!r}")
+        self._end_process(proc, force)
+
+    def close_all_nodegroups(self, force=False):
+        """Close every NodeGroup of this Host; *force* kills the processes without closing nodes."""
+        with self._lock:
+            processes, self._processes = list(self._processes.values()), {}
+        for proc in processes:
+            self._end_process(proc, force)
+
+    def _end_process(self, proc, force):
+        if force:
+            proc.spawner.kill()
+        else:
+            try:
+                proc.nodegroup.close(_timeout=CLOSE_TIMEOUT)
+            except Exception as exc:  # noqa: BLE001 -- the process is ended below anyway
+                logger.warning("Host %r: NodeGroup %r did not close cleanly (%s); ending its process",
+                               self.name, proc.name, exc)
+        proc.exitcode = proc.spawner.close(timeout=CLOSE_TIMEOUT)
+        remove_process_files(proc.pid, proc.tmpdir)
+
+    def connect_log_server(self, address):
+        """Forward this Host's own log records and uncaught exceptions to the LogServer at *address*.
+
+        Does nothing when this process already sends its records somewhere
+        (a Host spawned by a Manager does from the start).
+        """
+        from pyacq.core.rpc.log import get_logger_address, log_exceptions, set_logger_address
+        if get_logger_address() is None:
+            set_logger_address(address)
+            log_exceptions()
+
+    def close(self):
+        """Close every NodeGroup and stop watching; the Host cannot spawn afterwards."""
+        with self._lock:
+            self._closed = True
+        self._stop_polling.set()
+        if self._poll_thread is not None and self._poll_thread is not threading.current_thread():
+            self._poll_thread.join(5.0)
+        self.close_all_nodegroups()
+        if self._watchdog is not None:
+            self._watchdog.close()
+            self._watchdog = None
+        if self._process_server is not None:
+            self._process_server.close()
+
+
+def create_spawned_host(name):
+    """Create the Host of a process spawned for it: closing the Host ends the process.
+
+    Used by the Manager for its default Host.
+    """
+    from pyacq.core.process_logging import forward_stdio_at_any_level
+    from pyacq.core.rpc.server import RPCServer
+    host = Host(name, poll_procs=True)
+    forward_stdio_at_any_level()
+    host._process_server = RPCServer.get_server()
+    return host
+
+
+def check_host_address(address):
+    """Return *address* if it is ``tcp://IP:PORT`` with a concrete IP; ValueError otherwise."""
+    if not address.startswith("tcp://") or ":" not in address[len("tcp://"):]:
+        raise ValueError(f"a Host address looks like tcp://IP:PORT, got {address!r}")
+    ip, port = address[len("tcp://"):].rsplit(":", 1)
+    try:
+        parsed = ipaddress.ip_address(ip.strip("[]"))
+    except ValueError:
+        raise ValueError(f"{address!r}: {ip!r} is not an IP address") from None
+    if parsed.is_unspecified:
+        raise ValueError(f"{address!r}: give the IP of the interface to serve on, not {ip}: "
+                         "NodeGroups listen on the Host's IP and clients must be able to reach it")
+    if port != "*" and not port.isdigit():
+        raise ValueError(f"{address!r}: port must be a number or '*'")
+    return address
+
+
+def run_host_server(address, name=None):
+    """Serve a Host at *address* until interrupted (Ctrl-C or SIGTERM close its NodeGroups).
+
+    Prints ``pyacq host <name> serving at <address>`` once ready.
+    """
+    from pyacq.core.rpc.log import set_host_name
+    from pyacq.core.rpc.server import RPCServer
+    check_host_address(address)
+    name = name or socket.gethostname()
+    set_host_name(name)
+    server = RPCServer(address)
+    host = Host(name, poll_procs=True)
+    server["host"] = host
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        # Announced inside the try: Ctrl-C right after the announcement still closes cleanly.
+        print(f"pyacq host {name} serving at {server.address}", flush=True)
+        server.run_forever()
+    except KeyboardInterrupt:
+        logger.info("Host %r interrupted: closing its NodeGroups", name)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        host.close()
+        server.close()
+    return 0
+
+
+def main(argv=None):
+    """``python -m pyacq.core.host tcp://IP:PORT [--name NAME]``."""
+    parser = argparse.ArgumentParser(prog="pyacq host",
+                                     description="serve a pyacq Host: Managers spawn NodeGroups here")
+    parser.add_argument("address", help="tcp://IP:PORT to serve on (IP of a private interface)")
+    parser.add_argument("--name", help="name of this host in log records (default: hostname)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        check_host_address(args.address)
+    except ValueError as exc:
+        parser.error(str(exc))
+    return run_host_server(args.address, args.name)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

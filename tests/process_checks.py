@@ -1,0 +1,69 @@
+"""Waiting on conditions and checking the process table, for tests that spawn processes.
+
+Importable from every test module: tests/conftest.py puts this folder on sys.path.
+"""
+import glob
+import os
+import tempfile
+import time
+
+#: Files pyacq creates for shared memory, ipc sockets and NodeGroup temporary directories.
+LEFTOVER_PATTERNS = ("/dev/shm/pyacq-*", os.path.join(tempfile.gettempdir(), "pyacq-stream-*"),
+                     os.path.join(tempfile.gettempdir(), "pyacq-nodegroup-*"))
+
+
+def wait_until(condition, timeout=30.0, interval=0.01):
+    """Return True as soon as condition() is true; False after *timeout* seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return bool(condition())
+
+
+def pid_alive(pid):
+    """True if *pid* is a live process (a zombie counts as dead)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def descendants(pid):
+    """Pids of every live process descending from *pid* (read from the process table)."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if fields[0] != "Z":
+            children.setdefault(int(fields[1]), []).append(int(entry))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def assert_gone(pid, timeout=30.0):
+    """Process *pid* has exited within *timeout* seconds."""
+    assert wait_until(lambda: not pid_alive(pid), timeout), f"process {pid} is still alive"
+
+
+def assert_all_gone(pids, timeout=30.0):
+    """Every process of *pids* has exited within *timeout* seconds."""
+    assert wait_until(lambda: not any(pid_alive(p) for p in pids), timeout), \
+        f"processes still running: {sorted(p for p in pids if pid_alive(p))}"
+
+
+def leftovers():
+    """Shared memory segments, ipc directories and NodeGroup temporary directories of pyacq."""
+    return {path for pattern in LEFTOVER_PATTERNS for path in glob.glob(pattern)}
