@@ -2,10 +2,13 @@
 next to pylsl alone.
 
 Run: ``python benchmarks/bench_rec.py [--seconds 20]`` (seconds of 32-channel float32 data at
-10 kHz, streamed as fast as the recorder takes it).
+10 kHz, streamed as fast as the recorder takes it). The LSL bridge is timed from the
+first push into a pylsl outlet to the last sample read, by pylsl alone and through LslInlet
+(into a pyacq stream), alternating over several rounds.
 """
 import argparse
 import os
+import statistics
 import tempfile
 import time
 
@@ -13,6 +16,8 @@ import numpy as np
 from pyacq.core import InputStream, OutputStream, get_node_type
 
 NB_CHANNEL, SAMPLE_RATE, CHUNK = 32, 10_000.0, 1000
+LSL_ROUNDS = 5
+PYLSL_MAX_SAMPLES = 100_000
 
 
 def data_chunks(seconds):
@@ -52,15 +57,16 @@ def bench_recorder(type_name, chunks, dirname):
     return elapsed
 
 
-def bench_lsl(chunks, through_pyacq):
+def bench_lsl(chunks, through_pyacq, source_id):
+    """Push ``chunks`` into a pylsl outlet and read them back with pylsl or with LslInlet."""
     import pylsl
     from pyacq.devices import LslInlet
-    info = pylsl.StreamInfo("bench", "EEG", NB_CHANNEL, SAMPLE_RATE, "float32", f"bench-{through_pyacq}")
+    info = pylsl.StreamInfo("bench", "EEG", NB_CHANNEL, SAMPLE_RATE, "float32", source_id)
     outlet = pylsl.StreamOutlet(info, max_buffered=360)
     total = len(chunks) * CHUNK
     if through_pyacq:
         node = LslInlet(name="bench")
-        node.configure(source_id=f"bench-{through_pyacq}")
+        node.configure(source_id=source_id)
         for output in node.outputs.values():
             output.configure(protocol="inproc")
         inp = InputStream()
@@ -68,7 +74,7 @@ def bench_lsl(chunks, through_pyacq):
         node.initialize()
         node.start()
     else:
-        inlet = pylsl.StreamInlet(pylsl.resolve_byprop("source_id", "bench-False", 1, 10)[0])
+        inlet = pylsl.StreamInlet(pylsl.resolve_byprop("source_id", source_id, 1, 10)[0])
         inlet.open_stream(timeout=10)
     started, received = time.perf_counter(), 0
     for chunk in chunks:
@@ -81,16 +87,22 @@ def bench_lsl(chunks, through_pyacq):
         node.stop()
         node.close()
         inp.close()
+    else:
+        inlet.close_stream()
     return elapsed, received
 
 
 def drain(source, through_pyacq, wait=False):
+    """Samples read now (or within a short wait): pylsl at its fastest pulls into a buffer."""
     if through_pyacq:
         n = 0
         while source.poll(50 if wait and not n else 0):
             n += len(source.recv(return_data=True)[1])
         return n
-    _, stamps = source.pull_chunk(timeout=0.05 if wait else 0.0, max_samples=100_000)
+    if not hasattr(source, "bench_buffer"):
+        source.bench_buffer = np.empty((PYLSL_MAX_SAMPLES, NB_CHANNEL), dtype="float32")
+    _, stamps = source.pull_chunk(timeout=0.05 if wait else 0.0, max_samples=PYLSL_MAX_SAMPLES,
+                                  dest_obj=source.bench_buffer)
     return len(stamps)
 
 
@@ -111,12 +123,26 @@ def main():
         cfg.write("[multicast]\nResolveScope = machine\n[ports]\nIPv6 = disable\n")
     os.environ["LSLAPICFG"] = cfg.name
     try:
-        for label, through in (("pylsl outlet -> pylsl inlet", False), ("pylsl outlet -> LslInlet", True)):
-            elapsed, received = bench_lsl(chunks, through)
-            print(f"{label:<28}{elapsed:>10.2f}{received * NB_CHANNEL * 4e-6 / elapsed:>10.1f}"
-                  f"{received / SAMPLE_RATE / elapsed:>12.1f}")
+        bench_lsl_bridge(chunks)
     finally:
         os.unlink(cfg.name)
+
+
+def bench_lsl_bridge(chunks):
+    """pylsl alone and LslInlet alternate over LSL_ROUNDS rounds; medians and their ratio."""
+    times = {False: [], True: []}
+    for round_number in range(LSL_ROUNDS):
+        for through in (False, True):
+            elapsed, received = bench_lsl(chunks, through, f"bench-{round_number}-{through}")
+            assert received == len(chunks) * CHUNK, f"LSL delivered {received} samples"
+            times[through].append(elapsed)
+    megabytes = sum(chunk.nbytes for chunk in chunks) / 1e6
+    seconds = len(chunks) * CHUNK / SAMPLE_RATE
+    for label, through in (("pylsl outlet -> pylsl inlet", False), ("pylsl outlet -> LslInlet", True)):
+        elapsed = statistics.median(times[through])
+        print(f"{label:<28}{elapsed:>10.2f}{megabytes / elapsed:>10.1f}{seconds / elapsed:>12.1f}")
+    ratio = statistics.median(times[False]) / statistics.median(times[True])
+    print(f"LslInlet / pylsl alone: {ratio:.2f} (medians of {LSL_ROUNDS} alternated rounds)")
 
 
 if __name__ == "__main__":

@@ -181,19 +181,150 @@ def test_inlet_turns_string_markers_into_events(nodes):
 
 
 def test_unresolved_stream_and_bad_input_are_refused(nodes):
-    """No matching stream: LookupError naming the query; LslOutlet refuses a non-analog input."""
+    """No matching stream: LookupError naming the query; LslOutlet refuses samples no LSL format
+    holds (complex)."""
     from pyacq.devices import LslInlet, LslOutlet
     inlet = LslInlet(name="nothing")
     nodes.append(inlet)
     with pytest.raises(LookupError, match="no LSL stream matching name='no-such-stream'"):
         inlet.configure(name="no-such-stream", timeout=0.5)
     output = OutputStream()
-    output.configure(protocol="inproc", streamtype="event", shape=(-1,),
-                     dtype=[("index", "<i8"), ("label", "S8")])
+    output.configure(protocol="inproc", shape=(-1, 2), dtype="complex64")
     outlet = LslOutlet(name="bad")
     nodes.append(outlet)
     outlet.configure(name="bad")
     outlet.input.connect(output)
     with pytest.raises(ValueError, match="LSL publishes analog streams"):
         outlet.initialize()
+    output.close()
+
+
+def resolve_inlet(source_id):
+    found = pylsl.resolve_byprop("source_id", source_id, 1, 10.0)
+    assert found, f"the outlet {source_id!r} was not found on this machine"
+    inlet = pylsl.StreamInlet(found[0])
+    info = inlet.info(timeout=10.0)
+    inlet.open_stream(timeout=10.0)
+    return inlet, info
+
+
+def pull_markers(inlet, n, timeout=20.0):
+    values, stamps, deadline = [], [], time.monotonic() + timeout
+    while len(values) < n:
+        assert time.monotonic() < deadline, f"only {len(values)} of {n} markers in {timeout} s"
+        samples, timestamps = inlet.pull_chunk(timeout=0.2)
+        values += samples
+        stamps += timestamps
+    return values, stamps
+
+
+def start_marker_outlet(nodes, dtype, source_id, **configure):
+    from pyacq.devices import LslOutlet
+    output = OutputStream()
+    output.configure(protocol="inproc", streamtype="event", shape=(-1,), dtype=dtype)
+    outlet = LslOutlet(name=source_id)
+    nodes.append(outlet)
+    outlet.configure(name=source_id, type="Markers", source_id=source_id, **configure)
+    outlet.input.connect(output)
+    outlet.initialize()
+    outlet.start()
+    return output, outlet
+
+
+def test_outlet_publishes_string_events_as_an_irregular_marker_stream(nodes):
+    """Events with a bytes 'label' field -> LslOutlet -> pylsl inlet: an irregular-rate string
+    stream, one LSL sample per event with the label as value (UTF-8 kept), each stamped with
+    the event's 'timestamp' field."""
+    dtype = [("index", "<i8"), ("label", "S16"), ("timestamp", "<f8")]
+    output, _ = start_marker_outlet(nodes, dtype, "pyacq-test-markers")
+    inlet, info = resolve_inlet("pyacq-test-markers")
+    assert info.nominal_srate() == pylsl.IRREGULAR_RATE and info.channel_count() == 1
+    assert info.channel_format() == pylsl.cf_string and info.type() == "Markers"
+    labels = ["start", "stimulus", "réponse", "stop"]
+    t0 = pylsl.local_clock()
+    events = np.array([(10 * k, label.encode("utf-8"), t0 + k) for k, label in enumerate(labels)],
+                      dtype=dtype)
+    output.send(events[:1], index=1)
+    output.send(events[1:], index=4)
+    values, stamps = pull_markers(inlet, 4)
+    assert values == [[label] for label in labels]
+    np.testing.assert_allclose(stamps, t0 + np.arange(4), atol=1e-3)
+    inlet.close_stream()
+    output.close()
+
+
+def test_outlet_publishes_integer_events_and_plain_trigger_positions(nodes):
+    """Integer events go out as an int marker stream: a uint16 'code' field as int32 (exact,
+    65535 included), and a plain int64 event stream (AnalogTrigger's positions) as int64."""
+    from pyacq.devices.lsl import lsl_channel_labels
+    coded, _ = start_marker_outlet(nodes, [("index", "<i8"), ("code", "<u2")], "pyacq-test-codes")
+    plain, _ = start_marker_outlet(nodes, "int64", "pyacq-test-positions")
+    code_inlet, code_info = resolve_inlet("pyacq-test-codes")
+    position_inlet, position_info = resolve_inlet("pyacq-test-positions")
+    assert code_info.channel_format() == pylsl.cf_int32
+    assert position_info.channel_format() == pylsl.cf_int64
+    assert code_info.nominal_srate() == position_info.nominal_srate() == pylsl.IRREGULAR_RATE
+    assert lsl_channel_labels(code_info) == ["code"]
+    codes = np.array([(5, 1), (9, 255), (20, 65535)], dtype=[("index", "<i8"), ("code", "<u2")])
+    coded.send(codes, index=3)
+    positions = np.array([3, 2**40 + 7], dtype="int64")
+    plain.send(positions, index=2)
+    assert pull_markers(code_inlet, 3)[0] == [[1], [255], [65535]]
+    assert pull_markers(position_inlet, 2)[0] == [[3], [2**40 + 7]]
+    for inlet in (code_inlet, position_inlet):
+        inlet.close_stream()
+    coded.close()
+    plain.close()
+
+
+def test_marker_field_choice_and_refusals(nodes):
+    """marker_field picks the published field; an event dtype with no marker field, an unknown
+    marker_field or a value no LSL format holds (uint64) is refused at initialize() by name."""
+    from pyacq.devices import LslOutlet
+    output, outlet = start_marker_outlet(nodes, [("index", "<i8"), ("label", "S8"), ("code", "<i2")],
+                                         "pyacq-test-choice", marker_field="code")
+    _, info = resolve_inlet("pyacq-test-choice")
+    assert info.channel_format() == pylsl.cf_int16
+    outlet.stop()
+    output.close()
+    cases = [([("index", "<i8"), ("points", "<f8")], {}, "none of .*configure\\(marker_field=...\\)"),
+             ([("index", "<i8"), ("label", "S8")], dict(marker_field="nope"),
+              "not marker_field='nope'"),
+             ([("index", "<i8"), ("code", "<u8")], {}, "dtype uint64, which no LSL format holds")]
+    for k, (dtype, configure, message) in enumerate(cases):
+        bad = OutputStream()
+        bad.configure(protocol="inproc", streamtype="event", shape=(-1,), dtype=dtype)
+        refused = LslOutlet(name=f"refused{k}")
+        nodes.append(refused)
+        refused.configure(name=f"refused{k}", **configure)
+        refused.input.connect(bad)
+        with pytest.raises(ValueError, match=message):
+            refused.initialize()
+        bad.close()
+
+
+def test_events_round_trip_through_lsl_outlet_and_inlet(nodes):
+    """pyacq events -> LslOutlet -> LSL -> LslInlet -> pyacq events: the labels and timestamps
+    come back exactly, as an event stream."""
+    from pyacq.devices import LslInlet
+    dtype = [("timestamp", "<f8"), ("value", "S256")]
+    output, _ = start_marker_outlet(nodes, dtype, "pyacq-test-roundtrip")
+    inlet = LslInlet(name="back")
+    nodes.append(inlet)
+    inlet.configure(source_id="pyacq-test-roundtrip", timeout=10.0)
+    for out in inlet.outputs.values():
+        out.configure(protocol="inproc")
+    events = InputStream()
+    events.connect(inlet.outputs["signals"])
+    assert events.params["streamtype"] == "event"
+    inlet.initialize()
+    inlet.start()
+    t0 = pylsl.local_clock()
+    sent = np.array([(t0 + 0.5 * k, f"trial{k}".encode()) for k in range(5)], dtype=dtype)
+    output.send(sent, index=5)
+    received = receive(events, 5)
+    assert received["value"].tolist() == sent["value"].tolist()
+    np.testing.assert_allclose(received["timestamp"], sent["timestamp"], atol=1e-3)
+    inlet.stop()
+    events.close()
     output.close()

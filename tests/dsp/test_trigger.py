@@ -187,3 +187,50 @@ def test_qt_signal_only_when_asked(run_python):
     assert out[0] == "no_qt_without [3]"
     assert "BoundSignal" in out[1]
     assert out[2] == "[7, 8]"
+
+
+def after_stable_trigger(source, make_sink, closing, debounce_time=0.05):
+    node = AnalogTrigger(name="after")
+    closing(node)
+    source.configure(sample_rate=SAMPLE_RATE, dtype="float64", shape=(-1, 1))
+    node.configure()
+    node.input.connect(source.output)
+    node.output.configure(protocol="inproc")
+    node.params.update(threshold=0.5, debounce_mode="after-stable", debounce_time=debounce_time)
+    sink = make_sink(node.output)
+    node.initialize()
+    node.start()
+    return node, sink
+
+
+def test_pending_after_stable_crossing_is_decided_at_stop(source, make_sink, closing):
+    """A burst whose last crossing has less than debounce_time of data after it when the node
+    stops: stop() decides it (the last crossing, 105) and sends it instead of dropping it;
+    a restart then begins with nothing pending."""
+    signal = np.zeros((130, 1))
+    signal[100:102] = 1.0
+    signal[105:] = 1.0
+    node, sink = after_stable_trigger(source, make_sink, closing)
+    source.output.send(signal, index=130)
+    assert sink.receive_all(node, "signals", 130) is None
+    node.stop()
+    sink.receive_until(lambda s: len(s.chunks) == 1, timeout=10)
+    assert sink.data().tolist() == [105] and sink.indexes == [1]
+    node.start()
+    source.output.send(np.ones((200, 1)), index=330)
+    assert sink.receive_all(node, "signals", 330).tolist() == [105]
+    node.stop()
+    assert not sink.input.poll(300) and sink.indexes == [1]
+
+
+def test_pending_after_stable_crossing_is_decided_at_a_gap(source, make_sink, closing):
+    """Samples lost after a pending 'after-stable' crossing: the data its decision waits for
+    never comes, so it is sent when the chunk after the gap arrives, before that chunk's events."""
+    node, sink = after_stable_trigger(source, make_sink, closing)
+    first = np.zeros((120, 1))
+    first[110:] = 1.0
+    source.output.send(first, index=120)
+    after_gap = np.zeros((100, 1))
+    after_gap[50:] = 1.0  # crossing at 200 + 50 = 250, decided 50 samples later (300 = index)
+    source.output.send(after_gap, index=300)
+    assert sink.receive_all(node, "signals", 300).tolist() == [110, 250]

@@ -1,4 +1,9 @@
 """AviRecorder: video streams encoded through PyAV, with a per-frame side table."""
+import signal
+import subprocess
+import sys
+import time
+
 import numpy as np
 import pytest
 from pyacq.core import OutputStream
@@ -58,3 +63,81 @@ def test_non_video_stream_and_unknown_codec_are_refused(tmp_path):
         recorder.initialize()
     recorder.close()
     analog.close()
+
+
+#: A recording process: sends grey frames k = 1, 2, ... (grey level 4k mod 256) and prints k
+#: once the recorder has taken frame k, until it is killed.
+RECORDING_CHILD = f"""
+import sys, time
+import numpy as np
+from pyacq.core import OutputStream
+from pyacq.rec import AviRecorder
+height, width = {HEIGHT}, {WIDTH}
+output = OutputStream(name="video")
+output.configure(protocol="tcp", streamtype="image/video", shape=(-1, height, width, 3),
+                 dtype="uint8", sample_rate=25.0)
+recorder = AviRecorder(name="avi")
+recorder.configure(streams={{"cam": output}}, dirname=sys.argv[1], codec_name=sys.argv[2],
+                   container=sys.argv[3])
+recorder.initialize()
+recorder.start()
+track = recorder.tracks["cam"]
+index = 0
+while True:
+    index += 1
+    output.send(np.full((1, height, width, 3), (4 * index) % 256, np.uint8), index=index)
+    deadline = time.monotonic() + 30
+    while track.expected != index:
+        if time.monotonic() > deadline:
+            sys.exit(f"frame {{index}} not recorded within 30 s")
+        time.sleep(0.001)
+    print(index, flush=True)
+"""
+
+
+@pytest.mark.parametrize(("codec_name", "container"),
+                         [("h264", "avi"), ("mpeg4", "avi"), ("h264", "mpegts")])
+def test_sigkill_leaves_a_file_that_decodes_every_recorded_frame(codec_name, container, tmp_path):
+    """A recording process killed with SIGKILL after the recorder took N frames leaves a video
+    file (with no index: the container's end was never written) that decodes to at least those
+    N frames, each the grey level sent, and a frame table listing at least frames 0..N-1."""
+    script = tmp_path / "child.py"
+    script.write_text(RECORDING_CHILD)
+    dirname = tmp_path / "killed"
+    child = subprocess.Popen([sys.executable, str(script), str(dirname), codec_name, container],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        recorded = 0
+        deadline = time.monotonic() + 60
+        while recorded < 40:
+            assert time.monotonic() < deadline, "the child did not record 40 frames in 60 s"
+            line = child.stdout.readline()
+            assert line, f"the child exited: {child.communicate(timeout=30)[1][-2000:]}"
+            recorded = int(line)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.communicate(timeout=30)
+    assert child.returncode == -signal.SIGKILL
+    extension = {"avi": "avi", "mpegts": "ts"}[container]
+    with av.open(str(dirname / f"cam.{extension}")) as video:
+        frames = [frame.to_ndarray(format="rgb24") for frame in video.decode(video=0)]
+    assert len(frames) >= recorded
+    levels = np.array([frame.mean() for frame in frames[:recorded]])
+    np.testing.assert_allclose(levels, 4 * np.arange(1, recorded + 1) % 256, atol=8)
+    with open_recording(dirname) as recording:
+        cam = recording["cam"]
+        assert len(cam.data) >= recorded
+        np.testing.assert_array_equal(cam.data["index"][:recorded], np.arange(recorded))
+
+
+def test_unknown_container_and_codec_it_cannot_carry_are_refused(tmp_path):
+    """container= names a supported container, and mpegts only takes the codecs it carries;
+    otherwise configure() raises, naming the choices."""
+    from pyacq.rec import AviRecorder
+    output = video_output()
+    with pytest.raises(ValueError, match="container must be one of \\['avi', 'mpegts'\\]"):
+        AviRecorder(name="x").configure(streams=[output], dirname=tmp_path / "c", container="mp4")
+    with pytest.raises(ValueError, match="container 'mpegts' carries the codecs .*, not 'ffv1'"):
+        AviRecorder(name="y").configure(streams=[output], dirname=tmp_path / "d", codec_name="ffv1",
+                                        container="mpegts")
+    output.close()

@@ -4,8 +4,10 @@ LSL (pylsl, extra ``pyacq-devices[lsl]``) is what LabRecorder, MNE-LSL,
 OpenViBE and many amplifier drivers speak. The LSL network scope is set by
 liblsl's configuration (``LSLAPICFG``, ``lsl_api.cfg``), not by these nodes.
 """
+import inspect
 import logging
 import threading
+import time
 
 import numpy as np
 from pyacq.core import Node
@@ -26,16 +28,31 @@ LSL_DTYPES = {"float32": "float32", "double64": "float64", "int8": "int8", "int1
 #: pylsl's numeric codes of the channel formats (StreamInfo.channel_format()).
 LSL_FORMAT_NAMES = {1: "float32", 2: "double64", 3: "string", 4: "int32", 5: "int16", 6: "int8",
                     7: "int64"}
+#: Event fields published by LslOutlet when ``marker_field`` is not given, in this order.
+MARKER_FIELDS = ("label", "value", "description", "marker", "type", "code")
 #: Longest marker string kept in an event (bytes, UTF-8); longer ones are cut and logged.
 MARKER_BYTES = 256
 #: Samples pulled at most per read, and wait of one read (s) before checking for stop().
 PULL_MAX_SAMPLES, PULL_TIMEOUT = 4096, 0.1
+#: Seconds between two refreshes of the clock offset added to the LSL timestamps.
+CLOCK_OFFSET_PERIOD = 1.0
 
 
 def _require_pylsl(node):
     if not HAVE_PYLSL:
         raise ImportError(f"{node._describe()} needs pylsl: pip install pylsl "
                           "(or pip install 'pyacq-devices[lsl]')")
+
+
+def _fast_pull_options():
+    """Options of recent pylsl's ``pull_chunk``: timestamps as an array, return at the first sample.
+
+    ``min_samples=1`` returns as soon as samples are there instead of waiting
+    for ``max_samples`` or the timeout; older pylsl (no such keywords) waits.
+    """
+    parameters = inspect.signature(pylsl.StreamInlet.pull_chunk).parameters
+    return {key: value for key, value in (("as_numpy", True), ("min_samples", 1))
+            if key in parameters}
 
 
 def _xml_escape(value):
@@ -82,8 +99,7 @@ class LslInlet(Node):
         if not found:
             raise LookupError(f"{self._describe()}: no LSL stream matching "
                               f"{predicate or 'anything'} within {timeout} s")
-        self.inlet = pylsl.StreamInlet(found[0], max_buflen=360, recover=True,
-                                       processing_flags=pylsl.proc_clocksync)
+        self.inlet = pylsl.StreamInlet(found[0], max_buflen=360, recover=True)
         try:
             self.info = self.inlet.info(timeout=timeout)
         except pylsl.TimeoutError:
@@ -114,6 +130,25 @@ class LslInlet(Node):
 
     def _initialize(self):
         self.inlet.open_stream(timeout=10.0)
+        self._clock_offset = self.inlet.time_correction(timeout=10.0)
+        self._offset_updated = time.monotonic()
+
+    def _corrected(self, timestamps):
+        """LSL timestamps moved to this machine's LSL clock.
+
+        The offset is liblsl's estimate (``time_correction()``), refreshed
+        every :data:`CLOCK_OFFSET_PERIOD` s and added to the whole chunk:
+        liblsl's own per-sample correction (``proc_clocksync``) costs about
+        3 µs per sample, ten times the rest of the bridge.
+        """
+        if time.monotonic() - self._offset_updated > CLOCK_OFFSET_PERIOD:
+            try:
+                self._clock_offset = self.inlet.time_correction(timeout=PULL_TIMEOUT)
+            except pylsl.TimeoutError:
+                logger.debug("%s: no new LSL clock offset estimate yet", self._describe())
+            self._offset_updated = time.monotonic()
+        timestamps += self._clock_offset
+        return timestamps
 
     def _start(self):
         self._stopping = threading.Event()
@@ -135,23 +170,39 @@ class LslInlet(Node):
             del self.inlet
 
     def _pull_loop(self):
-        regular = self.outputs["signals"].spec["streamtype"] == "analogsignal"
+        if self.outputs["signals"].spec["streamtype"] == "analogsignal":
+            self._pull_signal()
+        else:
+            self._pull_events()
+
+    def _pull_signal(self):
+        """Pull numeric samples straight into one preallocated buffer; copy out what arrived.
+
+        liblsl writes into ``buffer`` (``dest_obj``): no per-sample Python.
+        The chunk sent is a copy, because a plaindata send keeps a reference to
+        its data and the buffer is refilled by the next pull.
+        """
+        buffer = np.empty((PULL_MAX_SAMPLES, self.nb_channel), dtype=self.dtype)
+        options = _fast_pull_options()
+        while not self._stopping.is_set():
+            _, timestamps = self.inlet.pull_chunk(timeout=PULL_TIMEOUT, max_samples=PULL_MAX_SAMPLES,
+                                                  dest_obj=buffer, **options)
+            if len(timestamps):
+                self._send_signal(buffer[:len(timestamps)].copy(),
+                                  self._corrected(np.array(timestamps, dtype=np.float64)))
+
+    def _pull_events(self):
         while not self._stopping.is_set():
             samples, timestamps = self.inlet.pull_chunk(timeout=PULL_TIMEOUT,
                                                         max_samples=PULL_MAX_SAMPLES)
-            if not timestamps:
-                continue
-            timestamps = np.asarray(timestamps, dtype=np.float64)
-            if regular:
-                self._send_signal(np.asarray(samples, dtype=self.dtype), timestamps)
-            else:
-                self._send_events(samples, timestamps)
+            if timestamps:
+                self._send_events(samples, self._corrected(np.array(timestamps, dtype=np.float64)))
 
     def _send_signal(self, samples, timestamps):
         missing = self._missing_before(timestamps[0])
         self._next_timestamp = timestamps[-1] + 1.0 / self.sample_rate
         self._index += missing + len(samples)
-        self.outputs["signals"].send(samples.reshape(-1, self.nb_channel), index=self._index)
+        self.outputs["signals"].send(samples, index=self._index)
         self.outputs["timestamps"].send(timestamps, index=self._index)
 
     def _missing_before(self, first_timestamp):
@@ -183,59 +234,131 @@ class LslInlet(Node):
 
 
 class LslOutlet(Node):
-    """Sink node publishing its input as an LSL outlet: ``configure(name, type='EEG', source_id=None)``.
+    """Sink node publishing its input as an LSL outlet.
 
-    The input must be analog: samples of shape (nb_channel,) in an LSL numeric
-    format (float32, float64, int8/16/32/64). Channel labels (from the input's
-    ``channel_info``), units and the sample rate go into the LSL metadata, so
-    LabRecorder and MNE-LSL show them. ``source_id`` defaults to
-    ``pyacq-<name>``: LSL readers use it to find the stream again after a
-    restart.
+    ``configure(name, type='EEG', source_id=None, marker_field=None)``.
+
+    An analog input (samples of shape (nb_channel,) in an LSL numeric format:
+    float32, float64, int8/16/32/64) becomes a regular-rate stream; channel
+    labels (from the input's ``channel_info``), units and the sample rate go
+    into the LSL metadata, so LabRecorder and MNE-LSL show them.
+
+    An event input (``streamtype='event'`` or a structured dtype) becomes an
+    irregular-rate marker stream, one LSL sample per event, as LabRecorder
+    expects of markers (give ``type='Markers'``). The published value is the
+    field ``marker_field`` of each event, by default the first of
+    :data:`MARKER_FIELDS` the dtype has (a plain dtype, like the triggers'
+    int64 positions, is published as is). Byte or unicode strings become an
+    LSL ``string`` stream, integers an integer stream (unsigned ones in the
+    next wider signed format), floats a float stream; a field with a
+    sub-shape (n,) gives n channels. An event with a float ``timestamp``
+    field (as LslInlet sends) keeps it as its LSL timestamp; other events are
+    stamped with the LSL clock when they are pushed.
+
+    ``source_id`` defaults to ``pyacq-<name>``: LSL readers use it to find
+    the stream again after a restart.
     """
 
     _input_specs = {"signals": dict()}
 
-    def _configure(self, name=None, type="EEG", source_id=None):
+    def _configure(self, name=None, type="EEG", source_id=None, marker_field=None):
         _require_pylsl(self)
         if not name:
             raise ValueError(f"{self._describe()}: configure() needs the LSL stream name (name=...)")
+        if marker_field is not None and not isinstance(marker_field, str):
+            raise TypeError(f"{self._describe()}: marker_field must be a field name (str) or None, "
+                            f"got {marker_field!r}")
         self.lsl_name, self.lsl_type = str(name), str(type)
         self.source_id = source_id or f"pyacq-{name}"
+        self.marker_field = marker_field
 
     def check_input_specs(self):
         params = self.input.params
         shape, dtype = params.get("shape"), np.dtype(params["dtype"])
+        if params.get("streamtype") == "event" or dtype.names is not None:
+            self._check_marker_input(shape, dtype)
+            return
         formats = {np.dtype(d): f for f, d in LSL_DTYPES.items()}
         if shape is None or len(shape) != 2 or dtype not in formats:
             raise ValueError(f"{self._describe()}: LSL publishes analog streams of shape (-1, nb_channel) "
-                             f"and dtype {sorted(LSL_DTYPES.values())}; the input has shape {shape} and "
-                             f"dtype {dtype}")
+                             f"and dtype {sorted(LSL_DTYPES.values())}, or event streams; the input "
+                             f"has shape {shape} and dtype {dtype}")
         self._channel_format = formats[dtype]
+        self._markers = False
+
+    def _check_marker_input(self, shape, dtype):
+        problem = f"{self._describe()}: event input"
+        if shape is not None and len(shape) != 1:
+            raise ValueError(f"{problem} must have shape (-1,) (one event per row), got {shape}")
+        field = self.marker_field
+        if dtype.names is None:
+            if field is not None:
+                raise ValueError(f"{problem} has the plain dtype {dtype}: it has no field {field!r}")
+            value_dtype = dtype
+        else:
+            if field is None:
+                field = next((name for name in MARKER_FIELDS if name in dtype.names), None)
+                if field is None:
+                    raise ValueError(f"{problem} has fields {list(dtype.names)}, none of "
+                                     f"{list(MARKER_FIELDS)}: choose the published one with "
+                                     "configure(marker_field=...)")
+            elif field not in dtype.names:
+                raise ValueError(f"{problem} has fields {list(dtype.names)}, not marker_field={field!r}")
+            value_dtype = dtype.fields[field][0]
+        base, subshape = value_dtype.base, value_dtype.shape
+        if len(subshape) > 1:
+            raise ValueError(f"{problem}: field {field!r} has shape {subshape}; LSL channels are 1-D")
+        self._channel_format = marker_channel_format(base, f"{problem} value {field or 'itself'!r}")
+        self._value_field, self._value_dtype = field, base
+        self._marker_channels = int(subshape[0]) if subshape else 1
+        timestamp = dtype.fields.get("timestamp") if dtype.names is not None else None
+        self._has_timestamps = timestamp is not None and timestamp[0].kind == "f"
+        self._markers = True
 
     def _initialize(self):
         params = self.input.params
-        nb_channel = params["shape"][1]
-        names = [entry.get("name", f"ch{i}") for i, entry in enumerate(params.get("channel_info") or [])]
-        names += [f"ch{i}" for i in range(len(names), nb_channel)]
-        info = pylsl.StreamInfo(self.lsl_name, self.lsl_type, nb_channel,
-                                params.get("sample_rate") or pylsl.IRREGULAR_RATE,
+        if self._markers:
+            nb_channel, rate = self._marker_channels, pylsl.IRREGULAR_RATE
+            label = self._value_field or "marker"
+            names = [label] if nb_channel == 1 else [f"{label}{i}" for i in range(nb_channel)]
+            unit = ""
+        else:
+            nb_channel, rate = params["shape"][1], params.get("sample_rate") or pylsl.IRREGULAR_RATE
+            names = [entry.get("name", f"ch{i}")
+                     for i, entry in enumerate(params.get("channel_info") or [])]
+            names += [f"ch{i}" for i in range(len(names), nb_channel)]
+            unit = params.get("units") or ""
+        info = pylsl.StreamInfo(self.lsl_name, self.lsl_type, nb_channel, rate,
                                 self._channel_format, self.source_id)
         channels = info.desc().append_child("channels")
         for label in names[:nb_channel]:
             channel = channels.append_child("channel")
             channel.append_child_value("label", label)
-            channel.append_child_value("unit", params.get("units") or "")
+            channel.append_child_value("unit", unit)
             channel.append_child_value("type", self.lsl_type)
         info.desc().append_child("acquisition").append_child_value("manufacturer", "pyacq")
         self.outlet = pylsl.StreamOutlet(info, chunk_size=0, max_buffered=360)
 
     def _start(self):
-        self._poller = InputPoller(self.input, self._push, return_data=True,
-                                   name=f"{self.name or 'lsl'}-outlet")
+        self._poller = InputPoller(self.input, self._push_markers if self._markers else self._push,
+                                   return_data=True, name=f"{self.name or 'lsl'}-outlet")
         self._poller.start()
 
     def _push(self, index, data):
         self.outlet.push_chunk(np.ascontiguousarray(data))
+
+    def _push_markers(self, index, data):
+        """One LSL sample per event, stamped with its ``timestamp`` field or the LSL clock now."""
+        if not len(data):
+            return
+        values = (data if self._value_field is None else data[self._value_field])
+        values = values.reshape(len(data), self._marker_channels)
+        if self._channel_format == "string":
+            values = values.tolist()
+        else:
+            values = np.ascontiguousarray(values, dtype=LSL_DTYPES[self._channel_format])
+        stamps = data["timestamp"].tolist() if self._has_timestamps else pylsl.local_clock()
+        self.outlet.push_chunk(values, stamps)
 
     def _stop(self):
         self._poller.stop()
@@ -250,3 +373,19 @@ class LslOutlet(Node):
     def have_consumers(self):
         """True when at least one LSL inlet is connected to the outlet."""
         return self.outlet.have_consumers()
+
+
+def marker_channel_format(dtype, what):
+    """The LSL channel format that carries marker values of numpy ``dtype`` without loss."""
+    if dtype.kind in "SU":
+        return "string"
+    if dtype.kind == "b":
+        return "int8"
+    if dtype.kind == "i":
+        return f"int{dtype.itemsize * 8}"
+    if dtype.kind == "u" and dtype.itemsize < 8:
+        return f"int{dtype.itemsize * 16}"
+    if dtype.kind == "f" and dtype.itemsize in (4, 8):
+        return "float32" if dtype.itemsize == 4 else "double64"
+    raise ValueError(f"{what} has dtype {dtype}, which no LSL format holds exactly; LSL markers are "
+                     "strings, int8/16/32/64 or float32/64")

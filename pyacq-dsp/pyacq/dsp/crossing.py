@@ -13,7 +13,8 @@ Definitions (``x`` the watched signal, ``t`` the threshold):
   (chained: each is closer than ``debounce`` to the previous one).
   ``'no-debounce'`` keeps every crossing, ``'before-stable'`` the first of
   each burst (decided at once), ``'after-stable'`` the last of each burst
-  (decided once ``debounce`` samples without crossing have followed it).
+  (decided once ``debounce`` samples without crossing have followed it, or
+  when the stream ends: :meth:`CrossingDetector.finish`).
 """
 import math
 
@@ -41,6 +42,15 @@ class CrossingDetector:
         """The next chunk does not follow the last one (samples were lost): no crossing
         is reported at its first sample, whose predecessor is unknown."""
         self._previous = None
+
+    def finish(self):
+        """The stream ends (the node stops): return the pending 'after-stable' crossing, if any.
+
+        No more data can come, so the last crossing of the burst in progress is
+        final: it is decided now instead of being dropped.
+        """
+        events, self._pending = self._flush_pending(_NO_CROSSING), None
+        return events
 
     def process(self, values, stop, threshold, front, debounce_mode, debounce):
         """Return the int64 positions of the events decided with this chunk.

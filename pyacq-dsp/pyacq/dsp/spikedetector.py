@@ -31,6 +31,15 @@ class SpikeDetector(ProcessingNode):
     ``amplitude`` = signal value at the peak) and ``waveforms`` (float32,
     one row per spike: its channel's samples over ``waveform_window``).
     :attr:`noise_level` holds the per-channel noise once estimated.
+
+    Edges: a peak is decided only when the samples its test and its waveform
+    need on both sides are there, so the first ``max(refractory_period +
+    smoothing, -waveform_window[0])`` of a stream (1.25 ms with the defaults)
+    is not searched, and the last ``max(refractory_period + smoothing,
+    waveform_window[1])`` (1.5 ms) is searched only when more data arrives:
+    a spike there at ``stop()`` is not reported. After lost samples (a gap in
+    the input) detection restarts with the same margins. The noise estimate
+    is made once per ``start()``, on its first ``noise_duration``.
     """
 
     _input_specs = {"signals": dict()}

@@ -88,7 +88,23 @@ class TriggerBase(ProcessingNode):
         self._detector.reset()
         self._event_count = 0
 
+    def _stop(self):
+        """Stop reading, then decide the 'after-stable' crossing still waiting for data."""
+        super()._stop()
+        with self._processing_lock:
+            self._send_events(self._detector.finish())
+
+    def _send_events(self, events):
+        if len(events):
+            self._event_count += len(events)
+            self.output.send(events, index=self._event_count)
+            self.new_chunk.emit(events)
+
     def _process_signals(self, index, data, lost):
+        if lost is None or lost:
+            # The stream restarted or samples were lost: the data a pending decision waits
+            # for will never come, so the crossing is final.
+            self._send_events(self._detector.finish())
         if lost is None:
             self._detector.reset()
         elif lost:
@@ -98,10 +114,7 @@ class TriggerBase(ProcessingNode):
         events = self._detector.process(values, index, self._threshold(params), params["front"],
                                         params["debounce_mode"],
                                         params["debounce_time"] * self._sample_rate)
-        if len(events):
-            self._event_count += len(events)
-            self.output.send(events, index=self._event_count)
-            self.new_chunk.emit(events)
+        self._send_events(events)
 
 
 class AnalogTrigger(TriggerBase):
@@ -113,6 +126,10 @@ class AnalogTrigger(TriggerBase):
     ``debounce_mode`` ('no-debounce': every crossing; 'after-stable': of a
     burst of crossings closer than ``debounce_time``, the last one;
     'before-stable': the first one), ``debounce_time`` (seconds).
+
+    An 'after-stable' crossing is sent once ``debounce_time`` of data has
+    followed it; when no such data can come (``stop()``, lost samples, a
+    restarted input stream) the last crossing of the burst is final and sent then.
     """
 
     _default_params = dict(TriggerBase._default_params, threshold=0.0)
