@@ -30,10 +30,22 @@ def _print_devices(args):
 
 
 def _run_demo(args):
-    from pyacq.demo import run_demo
-    _, gaps = run_demo(duration=args.duration, nb_channel=args.channels, sample_rate=args.rate,
-                       transfermode=args.transfermode)
-    return 1 if gaps else 0
+    from pyacq.demo import DemoError, run_demo
+    try:
+        return run_demo(headless=args.headless, screenshots=args.screenshots)
+    except DemoError as exc:
+        print(f"pyacq demo: {exc}", file=sys.stderr)
+        return 1
+
+
+def _positive_seconds(text):
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return seconds
 
 
 def _version():
@@ -55,11 +67,14 @@ def build_parser():
     # Listed for the help text only: main() hands "pyacq host ..." to pyacq.core.host.
     commands.add_parser("host", help="serve a Host at tcp://IP:PORT: Managers spawn NodeGroups here")
     demo = commands.add_parser(
-        "demo", help="stream a simulated amplifier into a live printout (needs pyacq-devices)")
-    demo.add_argument("--duration", type=float, default=5.0, help="seconds to run (default 5)")
-    demo.add_argument("--channels", type=int, default=8, help="number of channels (default 8)")
-    demo.add_argument("--rate", type=float, default=1000.0, help="sample rate in Hz (default 1000)")
-    demo.add_argument("--transfermode", choices=["plaindata", "sharedmem"], default="plaindata")
+        "demo", help="simulated EEG, band-pass filter and live viewers over several processes "
+                     "(needs pyacq-devices, pyacq-dsp, pyacq-viewers)")
+    demo.add_argument("--headless", type=_positive_seconds, metavar="SECONDS", default=None,
+                      help="render offscreen for SECONDS, save screenshots, print rates and gaps "
+                           "(default without a display: 10 s)")
+    demo.add_argument("--screenshots", metavar="DIR", default=None,
+                      help="save a PNG of every window in DIR (headless default: a new temporary "
+                           "directory, printed)")
     demo.set_defaults(run=_run_demo)
     return parser
 
