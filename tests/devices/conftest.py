@@ -110,3 +110,75 @@ def write_test_video(path, frame_numbers, frame_rate, width=64, height=48):
             container.mux(stream.encode(frame))
         container.mux(stream.encode())
     return path
+
+
+class SpawnedDeviceGroup:
+    """A NodeGroup process spawned by a Manager, where device nodes are created by name and
+    stream to receivers in the test process, as in an application spread over processes."""
+
+    def __init__(self, manager, nodegroup):
+        self.manager = manager
+        self.nodegroup = nodegroup
+        self._receivers = []
+
+    def create_node(self, type_name, **kwds):
+        """Create a node of the type named *type_name* in the NodeGroup; return its proxy."""
+        return self.nodegroup.create_node(type_name, **kwds)
+
+    def stream(self, node, output, n_samples, start_device=None, timeout=30.0):
+        """Stream *output* of the configured remote *node* to a local InputStream until
+        *n_samples* arrived, then stop and close the node; return (indexes, data, params)."""
+        import numpy as np
+        from pyacq.core import InputStream
+        receiver = InputStream()
+        self._receivers.append(receiver)
+        node.outputs[output].configure(protocol="tcp", interface="127.0.0.1", transfermode="plaindata")
+        receiver.connect(node.outputs[output])
+        node.initialize()
+        node.start()
+        if start_device is not None:
+            start_device()
+        indexes, chunks, received = [], [], 0
+        deadline = time.monotonic() + timeout
+        while received < n_samples:
+            assert time.monotonic() < deadline, \
+                f"only {received} of {n_samples} samples from the spawned NodeGroup in {timeout} s"
+            if receiver.poll(timeout=100):
+                index, chunk = receiver.recv(return_data=True)
+                indexes.append(index)
+                chunks.append(np.array(chunk))
+                received += len(chunk)
+        node.stop()
+        self.nodegroup.remove_node(node)
+        return indexes, np.concatenate(chunks), dict(receiver.params)
+
+    def close(self):
+        for receiver in self._receivers:
+            receiver.close()
+        self._receivers = []
+
+
+@pytest.fixture
+def spawned_nodegroup():
+    """A Manager (own process) with one NodeGroup spawned on the default Host, without Qt
+    (device nodes need none). Teardown closes the Manager and checks that every process it
+    started is gone; the RPC server create_manager() gave this thread is closed too."""
+    from process_checks import assert_all_gone, descendants
+    from pyacq.core.manager import _server_gone, create_manager
+    from pyacq.core.rpc.server import RPCServer
+    had_server = RPCServer.get_server() is not None
+    before = descendants(os.getpid())
+    manager = create_manager(auto_close_at_exit=False)
+    group = None
+    try:
+        group = SpawnedDeviceGroup(manager, manager.create_nodegroup(name="devices", qt=False))
+        yield group
+    finally:
+        if group is not None:
+            group.close()
+        started = descendants(os.getpid()) - before
+        if not _server_gone(manager):
+            manager.close()
+        if not had_server and RPCServer.get_server() is not None:
+            RPCServer.get_server().close()
+        assert_all_gone(started)

@@ -156,41 +156,13 @@ def test_server_not_speaking_rda_is_refused():
         listener.close()
 
 
-def stream_from_spawned_process(node_type, configure_kw, output, n_samples, start_device=None):
-    """Create ``node_type`` by name in a spawned process, stream ``output`` to a local InputStream;
-    return (first index, samples received, params)."""
-    from pyacq.core.rpc import ProcessSpawner
-
-    proc = ProcessSpawner(name=f"{node_type}-host")
-    inp = InputStream()
-    try:
-        node = proc._import("pyacq.core.registry").get_node_type(node_type)(name="remote")
-        node.configure(**configure_kw)
-        node.outputs[output].configure(protocol="tcp", transfermode="plaindata")
-        inp.connect(node.outputs[output])
-        node.initialize()
-        node.start()
-        if start_device is not None:
-            start_device()
-        indexes, received = [], 0
-        deadline = time.monotonic() + 30
-        while received < n_samples:
-            assert time.monotonic() < deadline, "no data from the spawned node"
-            if inp.poll(timeout=100):
-                index, data = inp.recv()
-                indexes.append(index)
-                received += len(data)
-        node.stop()
-        node.close()
-        return indexes[0], received, inp.params
-    finally:
-        inp.close()
-        proc.close()
-
-
-def test_runs_in_a_spawned_process_created_by_name():
-    """A BrainAmpSocket created by name in another process streams the server's signals here."""
-    with RDAServer(nb_channel=3, block_points=10) as server:
-        first, received, params = stream_from_spawned_process(
-            "BrainAmpSocket", dict(brainamp_host="127.0.0.1", brainamp_port=server.port), "signals", 100)
-    assert first == 10 and received >= 100 and params["nb_channel"] == 3
+def test_runs_in_a_spawned_nodegroup_created_by_name(spawned_nodegroup):
+    """A BrainAmpSocket created by name in a Manager's spawned NodeGroup streams the server's
+    signals, exact, to a receiver in this process."""
+    with RDAServer(nb_channel=3, block_points=10, signal=known_signal(400, 3)) as server:
+        dev = spawned_nodegroup.create_node("BrainAmpSocket", name="remote-amp")
+        dev.configure(brainamp_host="127.0.0.1", brainamp_port=server.port)
+        indexes, data, params = spawned_nodegroup.stream(dev, "signals", 100)
+    assert indexes[0] == 10 and np.all(np.diff(indexes) == 10)
+    assert params["nb_channel"] == 3
+    np.testing.assert_array_equal(data, np.resize(known_signal(400, 3), data.shape))

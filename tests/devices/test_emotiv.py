@@ -149,45 +149,15 @@ def test_bad_configuration_names_the_device(tmp_path):
     dev.close()
 
 
-def stream_from_spawned_process(node_type, configure_kw, output, n_samples, start_device=None):
-    """Create ``node_type`` by name in a spawned process, stream ``output`` to a local InputStream;
-    return (first index, samples received, params)."""
-    from pyacq.core.rpc import ProcessSpawner
-
-    proc = ProcessSpawner(name=f"{node_type}-host")
-    inp = InputStream()
-    try:
-        node = proc._import("pyacq.core.registry").get_node_type(node_type)(name="remote")
-        node.configure(**configure_kw)
-        node.outputs[output].configure(protocol="tcp", transfermode="plaindata")
-        inp.connect(node.outputs[output])
-        node.initialize()
-        node.start()
-        if start_device is not None:
-            start_device()
-        indexes, received = [], 0
-        deadline = time.monotonic() + 30
-        while received < n_samples:
-            assert time.monotonic() < deadline, "no data from the spawned node"
-            if inp.poll(timeout=100):
-                index, data = inp.recv()
-                indexes.append(index)
-                received += len(data)
-        node.stop()
-        node.close()
-        return indexes[0], received, inp.params
-    finally:
-        inp.close()
-        proc.close()
-
-
-def test_runs_in_a_spawned_process_created_by_name():
-    """An Emotiv node created by name in another process reads the headset FIFO and streams here."""
+def test_runs_in_a_spawned_nodegroup_created_by_name(spawned_nodegroup):
+    """An Emotiv node created by name in a Manager's spawned NodeGroup reads the headset FIFO
+    and streams the exact channel values to a receiver in this process."""
     headset = EmotivHeadset()
     try:
-        first, received, params = stream_from_spawned_process(
-            "Emotiv", dict(device_handle=headset.fifo_path, serial=headset.serial), "signals", 64,
-            start_device=headset.start)
+        dev = spawned_nodegroup.create_node("Emotiv", name="remote-epoc")
+        dev.configure(device_handle=headset.fifo_path, serial=headset.serial)
+        indexes, data, params = spawned_nodegroup.stream(dev, "signals", 64, start_device=headset.start)
     finally:
         headset.close()
-    assert first >= 1 and received >= 64 and params["nb_channel"] == 14
+    assert params["nb_channel"] == 14 and indexes[0] >= 1
+    np.testing.assert_array_equal(data, headset.expected(np.arange(indexes[-1] - len(data), indexes[-1]))[0])

@@ -196,41 +196,14 @@ def test_daisy_requested_without_daisy_fails_at_initialize():
         dev.close()
 
 
-def stream_from_spawned_process(node_type, configure_kw, output, n_samples, start_device=None):
-    """Create ``node_type`` by name in a spawned process, stream ``output`` to a local InputStream;
-    return (first index, samples received, params)."""
-    from pyacq.core.rpc import ProcessSpawner
-
-    proc = ProcessSpawner(name=f"{node_type}-host")
-    inp = InputStream()
-    try:
-        node = proc._import("pyacq.core.registry").get_node_type(node_type)(name="remote")
-        node.configure(**configure_kw)
-        node.outputs[output].configure(protocol="tcp", transfermode="plaindata")
-        inp.connect(node.outputs[output])
-        node.initialize()
-        node.start()
-        if start_device is not None:
-            start_device()
-        indexes, received = [], 0
-        deadline = time.monotonic() + 30
-        while received < n_samples:
-            assert time.monotonic() < deadline, "no data from the spawned node"
-            if inp.poll(timeout=100):
-                index, data = inp.recv()
-                indexes.append(index)
-                received += len(data)
-        node.stop()
-        node.close()
-        return indexes[0], received, inp.params
-    finally:
-        inp.close()
-        proc.close()
-
-
-def test_runs_in_a_spawned_process_created_by_name():
-    """An OpenBCI node created by name in another process reads the pty board and streams here."""
-    with OpenBCIBoard() as board:
-        first, received, params = stream_from_spawned_process(
-            "OpenBCI", dict(device_handle=board.port, board="cyton"), "chan", 100)
-    assert first >= 1 and received >= 100 and params["sample_rate"] == 250.0
+def test_runs_in_a_spawned_nodegroup_created_by_name(spawned_nodegroup):
+    """An OpenBCI node created by name in a Manager's spawned NodeGroup reads the pty board and
+    streams exactly scaled values, at 250 Hz, to a receiver in this process."""
+    counts = random_counts(300, 8)
+    with OpenBCIBoard(counts=counts) as board:
+        dev = spawned_nodegroup.create_node("OpenBCI", name="remote-obci")
+        dev.configure(device_handle=board.port, board="cyton")
+        indexes, data, params = spawned_nodegroup.stream(dev, "chan", 100)
+    assert indexes[0] >= 1 and params["sample_rate"] == 250.0
+    last = indexes[-1]
+    np.testing.assert_array_equal(data, microvolts(counts[np.arange(last - len(data), last) % len(counts)]))

@@ -231,26 +231,14 @@ def test_without_pyaudio_the_node_names_the_package():
     assert "needs PyAudio: pip install pyaudio" in result.stdout
 
 
-def test_runs_in_a_spawned_process_created_by_name(pulse_index):
-    """A PyAudio node created by name in a spawned process lists its devices as the
-    documented examples do, and streams the 440 Hz sine to a local receiver."""
-    from pyacq.core.rpc import ProcessSpawner
-    proc = ProcessSpawner(name="pyaudio")
-    inp = InputStream()
-    try:
-        dev = proc.client._import("pyacq.core").get_node_type("PyAudio")(name="remote-audio")
-        names = {spec["index"]: spec["name"] for spec in dev.list_device_specs()}
-        assert names[pulse_index] == "pulse"
-        dev.configure(nb_channel=1, sample_rate=44100., input_device_index=pulse_index,
-                      format="int16", chunksize=1024)
-        dev.output.configure(protocol="tcp", interface="127.0.0.1", transfermode="plaindata")
-        inp.connect(dev.output)
-        dev.initialize()
-        dev.start()
-        _, data = record(inp, SAMPLE_RATE)
-        dev.stop()
-        dev.close()
-        assert abs(peak_frequency(data[:, 0].astype("float64"), SAMPLE_RATE) - SINE_FREQUENCY) < 1.0
-    finally:
-        inp.close()
-        proc.stop()
+def test_runs_in_a_spawned_nodegroup_created_by_name(pulse_index, spawned_nodegroup):
+    """A PyAudio node created by name in a Manager's spawned NodeGroup lists its devices as the
+    documented examples do, and streams the 440 Hz sine to a receiver in this process."""
+    dev = spawned_nodegroup.create_node("PyAudio", name="remote-audio")
+    names = {spec["index"]: spec["name"] for spec in dev.list_device_specs()}
+    assert names[pulse_index] == "pulse"
+    dev.configure(nb_channel=1, sample_rate=44100., input_device_index=pulse_index,
+                  format="int16", chunksize=1024)
+    _, data, params = spawned_nodegroup.stream(dev, "signals", SAMPLE_RATE)
+    assert params["sample_rate"] == SAMPLE_RATE and data.dtype == np.int16
+    assert abs(peak_frequency(data[:, 0].astype("float64"), SAMPLE_RATE) - SINE_FREQUENCY) < 1.0

@@ -141,26 +141,14 @@ def test_capture_source_per_platform():
     assert capture_source(4, None, {"format": "v4l2"}) == ("/dev/video4", "v4l2")
 
 
-def test_runs_in_a_spawned_process_created_by_name():
-    """A WebCamAV created by name in a spawned process streams lavfi frames to a local
-    receiver."""
-    from pyacq.core.rpc import ProcessSpawner
-    proc = ProcessSpawner(name="webcam-av")
-    inp = InputStream()
-    try:
-        dev = proc.client._import("pyacq.core").get_node_type("WebCamAV")(name="remote-cam")
-        dev.configure(camera_name="testsrc=size=160x120:rate=30", format="lavfi")
-        dev.output.configure(protocol="tcp", interface="127.0.0.1", transfermode="plaindata")
-        inp.connect(dev.output)
-        dev.initialize()
-        dev.start()
-        indexes, frames, _ = receive_frames(inp, 10)
-        dev.stop()
-        dev.close()
-        assert indexes == list(range(1, 11)) and frames.shape == (10, 120, 160, 3)
-    finally:
-        inp.close()
-        proc.stop()
+def test_runs_in_a_spawned_nodegroup_created_by_name(spawned_nodegroup):
+    """A WebCamAV created by name in a Manager's spawned NodeGroup streams lavfi frames, one per
+    chunk with consecutive indexes, to a receiver in this process."""
+    dev = spawned_nodegroup.create_node("WebCamAV", name="remote-cam")
+    dev.configure(camera_name="testsrc=size=160x120:rate=30", format="lavfi")
+    indexes, frames, params = spawned_nodegroup.stream(dev, "video", 10)
+    assert indexes[:10] == list(range(1, 11)) and frames.shape[1:] == (120, 160, 3)
+    assert frames.dtype == np.uint8 and params["sample_rate"] == 30.0
 
 
 def test_without_av_the_node_names_the_package():

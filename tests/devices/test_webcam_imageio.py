@@ -116,25 +116,12 @@ def test_without_imageio_the_node_names_the_package():
     assert "needs imageio and imageio-ffmpeg: pip install imageio imageio-ffmpeg" in result.stdout
 
 
-def test_runs_in_a_spawned_process_created_by_name(tmp_path):
-    """A WebCamImageIO created by name in a spawned process streams a file's frames to a
-    local receiver."""
-    from pyacq.core.rpc import ProcessSpawner
+def test_runs_in_a_spawned_nodegroup_created_by_name(spawned_nodegroup, tmp_path):
+    """A WebCamImageIO created by name in a Manager's spawned NodeGroup streams a file's frames,
+    exact, to a receiver in this process."""
     path = write_test_video(tmp_path / "clip.mkv", range(8), frame_rate=25)
-    proc = ProcessSpawner(name="webcam-imageio")
-    inp = InputStream()
-    try:
-        dev = proc.client._import("pyacq.core").get_node_type("WebCamImageIO")(name="remote-cam")
-        dev.configure(uri=str(path))
-        dev.output.configure(protocol="tcp", interface="127.0.0.1", transfermode="plaindata")
-        inp.connect(dev.output)
-        dev.initialize()
-        dev.start()
-        indexes, frames, _ = receive_frames(inp, 8)
-        dev.stop()
-        dev.close()
-        assert indexes == list(range(1, 9))
-        assert [tuple(frame[0, 0]) for frame in frames] == [frame_color(k) for k in range(8)]
-    finally:
-        inp.close()
-        proc.stop()
+    dev = spawned_nodegroup.create_node("WebCamImageIO", name="remote-cam")
+    dev.configure(uri=str(path))
+    indexes, frames, _ = spawned_nodegroup.stream(dev, "video", 8)
+    assert indexes == list(range(1, 9))
+    assert [tuple(frame[0, 0]) for frame in frames] == [frame_color(k) for k in range(8)]
