@@ -111,7 +111,8 @@ def test_hidraw_path_values_exact_and_counter_gap_counted(emotiv_node):
     check_values(headset, chunks)
     received = np.concatenate([np.arange(i - len(c), i) for i, c in chunks["signals"]])
     assert set(range(180)) - set(received) == {30, 31, 32, 100}
-    assert dev.gap_count == 2 and dev.lost_samples == 4
+    assert (dev.gap_count, dev.lost_samples) == (2, 4), \
+        f"gaps at indexes {sorted(set(range(int(received.max()) + 1)) - set(received))}"
     assert inputs["signals"].gap_count == 2 and inputs["gyro"].gap_count == 2
 
 
