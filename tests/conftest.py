@@ -85,3 +85,41 @@ def run_python():
     """``run_python(code, extra_path=(), timeout=60, check=True)``: run ``code`` in a fresh
     interpreter of this environment and return the completed process (stdout, stderr)."""
     return _run_python
+
+
+def _still_serving(proxy, timeout=5.0):
+    """True if the server behind ``proxy`` answers a ping (False once it closed or exited)."""
+    from pyacq.core.manager import _server_gone
+    from pyacq.core.rpc.client import RPCClient
+    if _server_gone(proxy):
+        return False
+    try:
+        return RPCClient.get_client(proxy._rpc_addr).ping(timeout=timeout) == "pong"
+    except (RuntimeError, TimeoutError):
+        return False
+
+
+@pytest.fixture
+def manager():
+    """A Manager in its own process; closed at teardown (unless the test closed it), leaving no
+    process and no file behind. Processes of session-wide fixtures (a sound server) are not its."""
+    from process_checks import assert_all_gone, descendants, leftovers, wait_until
+    from pyacq.core.manager import create_manager
+    from pyacq.core.rpc.server import RPCServer
+    had_server = RPCServer.get_server() is not None
+    files_before = leftovers()
+    processes_before = descendants(os.getpid())
+    man = create_manager(auto_close_at_exit=False)
+    try:
+        yield man
+    finally:
+        started = descendants(os.getpid()) - processes_before
+        if _still_serving(man):
+            man.close()
+        if not had_server and RPCServer.get_server() is not None:
+            # create_manager() gave this thread an RPC server to lend local streams;
+            # later tests expect a thread without one.
+            RPCServer.get_server().close()
+        assert_all_gone(started)
+        assert wait_until(lambda: not (leftovers() - files_before), 30.0), \
+            f"files left behind: {sorted(leftovers() - files_before)}"

@@ -159,26 +159,12 @@ class SpawnedDeviceGroup:
 
 
 @pytest.fixture
-def spawned_nodegroup():
-    """A Manager (own process) with one NodeGroup spawned on the default Host, without Qt
-    (device nodes need none). Teardown closes the Manager and checks that every process it
-    started is gone; the RPC server create_manager() gave this thread is closed too."""
-    from process_checks import assert_all_gone, descendants
-    from pyacq.core.manager import _server_gone, create_manager
-    from pyacq.core.rpc.server import RPCServer
-    had_server = RPCServer.get_server() is not None
-    before = descendants(os.getpid())
-    manager = create_manager(auto_close_at_exit=False)
-    group = None
+def spawned_nodegroup(manager):
+    """One NodeGroup spawned on the default Host of the test Manager, without Qt (device nodes
+    need none); receivers are closed at teardown, then the manager fixture checks that nothing
+    is left behind."""
+    group = SpawnedDeviceGroup(manager, manager.create_nodegroup(name="devices", qt=False))
     try:
-        group = SpawnedDeviceGroup(manager, manager.create_nodegroup(name="devices", qt=False))
         yield group
     finally:
-        if group is not None:
-            group.close()
-        started = descendants(os.getpid()) - before
-        if not _server_gone(manager):
-            manager.close()
-        if not had_server and RPCServer.get_server() is not None:
-            RPCServer.get_server().close()
-        assert_all_gone(started)
+        group.close()

@@ -4,11 +4,10 @@ The device is a real counterpart: a BrainAmpSocket reading the RDA simulator ove
 channels at 10 kHz with markers, one block dropped on purpose), or a WebCamAV decoding lavfi's
 test source. The recording is read back in this process and compared with what was sent.
 """
-import os
 
 import numpy as np
 import pytest
-from process_checks import assert_all_gone, descendants, leftovers, wait_until
+from process_checks import wait_until
 from pyacq.devices.rda_protocol import MARKER_DTYPE
 from pyacq.devices.simulators import RDAServer
 from pyacq.rec import open_recording
@@ -17,28 +16,6 @@ NB_CHANNEL, SAMPLE_RATE, BLOCK_POINTS = 32, 10_000.0, 200
 N_RECORDED = 30_000
 DROPPED_BLOCK = 20
 MARKER_INTERVAL = 700
-
-
-@pytest.fixture
-def manager():
-    """A Manager in its own process; closing it at teardown leaves no process and no file."""
-    from pyacq.core.manager import _server_gone, create_manager
-    from pyacq.core.rpc.server import RPCServer
-    had_server = RPCServer.get_server() is not None
-    files_before = leftovers()
-    processes_before = descendants(os.getpid())
-    man = create_manager(auto_close_at_exit=False)
-    try:
-        yield man
-    finally:
-        started = descendants(os.getpid()) - processes_before
-        if not _server_gone(man):
-            man.close()
-        if not had_server and RPCServer.get_server() is not None:
-            RPCServer.get_server().close()
-        assert_all_gone(started)
-        assert wait_until(lambda: not (leftovers() - files_before), 30.0), \
-            f"files left behind: {sorted(leftovers() - files_before)}"
 
 
 def rda_signal():

@@ -1,37 +1,14 @@
 """Viewers across processes: a QOscilloscope living in a remote Qt NodeGroup, and a QTimeFreq
 whose TimeFreqWorkers run in other NodeGroups."""
-import os
 
 import numpy as np
 import pytest
-from process_checks import assert_all_gone, descendants, leftovers, wait_until
+from process_checks import wait_until
 from pyacq.core.rpc import ObjectProxy
 
 SR = 1000.0
 RED = (255, 0, 0)
 GREEN = (0, 255, 0)
-
-
-@pytest.fixture
-def manager():
-    """A Manager in its own process; closed at teardown, leaving no process and no file behind."""
-    from pyacq.core.manager import _server_gone, create_manager
-    from pyacq.core.rpc.server import RPCServer
-    had_server = RPCServer.get_server() is not None
-    files_before = leftovers()
-    # Processes of session-wide fixtures (e.g. a sound server) are not this Manager's.
-    processes_before = descendants(os.getpid())
-    man = create_manager(auto_close_at_exit=False)
-    yield man
-    pids = descendants(os.getpid()) - processes_before
-    if not _server_gone(man):
-        man.close()
-    assert_all_gone(pids)
-    if not had_server:
-        # create_manager() gave this thread an RPC server; later tests expect a thread without one.
-        RPCServer.get_server().close()
-    assert wait_until(lambda: not (leftovers() - files_before), 30.0), \
-        f"files left behind: {sorted(leftovers() - files_before)}"
 
 
 def remote_rgb(viewer, nodegroup_process):

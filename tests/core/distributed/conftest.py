@@ -3,7 +3,7 @@ import os
 import sys
 
 import pytest
-from process_checks import assert_all_gone, descendants, leftovers, wait_until
+from process_checks import leftovers, wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
@@ -29,24 +29,6 @@ def no_leftover_files():
     yield
     assert wait_until(lambda: not (leftovers() - before), 30.0), \
         f"files left behind: {sorted(leftovers() - before)}"
-
-
-@pytest.fixture
-def manager():
-    """A Manager in its own process; closed at teardown, leaving no process behind."""
-    from pyacq.core.manager import _server_gone, create_manager
-    from pyacq.core.rpc.server import RPCServer
-    had_server = RPCServer.get_server() is not None
-    man = create_manager(auto_close_at_exit=False)
-    yield man
-    pids = descendants(os.getpid())
-    if not _server_gone(man):
-        man.close()
-    assert_all_gone(pids)
-    if not had_server:
-        # create_manager() gave this thread an RPC server for lending local streams;
-        # later tests expect a thread without one.
-        RPCServer.get_server().close()
 
 
 @pytest.fixture
