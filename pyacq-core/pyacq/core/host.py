@@ -206,20 +206,37 @@ class Host:
         """Close every NodeGroup of this Host; *force* kills the processes without closing nodes."""
         with self._lock:
             processes, self._processes = list(self._processes.values()), {}
-        for proc in processes:
-            self._end_process(proc, force)
+        self._end_processes(processes, force)
 
     def _end_process(self, proc, force):
+        self._end_processes([proc], force)
+
+    def _end_processes(self, processes, force):
+        """End NodeGroup processes together: all are asked to close their nodes at once, so
+        closing N NodeGroups takes as long as the slowest, not the sum (a Manager's close
+        waits on this within its own timeout)."""
         if force:
-            proc.spawner.kill()
+            for proc in processes:
+                proc.spawner.kill()
         else:
-            try:
-                proc.nodegroup.close(_timeout=CLOSE_TIMEOUT)
-            except Exception as exc:  # noqa: BLE001 -- the process is ended below anyway
-                logger.warning("Host %r: NodeGroup %r did not close cleanly (%s); ending its process",
-                               self.name, proc.name, exc)
-        proc.exitcode = proc.spawner.close(timeout=CLOSE_TIMEOUT)
-        remove_process_files(proc.pid, proc.tmpdir)
+            closing = []
+            for proc in processes:
+                try:
+                    closing.append((proc, proc.nodegroup.close(_sync="async", _timeout=CLOSE_TIMEOUT)))
+                except Exception as exc:  # noqa: BLE001 -- the process is ended below anyway
+                    self._log_unclean_close(proc, exc)
+            for proc, future in closing:
+                try:
+                    future.result(timeout=CLOSE_TIMEOUT)
+                except Exception as exc:  # noqa: BLE001 -- the process is ended below anyway
+                    self._log_unclean_close(proc, exc)
+        for proc in processes:
+            proc.exitcode = proc.spawner.close(timeout=CLOSE_TIMEOUT)
+            remove_process_files(proc.pid, proc.tmpdir)
+
+    def _log_unclean_close(self, proc, exc):
+        logger.warning("Host %r: NodeGroup %r did not close cleanly (%s); ending its process",
+                       self.name, proc.name, exc)
 
     def connect_log_server(self, address):
         """Forward this Host's own log records and uncaught exceptions to the LogServer at *address*.
