@@ -9,10 +9,12 @@ Prints, for a process spawned with ProcessSpawner:
 - the throughput of asynchronous calls (``_sync='async'``).
 
 Raw and RPC measurements alternate over several rounds and the medians are
-reported, so that load on the machine affects both alike.
+reported, so that load on the machine affects both alike; the load average is
+printed before and after. Each ratio is printed beside its target.
 
 Run: ``python benchmarks/bench_rpc.py`` (with pyacq-core importable).
 """
+import os
 import statistics
 import subprocess
 import sys
@@ -24,7 +26,9 @@ import zmq
 from pyacq.core.rpc import ProcessSpawner
 from pyacq.core.rpc.serializer import MsgpackSerializer
 
-ROUNDS = 5
+ROUNDS = 7
+ROUND_TRIP_TARGET = 1.5
+ASYNC_TARGET = 20000
 SYNC_CALLS = 2000
 LARGE_CALLS = 100
 ASYNC_CALLS = 20000
@@ -110,7 +114,17 @@ def compare(name, func, args, count):
     return name, raw_median, rpc_median, rpc_median / raw_median
 
 
+def load_average():
+    return "load average " + " ".join(f"{load:.2f}" for load in os.getloadavg())
+
+
+def verdict(ok):
+    return "ok" if ok else "MISS"
+
+
 def main():
+    print(f"pyacq RPC benchmark ({os.cpu_count()} CPUs, libzmq {zmq.zmq_version()}, "
+          f"{load_average()})")
     proc = ProcessSpawner(name="bench")
     try:
         getpid = proc.client._import("os").getpid
@@ -120,15 +134,19 @@ def main():
             compare("sync call, small", getpid, (), SYNC_CALLS),
             compare("sync call, 1 MiB array both ways", asarray, (block,), LARGE_CALLS),
         ]
-        rates = [async_calls_per_s(getpid, ASYNC_CALLS) for _ in range(3)]
+        rates = [async_calls_per_s(getpid, ASYNC_CALLS) for _ in range(ROUNDS)]
     finally:
         proc.close()
 
-    print(f"{'measure':36s} {'raw pyzmq (us)':>15s} {'pyacq RPC (us)':>15s} {'ratio':>7s}")
+    print(f"{'measure':36s} {'raw pyzmq (us)':>15s} {'pyacq RPC (us)':>15s} {'ratio':>7s} "
+          f"{'target':>9s}")
     for name, raw_us, rpc_us, ratio in rows:
-        print(f"{name:36s} {raw_us:15.1f} {rpc_us:15.1f} {ratio:7.2f}")
-    print(f"{'async calls per second':36s} {'':15s} {statistics.median(rates):15.0f}")
-    print("(medians of interleaved rounds; targets: ratio <= 1.5, async >= 20000 calls/s)")
+        print(f"{name:36s} {raw_us:15.1f} {rpc_us:15.1f} {ratio:7.2f} "
+              f"{'<= ' + str(ROUND_TRIP_TARGET):>9s} {verdict(ratio <= ROUND_TRIP_TARGET)}")
+    rate = statistics.median(rates)
+    print(f"{'async calls per second':36s} {'':15s} {rate:15.0f} {'':7s} "
+          f"{'>= ' + str(ASYNC_TARGET):>9s} {verdict(rate >= ASYNC_TARGET)}")
+    print(f"(medians of {ROUNDS} interleaved rounds; {load_average()})")
 
 
 if __name__ == "__main__":

@@ -10,9 +10,10 @@ import weakref
 import zmq
 
 from . import server_registry
-from .context import ZERO_COPY_MIN_BYTES, make_socket
+from .context import make_socket
 from .errors import RemoteCallException
 from .future import Future
+from .malloc_tuning import keep_large_buffers_mapped
 from .proxy import check_call_options
 from .remote_reference import RemoteReference
 from .serializer import all_serializers
@@ -51,9 +52,13 @@ class RPCClient:
         self._reentrant = reentrant
         self._thread_id = threading.get_ident()
         self._serializer = all_serializers[serializer](client=self)
+        # Replies over inproc may share the sender's memory: never decode those in place.
+        self._loads = (self._serializer.loads if address.startswith("inproc://")
+                       else self._serializer.loads_owned)
         self._ser_type = serializer.encode()
+        keep_large_buffers_mapped()
         self._socket = make_socket(zmq.DEALER)
-        self._socket.setsockopt(zmq.IDENTITY, 
+        self._socket.setsockopt(zmq.IDENTITY,
                                 f"{os.getpid()}-{self._thread_id}-{os.urandom(6).hex()}".encode())
         self._socket.connect(address)
         self._futures = {}
@@ -122,10 +127,12 @@ class RPCClient:
         else:
             req_id = self._next_req_id
             self._next_req_id += 1
-        opts_bytes = b"" if opts is None else self._serializer.dumps(opts)
-        self._socket.send_multipart([b"%d" % req_id, action.encode(), return_type.encode(),
-                                     self._ser_type, opts_bytes],
-                                    copy=len(opts_bytes) < ZERO_COPY_MIN_BYTES)
+        header = [b"%d" % req_id, action.encode(), return_type.encode(), self._ser_type]
+        if opts is None:
+            self._socket.send_multipart(header + [b""])
+        else:
+            with self._serializer.packed(opts) as opts_buffer:
+                self._socket.send_multipart(header + [opts_buffer])
         if sync == "off":
             return None
         future = Future(self, req_id)
@@ -257,7 +264,7 @@ class RPCClient:
                     sock.setsockopt(zmq.RCVTIMEO, wait_ms)
                     self._recv_timeout = wait_ms
                 try:
-                    msg = sock.recv()
+                    msg = sock.recv(copy=False)
                 except zmq.Again:
                     continue
                 self.process_msg(msg)
@@ -276,12 +283,15 @@ class RPCClient:
     def _read_replies(self):
         sock = self._socket
         while not self._closed and sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
-            self.process_msg(sock.recv(zmq.NOBLOCK, copy=True))
+            self.process_msg(sock.recv(zmq.NOBLOCK, copy=False))
 
     def process_msg(self, msg):
-        """Handle one message from the server: settle a Future or note a disconnect."""
+        """Handle one message from the server: settle a Future or note a disconnect.
+
+        *msg* is bytes or a received ``zmq.Frame``.
+        """
         try:
-            reply = self._serializer.loads(msg)
+            reply = self._loads(msg)
         except Exception as exc:  # noqa: BLE001 -- a bad reply must not kill the caller
             self._fail_undecodable(msg, exc)
             return

@@ -6,10 +6,6 @@ import zmq
 # peer never blocks shutdown.
 SOCKET_LINGER_MS = 500
 
-# Frames at least this large are sent without copying them into ZeroMQ;
-# below it, copying is cheaper than tracking the Python buffer.
-ZERO_COPY_MIN_BYTES = 1 << 16
-
 
 def get_context():
     """Return the process-wide ZeroMQ context (created on first use, not at import)."""

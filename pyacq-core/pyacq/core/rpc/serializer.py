@@ -7,6 +7,7 @@ evaluated or unpickled, so a hostile message can at worst be rejected.
 """
 import abc
 import base64
+import contextlib
 import datetime
 import json
 
@@ -14,6 +15,7 @@ import msgpack
 import numpy as np
 
 from . import server_registry
+from .msgpack_views import MIN_VIEW_BYTES, unpack_with_views
 from .proxy import ObjectProxy
 
 TYPE_KEY = "___type_name___"
@@ -50,13 +52,31 @@ class Serializer(abc.ABC):
         TypeError instead of being replaced by a proxy.
         """
 
+    def packed(self, obj, allow_proxy=True):
+        """Serialize *obj* now; return a context manager giving its bytes-like buffer.
+
+        The buffer is valid inside the ``with`` block only: senders copy it into
+        their socket there. Subclasses may return their internal buffer, which
+        saves a copy of large messages over ``dumps``.
+        """
+        return contextlib.nullcontext(self.dumps(obj, allow_proxy))
+
     @abc.abstractmethod
     def loads(self, msg):
-        """Return the object serialized in *msg* (bytes).
+        """Return the object serialized in *msg* (bytes, or any buffer such as a zmq.Frame).
 
-        Proxies to objects of this serializer's server become those objects again;
-        other proxies stay proxies.
+        Decoded arrays are writable. Proxies to objects of this serializer's
+        server become those objects again; other proxies stay proxies.
         """
+
+    def loads_owned(self, msg):
+        """Like ``loads``, for a *msg* that is writable memory nothing else uses.
+
+        That is a frame received over tcp or ipc (not inproc, where it may be the
+        sender's own buffer). Subclasses may then decode large arrays as views of
+        *msg* rather than copies; the default is ``loads``.
+        """
+        return self.loads(msg)
 
     @abc.abstractmethod
     def loads_plain(self, msg):
@@ -145,7 +165,12 @@ class Serializer(abc.ABC):
         return decoder(self, dct)
 
     def _decode_ndarray(self, dct):
-        data = self.unwrap_bytes(dct["data"])
+        data = dct["data"]
+        # A memoryview is a payload left in the received frame (see msgpack_views):
+        # writable memory of our own, used as it is.
+        is_view = isinstance(data, memoryview)
+        if not is_view:
+            data = self.unwrap_bytes(data)
         dtype = decode_dtype(dct["dtype"])
         shape = dct["shape"]
         if not isinstance(shape, list) or not all(
@@ -157,7 +182,8 @@ class Serializer(abc.ABC):
                              f"{count * dtype.itemsize} bytes, got {len(data)}")
         if count == 0:
             return np.zeros(shape, dtype=dtype)
-        return np.frombuffer(data, dtype=dtype).reshape(shape).copy()
+        array = np.frombuffer(data, dtype=dtype).reshape(shape)
+        return array if is_view else array.copy()
 
     def _decode_datetime(self, dct):
         return datetime.datetime.strptime(_text(dct["data"]), DATETIME_FORMAT)
@@ -248,12 +274,27 @@ class MsgpackSerializer(Serializer):
     def __init__(self, server=None, client=None):
         super().__init__(server, client)
         # One packer per serializer keeps its buffer between messages.
-        self._packer = msgpack.Packer(default=self.encode, use_bin_type=True, autoreset=True)
+        self._packer = msgpack.Packer(default=self.encode, use_bin_type=True, autoreset=False)
 
     def dumps(self, obj, allow_proxy=True):
+        self._pack(obj, allow_proxy)
+        try:
+            return self._packer.bytes()
+        finally:
+            self._packer.reset()
+
+    def packed(self, obj, allow_proxy=True):
+        """Serialize *obj* into the packer's own buffer, lent until the ``with`` block ends."""
+        self._pack(obj, allow_proxy)
+        return _LentBuffer(self._packer)
+
+    def _pack(self, obj, allow_proxy):
         self._allow_proxy = allow_proxy
         try:
-            return self._packer.pack(obj)
+            self._packer.pack(obj)
+        except BaseException:
+            self._packer.reset()
+            raise
         finally:
             self._allow_proxy = True
 
@@ -261,8 +302,34 @@ class MsgpackSerializer(Serializer):
         return msgpack.unpackb(msg, object_hook=self.decode, raw=False,
                                strict_map_key=False)
 
+    def loads_owned(self, msg):
+        """Decode *msg*, leaving large arrays in it as writable views (see msgpack_views)."""
+        if len(msg) >= MIN_VIEW_BYTES:
+            decoded, obj = unpack_with_views(msg, self.decode)
+            if decoded:
+                return obj
+        return self.loads(msg)
+
     def loads_plain(self, msg):
         return msgpack.unpackb(msg, raw=False, strict_map_key=False)
+
+
+class _LentBuffer:
+    """Context manager lending a msgpack Packer's buffer, then emptying the packer."""
+
+    __slots__ = ("_packer", "_view")
+
+    def __init__(self, packer):
+        self._packer = packer
+        self._view = None
+
+    def __enter__(self):
+        self._view = self._packer.getbuffer()
+        return self._view
+
+    def __exit__(self, *exc_info):
+        self._view.release()
+        self._packer.reset()
 
 
 class JsonSerializer(Serializer):
@@ -278,16 +345,21 @@ class JsonSerializer(Serializer):
             self._allow_proxy = True
 
     def loads(self, msg):
-        return json.loads(msg, object_hook=self.decode)
+        return json.loads(_json_text(msg), object_hook=self.decode)
 
     def loads_plain(self, msg):
-        return json.loads(msg)
+        return json.loads(_json_text(msg))
 
     def encode_bytes(self, data):
         return {TYPE_KEY: "bytes", "data": self.wrap_bytes(data)}
 
     def wrap_bytes(self, data):
         return base64.b64encode(data).decode("ascii")
+
+
+def _json_text(msg):
+    """json reads bytes and str only: copy a received frame (or other buffer) to bytes."""
+    return msg if isinstance(msg, (bytes, str)) else bytes(msg)
 
 
 all_serializers = {

@@ -19,7 +19,8 @@ import traceback
 import zmq
 
 from . import server_registry
-from .context import ZERO_COPY_MIN_BYTES, get_context, make_socket
+from .context import get_context, make_socket
+from .malloc_tuning import keep_large_buffers_mapped
 from .object_table import ObjectTable
 from .proxy import ObjectProxy
 from .serializer import all_serializers
@@ -28,6 +29,7 @@ from .timer import RPCTimer
 logger = logging.getLogger(__name__)
 
 _REQUEST_FRAMES = 6  # client identity + the 5 documented frames
+_OPTS_FRAME = 5
 _RETURN_TYPES = {b"auto": "auto", b"proxy": "proxy", b"value": "value"}
 
 
@@ -49,10 +51,13 @@ class RPCServer:
     max_request_size = 1 << 30
 
     def __init__(self, address="tcp://127.0.0.1:*"):
+        keep_large_buffers_mapped()
         self._socket = make_socket(zmq.ROUTER)
         self._socket.bind(address)
         #: The address clients connect to, with the port actually bound.
         self.address = self._socket.getsockopt(zmq.LAST_ENDPOINT).decode()
+        # Requests over inproc may share the sender's memory: never decode those in place.
+        self._decode_in_place = not self.address.startswith("inproc://")
         self._serializers = {name.encode(): cls(server=self)
                              for name, cls in all_serializers.items()}
         self._objects = ObjectTable()
@@ -117,7 +122,7 @@ class RPCServer:
         sock.setsockopt(zmq.RCVTIMEO, 1000)
         while not self._closed:
             try:
-                frames = sock.recv_multipart()
+                frames = _recv_request(sock)
             except zmq.Again:
                 frames = None
             if frames is not None and not self._closing:
@@ -135,7 +140,7 @@ class RPCServer:
             return
         sock = self._socket
         while not self._closing and sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
-            self._handle_request(sock.recv_multipart(zmq.NOBLOCK))
+            self._handle_request(_recv_request(sock, zmq.NOBLOCK))
         if self._closing and self._depth == 0:
             self._finish_close()
 
@@ -233,7 +238,12 @@ class RPCServer:
             action = action.decode("ascii")
             if return_type not in _RETURN_TYPES.values():
                 raise ValueError(f"unknown return_type {return_type!r}")
-            opts = serializer.loads(opts) if opts else {}
+            if not opts:
+                opts = {}
+            elif self._decode_in_place:
+                opts = serializer.loads_owned(opts)
+            else:
+                opts = serializer.loads(opts)
             if not isinstance(opts, dict):
                 raise TypeError(f"request options must be a dict, got {type(opts).__name__}")
             return self.process_action(action, opts, return_type, caller), None
@@ -282,12 +292,13 @@ class RPCServer:
         try:
             if error is None and return_type == "proxy":
                 rval = self.get_proxy(rval)
-            data = serializer.dumps({"action": "return", "req_id": req_id, "rval": rval,
-                                     "error": error}, allow_proxy=return_type != "value")
+            reply = serializer.packed({"action": "return", "req_id": req_id, "rval": rval,
+                                       "error": error}, allow_proxy=return_type != "value")
         except Exception as exc:  # noqa: BLE001 -- e.g. a value that cannot be sent
-            data = serializer.dumps({"action": "return", "req_id": req_id, "rval": None,
-                                     "error": _error_of(exc)})
-        self._socket.send_multipart([caller, data], copy=len(data) < ZERO_COPY_MIN_BYTES)
+            reply = serializer.packed({"action": "return", "req_id": req_id, "rval": None,
+                                       "error": _error_of(exc)})
+        with reply as data:
+            self._socket.send_multipart([caller, data])
 
     def _reject(self, frames, problem):
         """Answer a malformed request with an error when its frames allow a reply."""
@@ -348,6 +359,17 @@ class RPCServer:
 
     def _close_sockets(self):
         self._socket.close()
+
+
+def _recv_request(sock, flags=0):
+    """Receive the frames of one request; the opts frame stays a zmq.Frame (no copy).
+
+    Large arguments are then decoded straight from ZeroMQ's buffer.
+    """
+    frames = [sock.recv(flags)]
+    while sock.get(zmq.RCVMORE):
+        frames.append(sock.recv(copy=len(frames) != _OPTS_FRAME))
+    return frames
 
 
 def _option(opts, action, name):

@@ -1,6 +1,8 @@
 """InputStream: the receiving end of a stream."""
 import logging
 
+import zmq
+
 from .errors import BufferOverrunError, StreamSpecError, StreamStateError
 from .outputstream import OutputStream
 from .ringbuffer import RingBuffer
@@ -89,6 +91,9 @@ class InputStream:
             subscriber.close()
             raise
         self._subscriber = subscriber
+        # One poller for every poll(): Socket.poll() would build one per call.
+        self._poller = zmq.Poller()
+        self._poller.register(subscriber.socket, zmq.POLLIN)
         self.params = dict(params)
         self.buffer, self._own_buffer = self.receiver.buffer, False
         if subscriber.position is not None:
@@ -124,7 +129,7 @@ class InputStream:
     def poll(self, timeout=None):
         """Return True if a chunk is ready, waiting up to ``timeout`` ms (None: forever)."""
         self._require_connected("poll")
-        return bool(self._subscriber.socket.poll(timeout))
+        return bool(self._poller.poll(timeout))
 
     def recv(self, return_data=None, with_data=None):
         """Receive the next chunk (blocking): return ``(index, data)``.
@@ -260,7 +265,7 @@ class InputStream:
             self.receiver = None
         if self._subscriber is not None:
             self._subscriber.close()
-            self._subscriber = None
+            self._subscriber = self._poller = None
         self.buffer, self._own_buffer = None, False
         self.connected = False
 

@@ -11,6 +11,7 @@ import struct
 import numpy as np
 import zmq
 
+from ..rpc.malloc_tuning import keep_large_buffers_mapped
 from .compression import get_codec
 from .streamdtype import dtype_from_params
 
@@ -51,30 +52,35 @@ class PlainDataSender:
     def __init__(self, socket, params):
         self._socket = socket
         dtype = dtype_from_params(params["dtype"])
-        self._raw_bytes_only = not _exports_buffer(dtype)
         codec = get_codec(params["compression"], dtype.itemsize)
         self._compress = None if codec is None else codec[0]
+        # Sent as a byte view when compressed, or when numpy cannot export the
+        # dtype as a buffer.
+        self._as_bytes = self._compress is not None or not _exports_buffer(dtype)
         self.epoch = 0
 
     def send(self, index, data):
-        if data.flags.c_contiguous:
+        layout = data.flags
+        if layout.c_contiguous:
             flags, body = 0, data
-        elif data.flags.f_contiguous:
+        elif layout.f_contiguous:
             flags, body = _FORTRAN, data.T
         else:
             flags, body = 0, np.ascontiguousarray(data)
-        if self._raw_bytes_only or self._compress is not None:
+        if self._as_bytes:
             body = body.reshape(-1).view(np.uint8)
             if self._compress is not None:
                 body = self._compress(body)
+            nbytes = len(body)
+        else:
+            nbytes = data.nbytes
         shape = data.shape
-        header_struct = _header_struct(len(shape))
-        nbytes = body.nbytes if isinstance(body, np.ndarray) else len(body)
+        ndim = len(shape)
         if nbytes < INLINE_LIMIT:
-            header = header_struct.pack(index, self.epoch, flags | _INLINE, len(shape), *shape)
+            header = _header_struct(ndim).pack(index, self.epoch, flags | _INLINE, ndim, *shape)
             self._socket.send(b"".join((header, body)))
         else:
-            header = header_struct.pack(index, self.epoch, flags, len(shape), *shape)
+            header = _header_struct(ndim).pack(index, self.epoch, flags, ndim, *shape)
             self._socket.send(header, zmq.SNDMORE)
             self._socket.send(body, copy=False)
 
@@ -92,6 +98,7 @@ class PlainDataReceiver:
     buffer = None
 
     def __init__(self, socket, params):
+        keep_large_buffers_mapped()  # each large chunk arrives in a fresh ZeroMQ buffer
         self._socket = socket
         self._dtype = dtype_from_params(params["dtype"])
         codec = get_codec(params["compression"], self._dtype.itemsize)
@@ -106,12 +113,11 @@ class PlainDataReceiver:
         if flags & _INLINE:
             body = memoryview(message)[header_struct.size:]
         else:
-            body = self._socket.recv(copy=False).buffer
+            body = self._socket.recv(copy=False).buffer.toreadonly()
         if self._decompress is not None:
             body = self._decompress(body)
         data = np.frombuffer(body, dtype=self._dtype)
         data = data.reshape(shape) if not flags & _FORTRAN else data.reshape(shape[::-1]).T
-        data.flags.writeable = False
         return index, epoch, shape[0], data
 
     def close(self):
