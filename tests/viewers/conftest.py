@@ -72,6 +72,18 @@ def color_mask(rgb, color, tolerance=60):
     return np.abs(rgb.astype(int) - target).sum(axis=2) <= tolerance
 
 
+def rows_of(mask):
+    """Rows of a (height, width) pixel mask where any pixel is set."""
+    return np.flatnonzero(mask.any(axis=1))
+
+
+def draw_until(qapp, viewer, index):
+    """Wait until an oscilloscope holds samples up to ``index``, then draw a frame now."""
+    wait_until(qapp, lambda: viewer.history.head()[0] >= index, message=f"samples up to {index}")
+    viewer.refresh()
+    qapp.processEvents()
+
+
 def view_to_widget(viewer, plot, x, y):
     """Pixel (column, row) in ``viewer`` of the point (x, y) in ``plot``'s data coordinates."""
     device = plot.vb.mapViewToDevice(QtCore.QPointF(x, y))
@@ -95,8 +107,62 @@ def closing():
 
 
 @pytest.fixture
+def start_viewer(qapp, closing):
+    """``start_viewer(cls, source, size=(500, 300), **configure)``: a viewer named "scope" on
+    ``source``, configured, shown at ``size`` and started; closed after the test."""
+    def start(cls, source, size=(500, 300), **configure):
+        viewer = cls(name="scope")
+        closing(viewer)
+        viewer.configure(**configure)
+        viewer.input.connect(source)
+        viewer.initialize()
+        viewer.resize(*size)
+        viewer.show()
+        qapp.processEvents()
+        viewer.start()
+        return viewer
+    return start
+
+
+def start_with_burst(viewer, source):
+    """Show an initialized two-channel QTimeFreq on 2-40 Hz, start it and send 1 s of zeros,
+    then 2 s with a 10 Hz sine of amplitude 1 on channel 0 only; return the last index."""
+    viewer.resize(600, 300)
+    viewer.show()
+    viewer.params["refresh_interval"] = 100
+    viewer.params["xsize"] = 2.0
+    viewer.params["timefreq", "f_start"] = 2.0
+    viewer.params["timefreq", "f_stop"] = 40.0
+    viewer.params["timefreq", "deltafreq"] = 1.0
+    for channel in range(2):
+        viewer.by_channel_params[f"Signal{channel}", "clim"] = 1.0
+    viewer.start()
+    sample_rate = viewer.sample_rate
+    data = np.zeros((3 * int(sample_rate), 2), dtype="float32")
+    data[int(sample_rate):, 0] = np.sin(2 * np.pi * 10.0 * np.arange(2 * int(sample_rate)) / sample_rate)
+    return send_in_chunks(source, data, 100)
+
+
+def burst_peak(viewer):
+    """Where channel 0's spectrogram (after start_with_burst) is brightest, 1 s before now:
+    ``(brightness, profile, peak_freq)``, the grabbed pixels summed over RGB, the brightness of
+    the 2-40 Hz rows (2 pixels in from each end, 7 columns) and the frequency of the peak row."""
+    brightness = grab_rgb(viewer).astype(float).sum(axis=2)
+    plot = viewer.plots[0]
+    column, _ = view_to_widget(viewer, plot, -1.0, 0.0)
+    _, row_top = view_to_widget(viewer, plot, -1.0, 40.0)
+    _, row_bottom = view_to_widget(viewer, plot, -1.0, 2.0)
+    profile = brightness[row_top + 2:row_bottom - 2, column - 3:column + 4].mean(axis=1)
+    peak_row = row_top + 2 + int(np.argmax(profile))
+    device = viewer.graphicsview.mapFrom(viewer, QtCore.QPoint(column, peak_row))
+    return brightness, profile, plot.vb.mapDeviceToView(QtCore.QPointF(device)).y()
+
+
+@pytest.fixture
 def vt():
     """The helpers above, for test modules (``--import-mode=importlib`` cannot import conftest)."""
     return SimpleNamespace(wait_until=wait_until, process_events_for=process_events_for,
                            make_source=make_source, send_in_chunks=send_in_chunks,
-                           grab_rgb=grab_rgb, color_mask=color_mask, view_to_widget=view_to_widget)
+                           grab_rgb=grab_rgb, color_mask=color_mask, rows_of=rows_of,
+                           draw_until=draw_until, view_to_widget=view_to_widget,
+                           start_with_burst=start_with_burst, burst_peak=burst_peak)

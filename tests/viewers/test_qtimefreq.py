@@ -3,7 +3,6 @@ import numpy as np
 import pytest
 from pyacq.viewers import QTimeFreq
 from pyacq.viewers.timefreqworker import MorletTransform
-from pyqtgraph.Qt import QtCore
 
 SR = 1000.0
 
@@ -47,34 +46,14 @@ def test_burst_lights_its_frequency_row(qapp, closing, vt, transfermode):
     viewer.input.connect(source)
     viewer.initialize()
     assert (viewer.converter is None) == (transfermode == "sharedmem")
-    viewer.resize(600, 300)
-    viewer.show()
-    viewer.params["refresh_interval"] = 100
-    viewer.params["xsize"] = 2.0
-    viewer.params["timefreq", "f_start"] = 2.0
-    viewer.params["timefreq", "f_stop"] = 40.0
-    viewer.params["timefreq", "deltafreq"] = 1.0
-    for channel in range(2):
-        viewer.by_channel_params[f"Signal{channel}", "clim"] = 1.0
-    viewer.start()
-    data = np.zeros((3000, 2), dtype="float32")
-    data[1000:, 0] = np.sin(2 * np.pi * 10.0 * np.arange(2000) / SR)
-    index = vt.send_in_chunks(source, data, 100)
+    index = vt.start_with_burst(viewer, source)
     worker, poller = viewer.workers[0], viewer._map_pollers[0]
     vt.wait_until(qapp, lambda: worker.map_head == index, message="a map ending with the burst")
     count = worker.map_count
     vt.wait_until(qapp, lambda: poller.chunk_count >= count and poller._latest is None,
                   message="that map drawn")
     viewer.refresh()
-    rgb = vt.grab_rgb(viewer)
-    plot = viewer.plots[0]
-    column, _ = vt.view_to_widget(viewer, plot, -1.0, 0.0)
-    _, row_top = vt.view_to_widget(viewer, plot, -1.0, 40.0)
-    _, row_bottom = vt.view_to_widget(viewer, plot, -1.0, 2.0)
-    profile = brightness(rgb[row_top + 2:row_bottom - 2, column - 3:column + 4]).mean(axis=1)
-    peak_row = row_top + 2 + int(np.argmax(profile))
-    device = viewer.graphicsview.mapFrom(viewer, QtCore.QPoint(column, peak_row))
-    peak_freq = plot.vb.mapDeviceToView(QtCore.QPointF(device)).y()
+    _, _, peak_freq = vt.burst_peak(viewer)
     assert peak_freq == pytest.approx(10.0, abs=1.5), peak_freq
     dark = brightness(vt.grab_rgb(viewer))
     column1, row1 = vt.view_to_widget(viewer, viewer.plots[1], -1.0, 10.0)

@@ -80,7 +80,6 @@ def test_timefreq_workers_in_other_nodegroups(manager, qapp, closing, vt):
     A and B (one each, as proxies), read the converter's shared memory from there, and the
     maps they send back light channel 0's 10 Hz row while channel 1 (zeros) stays dark."""
     from pyacq.viewers import QTimeFreq
-    from pyqtgraph.Qt import QtCore
     friends = [manager.create_nodegroup(name=f"workers{i}", qt=False) for i in range(2)]
     source = vt.make_source(2, SR)
     closing(source)
@@ -93,19 +92,7 @@ def test_timefreq_workers_in_other_nodegroups(manager, qapp, closing, vt):
     for channel, friend in enumerate(friends):
         nodes = friend.list_nodes()
         assert [node.name for node in nodes] == [f"tfr-worker{channel}"]
-    viewer.resize(600, 300)
-    viewer.show()
-    viewer.params["refresh_interval"] = 100
-    viewer.params["xsize"] = 2.0
-    viewer.params["timefreq", "f_start"] = 2.0
-    viewer.params["timefreq", "f_stop"] = 40.0
-    viewer.params["timefreq", "deltafreq"] = 1.0
-    for channel in range(2):
-        viewer.by_channel_params[f"Signal{channel}", "clim"] = 1.0
-    viewer.start()
-    data = np.zeros((3000, 2), dtype="float32")
-    data[1000:, 0] = np.sin(2 * np.pi * 10.0 * np.arange(2000) / SR)
-    index = vt.send_in_chunks(source, data, 100)
+    index = vt.start_with_burst(viewer, source)
     vt.wait_until(qapp, lambda: all(worker.map_head == index for worker in viewer.workers), timeout=30.0,
                   message="maps ending with the burst from both remote workers")
     counts = [worker.map_count for worker in viewer.workers]
@@ -113,17 +100,10 @@ def test_timefreq_workers_in_other_nodegroups(manager, qapp, closing, vt):
                                     for poller, count in zip(viewer._map_pollers, counts)),
                   timeout=30.0, message="those maps drawn")
     viewer.refresh()
-    rgb = vt.grab_rgb(viewer).astype(float).sum(axis=2)
-    plot = viewer.plots[0]
-    column, _ = vt.view_to_widget(viewer, plot, -1.0, 0.0)
-    _, row_top = vt.view_to_widget(viewer, plot, -1.0, 40.0)
-    _, row_bottom = vt.view_to_widget(viewer, plot, -1.0, 2.0)
-    profile = rgb[row_top + 2:row_bottom - 2, column - 3:column + 4].mean(axis=1)
-    peak_row = row_top + 2 + int(np.argmax(profile))
-    device_point = viewer.graphicsview.mapFrom(viewer, QtCore.QPoint(column, peak_row))
-    assert plot.vb.mapDeviceToView(QtCore.QPointF(device_point)).y() == pytest.approx(10.0, abs=1.5)
+    brightness, profile, peak_freq = vt.burst_peak(viewer)
+    assert peak_freq == pytest.approx(10.0, abs=1.5)
     column1, row1 = vt.view_to_widget(viewer, viewer.plots[1], -1.0, 10.0)
-    assert rgb[row1 - 3:row1 + 4, column1 - 3:column1 + 4].mean() < 0.5 * profile.max()
+    assert brightness[row1 - 3:row1 + 4, column1 - 3:column1 + 4].mean() < 0.5 * profile.max()
     viewer.stop()
     assert all(worker.input.gap_count == 0 and worker.input.overrun_count == 0
                for worker in viewer.workers)

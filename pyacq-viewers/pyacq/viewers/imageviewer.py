@@ -1,14 +1,14 @@
 """ImageViewer: shows the latest frame of a video stream."""
 import numpy as np
 import pyqtgraph as pg
-from pyacq.core.widgetnode import WidgetNode
-from pyqtgraph.Qt import QtCore, QtWidgets
+from pyqtgraph.Qt import QtCore
 
 from .pollers import LatestChunkPoller, stop_poller
+from .viewernode import ViewerNode
 from .viewerparams import install_validation, make_params
 
 
-class ImageViewer(WidgetNode):
+class ImageViewer(ViewerNode):
     """A simple image viewer using pyqtgraph.
 
     The input is a video stream shaped (time, height, width) for grey
@@ -23,11 +23,7 @@ class ImageViewer(WidgetNode):
     _input_specs = {"video": dict()}
 
     def __init__(self, **kargs):
-        WidgetNode.__init__(self, **kargs)
-        layout = QtWidgets.QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        self.graphicsview = pg.GraphicsLayoutWidget()
-        layout.addWidget(self.graphicsview)
+        ViewerNode.__init__(self, **kargs)
         self.viewbox = self.graphicsview.addViewBox(lockAspect=True, invertY=True, enableMenu=False)
         self.image_item = pg.ImageItem(axisOrder="row-major")
         self.viewbox.addItem(self.image_item)
@@ -40,9 +36,7 @@ class ImageViewer(WidgetNode):
         pass
 
     def check_input_specs(self):
-        if not self.input.connected:
-            raise RuntimeError(f"{self._describe()}: connect its input (viewer.input.connect(output)) "
-                               "before initialize()")
+        self._check_input_connected()
         shape = self.input.params.get("shape")
         if shape is None or len(shape) not in (3, 4) or (len(shape) == 4 and shape[3] not in (1, 3, 4)):
             raise ValueError(f"{self._describe()}: the input must be video frames shaped (time, height, "

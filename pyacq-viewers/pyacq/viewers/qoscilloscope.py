@@ -11,14 +11,13 @@ import warnings
 
 import numpy as np
 import pyqtgraph as pg
-from pyacq.core.widgetnode import WidgetNode
-from pyqtgraph.Qt import QtCore, QtWidgets
+from pyqtgraph.Qt import QtCore
 
 from .decimation import DECIMATION_METHODS, DecimatedCache
 from .pollers import HistoryPoller, stop_poller
 from .signalhistory import SignalHistory
+from .viewernode import ParamDialogViewerNode, freeze_plot
 from .viewerparams import (
-    ParamDialog,
     channel_group_name,
     channel_values,
     install_validation,
@@ -35,7 +34,7 @@ MIN_BINS, MAX_BINS = 100, 4000
 STACK_FILL = 0.9
 
 
-class QOscilloscope(WidgetNode):
+class QOscilloscope(ParamDialogViewerNode):
     """Continuous, multi-channel oscilloscope based on Qt and pyqtgraph.
 
     ``configure(with_user_dialog=True, max_xsize=60.)``: ``max_xsize`` (s) is
@@ -61,18 +60,12 @@ class QOscilloscope(WidgetNode):
     _input_specs = {"signals": dict()}
 
     def __init__(self, **kargs):
-        WidgetNode.__init__(self, **kargs)
-        layout = QtWidgets.QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        self.graphicsview = pg.GraphicsLayoutWidget()
-        layout.addWidget(self.graphicsview)
-        self.graphicsview.scene().sigMouseClicked.connect(self._on_mouse_clicked)
+        ParamDialogViewerNode.__init__(self, **kargs)
         self.with_user_dialog = True
         self.max_xsize = 60.0
         self.plots = []
         self.curves = []
         self.labels = []
-        self.params_dialog = None
         self._cache = None
         self._poller = None
         self.frame_count = 0
@@ -83,18 +76,12 @@ class QOscilloscope(WidgetNode):
     # -- configuration ------------------------------------------------------------
 
     def _configure(self, with_user_dialog=True, max_xsize=60.0):
-        if isinstance(max_xsize, bool) or not isinstance(max_xsize, (int, float)) or not max_xsize > 0:
-            raise ValueError(f"{self._describe()}: max_xsize must be a positive number of seconds, "
-                             f"got {max_xsize!r}")
+        self.max_xsize = self._checked_max_xsize(max_xsize)
         self.with_user_dialog = bool(with_user_dialog)
-        self.max_xsize = float(max_xsize)
 
     def check_input_specs(self):
-        stream = self.input
-        if not stream.connected:
-            raise RuntimeError(f"{self._describe()}: connect its input (viewer.input.connect(output)) "
-                               "before initialize()")
-        params = stream.params
+        self._check_input_connected()
+        params = self.input.params
         shape = params.get("shape")
         if shape is None or len(shape) != 2:
             raise ValueError(f"{self._describe()}: the input must be shaped (time, channel), "
@@ -104,13 +91,6 @@ class QOscilloscope(WidgetNode):
             raise TypeError(f"{self._describe()}: the input must carry real numbers, got dtype {dtype}")
         if not params.get("sample_rate"):
             raise ValueError(f"{self._describe()}: the input stream declares no sample_rate")
-
-    def _stream_channel_names(self):
-        """Channel names from the stream's ``channel_info``, ``ch<i>`` where it has none."""
-        params = self.input.params
-        nb_channel = int(params["shape"][1])
-        info = params.get("channel_info") or []
-        return [info[i].get("name", f"ch{i}") if i < len(info) else f"ch{i}" for i in range(nb_channel)]
 
     def _trace_layout(self):
         """``(trace_names, transform)``: what is drawn, and how a chunk becomes those traces
@@ -174,10 +154,7 @@ class QOscilloscope(WidgetNode):
         for row in range(self._nb_plot()):
             plot = self.graphicsview.addPlot(row=row, col=0)
             plot.hideAxis("left")
-            plot.hideButtons()
-            plot.setMenuEnabled(False)
-            plot.setMouseEnabled(x=False, y=False)
-            plot.vb.disableAutoRange()
+            freeze_plot(plot)
             cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen("w", style=QtCore.Qt.DashLine))
             plot.addItem(cursor, ignoreBounds=True)
             if self.plots:
@@ -231,18 +208,8 @@ class QOscilloscope(WidgetNode):
         self._force_redraw = True
         self.refresh()
 
-    def show_params_dialog(self):
-        """Open (or raise) the dialog editing ``params`` and ``by_channel_params``."""
-        if self.params_dialog is None:
-            self.params_dialog = ParamDialog(f"{self.name or type(self).__name__} parameters",
-                                             [self.params, self.by_channel_params],
-                                             actions={"Auto scale": self.auto_scale}, parent=self)
-        self.params_dialog.show()
-        self.params_dialog.raise_()
-
-    def _on_mouse_clicked(self, event):
-        if event.double() and self.with_user_dialog and self.initialized():
-            self.show_params_dialog()
+    def _dialog_actions(self):
+        return {"Auto scale": self.auto_scale}
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -256,8 +223,7 @@ class QOscilloscope(WidgetNode):
 
     def _close(self):
         self._timer.stop()
-        if self.params_dialog is not None:
-            self.params_dialog.close()
+        self._close_params_dialog()
         if self.history is not None:
             self.history.close()
 

@@ -5,13 +5,12 @@ import math
 import pyqtgraph as pg
 from pyacq.core.stream import InputStream
 from pyacq.core.streamconverter import StreamConverter
-from pyacq.core.widgetnode import WidgetNode
-from pyqtgraph.Qt import QtCore, QtWidgets
+from pyqtgraph.Qt import QtCore
 
 from .pollers import HeadPoller, LatestChunkPoller, stop_poller
 from .timefreqworker import DEFAULT_TIMEFREQ, TimeFreqWorker
+from .viewernode import ParamDialogViewerNode, freeze_plot
 from .viewerparams import (
-    ParamDialog,
     channel_group_name,
     install_validation,
     make_by_channel_params,
@@ -25,7 +24,7 @@ logger = logging.getLogger(__name__)
 COLORMAPS = ("viridis", "inferno", "plasma", "magma", "cividis", "turbo")
 
 
-class QTimeFreq(WidgetNode):
+class QTimeFreq(ParamDialogViewerNode):
     """Class for visualizing the frequency spectrogram with a Morlet continuous wavelet transform.
 
     ``configure(with_user_dialog=True, max_xsize=60., nodegroup_friends=None)``.
@@ -50,35 +49,25 @@ class QTimeFreq(WidgetNode):
     _input_specs = {"signals": dict()}
 
     def __init__(self, **kargs):
-        WidgetNode.__init__(self, **kargs)
-        layout = QtWidgets.QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        self.graphicsview = pg.GraphicsLayoutWidget()
-        layout.addWidget(self.graphicsview)
-        self.graphicsview.scene().sigMouseClicked.connect(self._on_mouse_clicked)
+        ParamDialogViewerNode.__init__(self, **kargs)
         self.workers, self.plots, self.images = [], [], []
         self.converter = None
-        self.params_dialog = None
         self._map_inputs, self._map_pollers = [], []
         self._head_poller = None
         self._timer = QtCore.QTimer(self)
         self._timer.timeout.connect(self.refresh)
 
     def _configure(self, with_user_dialog=True, max_xsize=60.0, nodegroup_friends=None):
-        if isinstance(max_xsize, bool) or not isinstance(max_xsize, (int, float)) or not max_xsize > 0:
-            raise ValueError(f"{self._describe()}: max_xsize must be a positive number of seconds, "
-                             f"got {max_xsize!r}")
+        max_xsize = self._checked_max_xsize(max_xsize)
         if nodegroup_friends is not None and len(nodegroup_friends) == 0:
             raise ValueError(f"{self._describe()}: nodegroup_friends must be None (local workers) or "
                              "a non-empty list of NodeGroups")
         self.with_user_dialog = bool(with_user_dialog)
-        self.max_xsize = float(max_xsize)
+        self.max_xsize = max_xsize
         self.nodegroup_friends = None if nodegroup_friends is None else list(nodegroup_friends)
 
     def check_input_specs(self):
-        if not self.input.connected:
-            raise RuntimeError(f"{self._describe()}: connect its input (viewer.input.connect(output)) "
-                               "before initialize()")
+        self._check_input_connected()
         params = self.input.params
         shape = params.get("shape")
         if shape is None or len(shape) != 2:
@@ -93,9 +82,7 @@ class QTimeFreq(WidgetNode):
         params = self.input.params
         self.sample_rate = float(params["sample_rate"])
         self.nb_channel = int(params["shape"][1])
-        info = params.get("channel_info") or []
-        self.channel_names = [info[i].get("name", f"ch{i}") if i < len(info) else f"ch{i}"
-                              for i in range(self.nb_channel)]
+        self.channel_names = self._stream_channel_names()
         self._make_params()
         worker_source = self._worker_source()
         self._head_poller = HeadPoller(self.input)
@@ -173,10 +160,7 @@ class QTimeFreq(WidgetNode):
         self.plots, self.images = [], []
         for channel in range(self.nb_channel):
             plot = pg.PlotItem(title=self.channel_names[channel])
-            plot.hideButtons()
-            plot.setMenuEnabled(False)
-            plot.setMouseEnabled(x=False, y=False)
-            plot.vb.disableAutoRange()
+            freeze_plot(plot)
             image = pg.ImageItem()
             plot.addItem(image)
             self.plots.append(plot)
@@ -229,18 +213,6 @@ class QTimeFreq(WidgetNode):
             self._shown = visible
             self._layout_plots()
 
-    def show_params_dialog(self):
-        """Open (or raise) the dialog editing ``params`` and ``by_channel_params``."""
-        if self.params_dialog is None:
-            self.params_dialog = ParamDialog(f"{self.name or 'QTimeFreq'} parameters",
-                                             [self.params, self.by_channel_params], parent=self)
-        self.params_dialog.show()
-        self.params_dialog.raise_()
-
-    def _on_mouse_clicked(self, event):
-        if event.double() and self.with_user_dialog and self.initialized():
-            self.show_params_dialog()
-
     # -- lifecycle ------------------------------------------------------------------
 
     def _start(self):
@@ -269,8 +241,7 @@ class QTimeFreq(WidgetNode):
             maps.close()
         if self.converter is not None:
             self.converter.close()
-        if self.params_dialog is not None:
-            self.params_dialog.close()
+        self._close_params_dialog()
 
     # -- drawing --------------------------------------------------------------------
 

@@ -3,15 +3,14 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from pyacq.core.widgetnode import WidgetNode
 from pyacq.dsp.trigger import AnalogTrigger
 from pyacq.dsp.triggeraccumulator import TriggerAccumulator
-from pyqtgraph.Qt import QtCore, QtWidgets
+from pyqtgraph.Qt import QtCore
 
 from .decimation import summarise_bins
 from .pollers import HeadPoller, stop_poller
+from .viewernode import ParamDialogViewerNode, freeze_plot
 from .viewerparams import (
-    ParamDialog,
     channel_group_name,
     channel_values,
     install_validation,
@@ -23,7 +22,7 @@ from .viewerparams import (
 MAX_POINTS = 2000
 
 
-class QTriggeredOscilloscope(WidgetNode):
+class QTriggeredOscilloscope(ParamDialogViewerNode):
     """Oscilloscope showing the last epochs around each trigger, stacked on top of each other.
 
     ``configure(with_user_dialog=True, max_xsize=2., max_stack_size=10)``.
@@ -42,31 +41,19 @@ class QTriggeredOscilloscope(WidgetNode):
     _input_specs = {"signals": dict()}
 
     def __init__(self, **kargs):
-        WidgetNode.__init__(self, **kargs)
-        layout = QtWidgets.QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        self.graphicsview = pg.GraphicsLayoutWidget()
-        layout.addWidget(self.graphicsview)
-        self.graphicsview.scene().sigMouseClicked.connect(self._on_mouse_clicked)
+        ParamDialogViewerNode.__init__(self, **kargs)
         self.plot = self.graphicsview.addPlot()
-        self.plot.hideButtons()
-        self.plot.setMenuEnabled(False)
-        self.plot.setMouseEnabled(x=False, y=False)
-        self.plot.vb.disableAutoRange()
+        freeze_plot(self.plot)
         self.plot.addItem(pg.InfiniteLine(pos=0.0, angle=90, pen=pg.mkPen("w", style=QtCore.Qt.DashLine)))
         self.plots = [self.plot]
         self.trigger = None
         self.triggeraccumulator = None
-        self.params_dialog = None
         self.curves, self.mean_curves = [], []
         self._head_poller = None
 
     def _configure(self, with_user_dialog=True, max_xsize=2.0, max_stack_size=10):
-        if isinstance(max_xsize, bool) or not isinstance(max_xsize, (int, float)) or not max_xsize > 0:
-            raise ValueError(f"{self._describe()}: max_xsize must be a positive number of seconds, "
-                             f"got {max_xsize!r}")
+        self.max_xsize = self._checked_max_xsize(max_xsize)
         self.with_user_dialog = bool(with_user_dialog)
-        self.max_xsize = float(max_xsize)
         self.max_stack_size = max_stack_size
         self.trigger = AnalogTrigger(name=f"{self.name or 'QTriggeredOscilloscope'}-trigger")
         self.trigger.configure()
@@ -81,9 +68,7 @@ class QTriggeredOscilloscope(WidgetNode):
         self.triggeraccumulator.inputs["signals"].connect(params)
 
     def check_input_specs(self):
-        if not self.input.connected:
-            raise RuntimeError(f"{self._describe()}: connect its input (viewer.input.connect(output)) "
-                               "before initialize()")
+        self._check_input_connected()
 
     def _initialize(self):
         self.trigger.output.configure(protocol="inproc", transfermode="plaindata")
@@ -93,8 +78,7 @@ class QTriggeredOscilloscope(WidgetNode):
         params = self.input.params
         self.sample_rate = float(params["sample_rate"])
         self.nb_channel = int(params["shape"][1])
-        info = params.get("channel_info") or []
-        names = [info[i].get("name", f"ch{i}") if i < len(info) else f"ch{i}" for i in range(self.nb_channel)]
+        names = self._stream_channel_names()
         self.params = make_params([
             dict(name="ylim_max", type="float", value=1.0),
             dict(name="ylim_min", type="float", value=-1.0),
@@ -172,18 +156,6 @@ class QTriggeredOscilloscope(WidgetNode):
             if self.params["show_mean"]:
                 mean.setData(x, scaled[:, channel].mean(axis=0))
 
-    def show_params_dialog(self):
-        """Open (or raise) the dialog editing ``params`` and ``by_channel_params``."""
-        if self.params_dialog is None:
-            self.params_dialog = ParamDialog(f"{self.name or type(self).__name__} parameters",
-                                             [self.params, self.by_channel_params], parent=self)
-        self.params_dialog.show()
-        self.params_dialog.raise_()
-
-    def _on_mouse_clicked(self, event):
-        if event.double() and self.with_user_dialog and self.initialized():
-            self.show_params_dialog()
-
     def _start(self):
         self.triggeraccumulator.start()
         self.trigger.start()
@@ -195,8 +167,7 @@ class QTriggeredOscilloscope(WidgetNode):
         self.triggeraccumulator.stop()
 
     def _close(self):
-        if self.params_dialog is not None:
-            self.params_dialog.close()
+        self._close_params_dialog()
         for node in (self.trigger, self.triggeraccumulator):
             if node is not None and not node.closed():
                 node.close()
