@@ -74,6 +74,25 @@ def _run_python(code, extra_path=(), timeout=60, check=True):
     return result
 
 
+@pytest.fixture(scope="session")
+def importable_in_children():
+    """``importable_in_children(directory)``: make the modules of *directory* importable by name
+    for the rest of the session, here (sys.path) and in spawned processes (which inherit
+    PYTHONPATH); PYTHONPATH is restored at the end of the session."""
+    old = os.environ.get("PYTHONPATH")
+
+    def add(directory):
+        if directory not in sys.path:
+            sys.path.insert(0, directory)
+        os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (directory, os.environ.get("PYTHONPATH")) if p)
+
+    yield add
+    if old is None:
+        del os.environ["PYTHONPATH"]
+    else:
+        os.environ["PYTHONPATH"] = old
+
+
 @pytest.fixture
 def write_dist():
     """``write_dist(root, name, entry_points=None, modules=None)``: see ``write_distribution``."""

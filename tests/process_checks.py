@@ -53,6 +53,20 @@ def descendants(pid):
     return found
 
 
+def pyacq_descendants(pid):
+    """Descendants of *pid* running pyacq (NodeGroups, Hosts, Managers, watchdogs), leaving out
+    the processes of session-wide fixtures such as a sound server."""
+    found = set()
+    for child in descendants(pid):
+        try:
+            with open(f"/proc/{child}/cmdline", "rb") as f:
+                if b"pyacq" in f.read():
+                    found.add(child)
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return found
+
+
 def assert_gone(pid, timeout=30.0):
     """Process *pid* has exited within *timeout* seconds."""
     assert wait_until(lambda: not pid_alive(pid), timeout), f"process {pid} is still alive"

@@ -1,4 +1,5 @@
-"""Fixtures of the device tests: real counterparts the device nodes talk to.
+"""Fixtures of the device tests: real counterparts the device nodes talk to, and the
+receiving and cleaning up that the device tests share.
 
 ``pulseaudio_server`` runs a private PulseAudio daemon (its own runtime
 directory and socket, nothing shared with a desktop session) with a 440 Hz
@@ -86,6 +87,88 @@ def pulseaudio_server(tmp_path_factory):
             proc.wait(timeout=10)
 
 
+def _receive_chunks(inp, n_samples, timeout=30.0):
+    """Receive chunks from *inp* until *n_samples* arrived, failing after *timeout* s; return
+    (indexes, the chunks concatenated, the arrival time of each chunk)."""
+    import numpy as np
+    indexes, chunks, times, received = [], [], [], 0
+    deadline = time.monotonic() + timeout
+    while received < n_samples:
+        assert time.monotonic() < deadline, f"only {received} of {n_samples} samples in {timeout} s"
+        if inp.poll(timeout=100):
+            index, chunk = inp.recv(return_data=True)
+            indexes.append(index)
+            chunks.append(np.array(chunk))
+            times.append(time.monotonic())
+            received += len(chunk)
+    return indexes, np.concatenate(chunks), times
+
+
+@pytest.fixture
+def receive_chunks():
+    """``receive_chunks(inp, n_samples, timeout=30.0)`` -> (indexes, data, arrival times): see
+    ``_receive_chunks``."""
+    return _receive_chunks
+
+
+class DeviceNodes:
+    """The nodes and streams a test creates, cleaned up at its end: nodes are stopped and closed
+    (whatever state the test left them in), then streams are closed."""
+
+    def __init__(self):
+        self._nodes, self._streams = [], []
+
+    def add(self, item):
+        """Clean up *item*, a node or a stream, after the test; return it."""
+        (self._nodes if hasattr(item, "running") else self._streams).append(item)
+        return item
+
+    def connect(self, node, outputs, **output_kw):
+        """Configure the *outputs* (names) of *node* with *output_kw* and connect a new
+        InputStream to each; return {name: InputStream}."""
+        from pyacq.core import InputStream
+        inputs = {}
+        for name in outputs:
+            node.outputs[name].configure(**output_kw)
+            inputs[name] = self.add(InputStream())
+            inputs[name].connect(node.outputs[name])
+        return inputs
+
+    def close(self):
+        for node in self._nodes:
+            if node.running():
+                node.stop()
+            if not node.closed():
+                node.close()
+        for stream in self._streams:
+            stream.close()
+
+
+@pytest.fixture
+def device_nodes():
+    """A DeviceNodes: what the test adds to it is stopped and closed after the test."""
+    nodes = DeviceNodes()
+    try:
+        yield nodes
+    finally:
+        nodes.close()
+
+
+@pytest.fixture(scope="module")
+def machine_scope_lsl(tmp_path_factory):
+    """Configure liblsl, before its first use in this process and in the processes spawned by the
+    tests, to stay on this machine: machine-scope resolution and IPv4 only."""
+    config = tmp_path_factory.mktemp("lsl") / "lsl_api.cfg"
+    config.write_text("[multicast]\nResolveScope = machine\n[ports]\nIPv6 = disable\n")
+    previous = os.environ.get("LSLAPICFG")
+    os.environ["LSLAPICFG"] = str(config)
+    yield config
+    if previous is None:
+        del os.environ["LSLAPICFG"]
+    else:
+        os.environ["LSLAPICFG"] = previous
+
+
 def frame_color(k):
     """The RGB colour of frame ``k`` in test videos: distinct per frame and per channel."""
     return (k * 10) % 256, 255 - k % 256, (k * 37) % 256
@@ -128,7 +211,6 @@ class SpawnedDeviceGroup:
     def stream(self, node, output, n_samples, start_device=None, timeout=30.0):
         """Stream *output* of the configured remote *node* to a local InputStream until
         *n_samples* arrived, then stop and close the node; return (indexes, data, params)."""
-        import numpy as np
         from pyacq.core import InputStream
         receiver = InputStream()
         self._receivers.append(receiver)
@@ -138,19 +220,10 @@ class SpawnedDeviceGroup:
         node.start()
         if start_device is not None:
             start_device()
-        indexes, chunks, received = [], [], 0
-        deadline = time.monotonic() + timeout
-        while received < n_samples:
-            assert time.monotonic() < deadline, \
-                f"only {received} of {n_samples} samples from the spawned NodeGroup in {timeout} s"
-            if receiver.poll(timeout=100):
-                index, chunk = receiver.recv(return_data=True)
-                indexes.append(index)
-                chunks.append(np.array(chunk))
-                received += len(chunk)
+        indexes, data, _ = _receive_chunks(receiver, n_samples, timeout)
         node.stop()
         self.nodegroup.remove_node(node)
-        return indexes, np.concatenate(chunks), dict(receiver.params)
+        return indexes, data, dict(receiver.params)
 
     def close(self):
         for receiver in self._receivers:

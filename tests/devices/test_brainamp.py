@@ -5,7 +5,7 @@ import time
 
 import numpy as np
 import pytest
-from pyacq.core import InputStream, get_node_type
+from pyacq.core import get_node_type
 from pyacq.devices import BrainAmpSocket
 from pyacq.devices.simulators import RDAServer
 
@@ -33,33 +33,17 @@ def collect(inputs, n_samples, timeout=20.0):
 
 
 @pytest.fixture
-def run_node():
+def run_node(device_nodes):
     """Configure a BrainAmpSocket on a server, connect both outputs, start it; clean up after."""
-    created = []
-
     def run(server, outputs=("signals", "triggers")):
-        dev = BrainAmpSocket(name="amp")
-        created.append(dev)
+        dev = device_nodes.add(BrainAmpSocket(name="amp"))
         dev.configure(brainamp_host="127.0.0.1", brainamp_port=server.port)
-        inputs = {}
-        for name in outputs:
-            dev.outputs[name].configure(protocol="tcp", transfermode="plaindata")
-            inputs[name] = InputStream()
-            created.append(inputs[name])
-            inputs[name].connect(dev.outputs[name])
+        inputs = device_nodes.connect(dev, outputs, protocol="tcp", transfermode="plaindata")
         dev.initialize()
         dev.start()
         return dev, inputs
 
-    yield run
-    for item in created:
-        if isinstance(item, BrainAmpSocket):
-            if item.running():
-                item.stop()
-            if not item.closed():
-                item.close()
-        else:
-            item.close()
+    return run
 
 
 def test_registered_by_entry_point():

@@ -3,7 +3,7 @@ import time
 
 import numpy as np
 import pytest
-from pyacq.core import InputStream, get_node_type
+from pyacq.core import get_node_type
 from pyacq.devices import Emotiv
 from pyacq.devices.emotiv_protocol import CHANNEL_NAMES, decode_reports, key_from_serial
 from pyacq.devices.simulators import EmotivHeadset
@@ -19,41 +19,31 @@ def collect(inputs, n_samples, timeout=20.0):
     deadline = time.monotonic() + timeout
     while sum(len(c) for _, c in chunks["signals"]) < n_samples:
         assert time.monotonic() < deadline, "reports did not arrive in time"
+        # Drain what each input holds now, then wait a little on one of them: waiting on
+        # each in turn would starve the others when chunks come faster than the wait.
+        received = False
         for name, inp in inputs.items():
-            while inp.poll(timeout=10):
+            while inp.poll(timeout=0):
                 index, data = inp.recv()
                 chunks[name].append((index, np.array(data)))
+                received = True
+        if not received:
+            inputs["signals"].poll(timeout=10)
     return chunks
 
 
 @pytest.fixture
-def emotiv_node():
+def emotiv_node(device_nodes):
     """Configure an Emotiv node with ``configure_kw``, connect all outputs, start; clean up."""
-    created = []
-
     def run(**configure_kw):
-        dev = Emotiv(name="epoc")
-        created.append(dev)
+        dev = device_nodes.add(Emotiv(name="epoc"))
         dev.configure(**configure_kw)
-        inputs = {}
-        for name in OUTPUTS:
-            dev.outputs[name].configure(protocol="inproc", transfermode="plaindata")
-            inputs[name] = InputStream()
-            created.append(inputs[name])
-            inputs[name].connect(dev.outputs[name])
+        inputs = device_nodes.connect(dev, OUTPUTS, protocol="inproc", transfermode="plaindata")
         dev.initialize()
         dev.start()
         return dev, inputs
 
-    yield run
-    for item in created:
-        if isinstance(item, Emotiv):
-            if item.running():
-                item.stop()
-            if not item.closed():
-                item.close()
-        else:
-            item.close()
+    return run
 
 
 def check_values(headset, chunks):

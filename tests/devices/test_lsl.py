@@ -3,7 +3,6 @@
 ``LSLAPICFG`` points liblsl at a configuration written here: machine-scope
 resolution and IPv4 only, so no LSL packet leaves the host.
 """
-import os
 import time
 
 import numpy as np
@@ -13,29 +12,7 @@ from pyacq.core import InputStream, OutputStream, get_node_type
 pylsl = pytest.importorskip("pylsl", reason="the LSL tests need pylsl: pip install 'pyacq-devices[lsl]'")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def machine_scope_lsl(tmp_path_factory):
-    """Configure liblsl (before its first use in this process) to stay on this machine."""
-    config = tmp_path_factory.mktemp("lsl") / "lsl_api.cfg"
-    config.write_text("[multicast]\nResolveScope = machine\n[ports]\nIPv6 = disable\n")
-    previous = os.environ.get("LSLAPICFG")
-    os.environ["LSLAPICFG"] = str(config)
-    yield config
-    if previous is None:
-        del os.environ["LSLAPICFG"]
-    else:
-        os.environ["LSLAPICFG"] = previous
-
-
-@pytest.fixture
-def nodes():
-    created = []
-    yield created
-    for node in created:
-        if node.running():
-            node.stop()
-        if not node.closed():
-            node.close()
+pytestmark = pytest.mark.usefixtures("machine_scope_lsl")
 
 
 def lsl_outlet(name, source_id, nb_channel, rate, channel_format="float32", labels=None):
@@ -46,15 +23,19 @@ def lsl_outlet(name, source_id, nb_channel, rate, channel_format="float32", labe
     return pylsl.StreamOutlet(info)
 
 
-def receive(inp, n, timeout=20.0):
-    chunks, total, deadline = [], 0, time.monotonic() + timeout
-    while total < n:
-        assert time.monotonic() < deadline, f"only {total} of {n} samples in {timeout} s"
-        if inp.poll(100):
-            _, chunk = inp.recv(return_data=True)
-            chunks.append(np.array(chunk))
-            total += len(chunk)
-    return np.concatenate(chunks)
+def start_inlet(device_nodes, node_name, **configure):
+    """Start an LslInlet configured with *configure*, its outputs inproc; return it and an
+    InputStream connected to its ``signals`` output."""
+    from pyacq.devices import LslInlet
+    inlet = device_nodes.add(LslInlet(name=node_name))
+    inlet.configure(**configure)
+    for output in inlet.outputs.values():
+        output.configure(protocol="inproc")
+    signals = InputStream()
+    signals.connect(inlet.outputs["signals"])
+    inlet.initialize()
+    inlet.start()
+    return inlet, signals
 
 
 @pytest.mark.parametrize("type_name", ["LslInlet", "LslOutlet"])
@@ -64,7 +45,7 @@ def test_registered_by_entry_point(type_name):
     assert get_node_type(type_name) is getattr(pyacq.devices, type_name)
 
 
-def test_outlet_publishes_exact_values_and_metadata(nodes):
+def test_outlet_publishes_exact_values_and_metadata(device_nodes):
     """pyacq -> LslOutlet -> pylsl inlet: values exact; name, type, source_id, rate, channel
     labels and units in the LSL metadata."""
     from pyacq.devices import LslOutlet
@@ -72,7 +53,7 @@ def test_outlet_publishes_exact_values_and_metadata(nodes):
     output = OutputStream(spec=dict(channel_info=[{"name": n} for n in ("Fp1", "Fp2", "Oz")]))
     output.configure(protocol="inproc", shape=(-1, 3), dtype="float32", sample_rate=512.0, units="uV")
     outlet = LslOutlet(name="out")
-    nodes.append(outlet)
+    device_nodes.add(outlet)
     outlet.configure(name="pyacq-test-out", type="EEG", source_id="pyacq-test-out-1")
     outlet.input.connect(output)
     outlet.initialize()
@@ -100,13 +81,13 @@ def test_outlet_publishes_exact_values_and_metadata(nodes):
     output.close()
 
 
-def test_inlet_streams_exact_values_metadata_and_timestamps(nodes):
+def test_inlet_streams_exact_values_metadata_and_timestamps(device_nodes, receive_chunks):
     """pylsl outlet -> LslInlet -> pyacq: values exact, sample rate and channel names from LSL,
     and the LSL timestamps (clock-corrected) of every sample on the timestamps output."""
     from pyacq.devices import LslInlet
     source = lsl_outlet("ext-eeg", "ext-eeg-1", 4, 250.0, labels=["C3", "C4", "P3", "P4"])
     inlet = LslInlet(name="in")
-    nodes.append(inlet)
+    device_nodes.add(inlet)
     inlet.configure(name="ext-eeg", source_id="ext-eeg-1", timeout=10.0)
     for output in inlet.outputs.values():
         output.configure(protocol="tcp", transfermode="plaindata")
@@ -123,75 +104,57 @@ def test_inlet_streams_exact_values_metadata_and_timestamps(nodes):
     sent_stamps = t0 + np.arange(500) / 250.0
     for k in range(0, 500, 50):
         source.push_chunk(data[k:k + 50], list(sent_stamps[k:k + 50]))
-    np.testing.assert_array_equal(receive(signals, 500), data)
-    np.testing.assert_allclose(receive(stamps, 500), sent_stamps, atol=1e-3)
+    np.testing.assert_array_equal(receive_chunks(signals, 500, timeout=20.0)[1], data)
+    np.testing.assert_allclose(receive_chunks(stamps, 500, timeout=20.0)[1], sent_stamps, atol=1e-3)
     assert signals.gap_count == 0 and inlet.lost_samples == 0
     inlet.stop()
     signals.close()
     stamps.close()
 
 
-def test_inlet_shows_lost_samples_as_a_gap(nodes):
+def test_inlet_shows_lost_samples_as_a_gap(device_nodes, receive_chunks):
     """Samples missing from a regular LSL stream (its timestamps jump) are counted and sent as
     a gap in the stream index."""
-    from pyacq.devices import LslInlet
     source = lsl_outlet("gappy", "gappy-1", 1, 100.0)
-    inlet = LslInlet(name="gappy")
-    nodes.append(inlet)
-    inlet.configure(source_id="gappy-1", timeout=10.0)
-    for output in inlet.outputs.values():
-        output.configure(protocol="inproc")
-    signals = InputStream()
-    signals.connect(inlet.outputs["signals"])
-    inlet.initialize()
-    inlet.start()
+    inlet, signals = start_inlet(device_nodes, "gappy", source_id="gappy-1", timeout=10.0)
     t0 = pylsl.local_clock()
     source.push_chunk(np.zeros((10, 1), "float32"), list(t0 + np.arange(10) / 100))
-    receive(signals, 10)
+    receive_chunks(signals, 10, timeout=20.0)
     source.push_chunk(np.ones((10, 1), "float32"), list(t0 + np.arange(30, 40) / 100))
-    receive(signals, 10)
+    receive_chunks(signals, 10, timeout=20.0)
     assert inlet.lost_samples == 20
     assert signals.gap_count == 1 and signals.lost_samples == 20
     inlet.stop()
     signals.close()
 
 
-def test_inlet_turns_string_markers_into_events(nodes):
+def test_inlet_turns_string_markers_into_events(device_nodes, receive_chunks):
     """An irregular-rate string LSL stream comes out as events (timestamp, value)."""
-    from pyacq.devices import LslInlet
     source = lsl_outlet("markers", "markers-1", 1, pylsl.IRREGULAR_RATE, "string")
-    inlet = LslInlet(name="markers")
-    nodes.append(inlet)
-    inlet.configure(type="EEG", name="markers", timeout=10.0)
-    for output in inlet.outputs.values():
-        output.configure(protocol="inproc")
-    events = InputStream()
-    events.connect(inlet.outputs["signals"])
+    inlet, events = start_inlet(device_nodes, "markers", type="EEG", name="markers", timeout=10.0)
     assert events.params["streamtype"] == "event"
-    inlet.initialize()
-    inlet.start()
     t0 = pylsl.local_clock()
     for k, label in enumerate(["start", "stimulus", "réponse"]):
         source.push_sample([label], t0 + k)
-    received = receive(events, 3)
+    received = receive_chunks(events, 3, timeout=20.0)[1]
     assert [v.decode("utf-8") for v in received["value"]] == ["start", "stimulus", "réponse"]
     np.testing.assert_allclose(received["timestamp"], t0 + np.arange(3), atol=1e-3)
     inlet.stop()
     events.close()
 
 
-def test_unresolved_stream_and_bad_input_are_refused(nodes):
+def test_unresolved_stream_and_bad_input_are_refused(device_nodes):
     """No matching stream: LookupError naming the query; LslOutlet refuses samples no LSL format
     holds (complex)."""
     from pyacq.devices import LslInlet, LslOutlet
     inlet = LslInlet(name="nothing")
-    nodes.append(inlet)
+    device_nodes.add(inlet)
     with pytest.raises(LookupError, match="no LSL stream matching name='no-such-stream'"):
         inlet.configure(name="no-such-stream", timeout=0.5)
     output = OutputStream()
     output.configure(protocol="inproc", shape=(-1, 2), dtype="complex64")
     outlet = LslOutlet(name="bad")
-    nodes.append(outlet)
+    device_nodes.add(outlet)
     outlet.configure(name="bad")
     outlet.input.connect(output)
     with pytest.raises(ValueError, match="LSL publishes analog streams"):
@@ -218,12 +181,12 @@ def pull_markers(inlet, n, timeout=20.0):
     return values, stamps
 
 
-def start_marker_outlet(nodes, dtype, source_id, **configure):
+def start_marker_outlet(device_nodes, dtype, source_id, **configure):
     from pyacq.devices import LslOutlet
     output = OutputStream()
     output.configure(protocol="inproc", streamtype="event", shape=(-1,), dtype=dtype)
     outlet = LslOutlet(name=source_id)
-    nodes.append(outlet)
+    device_nodes.add(outlet)
     outlet.configure(name=source_id, type="Markers", source_id=source_id, **configure)
     outlet.input.connect(output)
     outlet.initialize()
@@ -231,12 +194,12 @@ def start_marker_outlet(nodes, dtype, source_id, **configure):
     return output, outlet
 
 
-def test_outlet_publishes_string_events_as_an_irregular_marker_stream(nodes):
+def test_outlet_publishes_string_events_as_an_irregular_marker_stream(device_nodes):
     """Events with a bytes 'label' field -> LslOutlet -> pylsl inlet: an irregular-rate string
     stream, one LSL sample per event with the label as value (UTF-8 kept), each stamped with
     the event's 'timestamp' field."""
     dtype = [("index", "<i8"), ("label", "S16"), ("timestamp", "<f8")]
-    output, _ = start_marker_outlet(nodes, dtype, "pyacq-test-markers")
+    output, _ = start_marker_outlet(device_nodes, dtype, "pyacq-test-markers")
     inlet, info = resolve_inlet("pyacq-test-markers")
     assert info.nominal_srate() == pylsl.IRREGULAR_RATE and info.channel_count() == 1
     assert info.channel_format() == pylsl.cf_string and info.type() == "Markers"
@@ -253,12 +216,12 @@ def test_outlet_publishes_string_events_as_an_irregular_marker_stream(nodes):
     output.close()
 
 
-def test_outlet_publishes_integer_events_and_plain_trigger_positions(nodes):
+def test_outlet_publishes_integer_events_and_plain_trigger_positions(device_nodes):
     """Integer events go out as an int marker stream: a uint16 'code' field as int32 (exact,
     65535 included), and a plain int64 event stream (AnalogTrigger's positions) as int64."""
     from pyacq.devices.lsl import lsl_channel_labels
-    coded, _ = start_marker_outlet(nodes, [("index", "<i8"), ("code", "<u2")], "pyacq-test-codes")
-    plain, _ = start_marker_outlet(nodes, "int64", "pyacq-test-positions")
+    coded, _ = start_marker_outlet(device_nodes, [("index", "<i8"), ("code", "<u2")], "pyacq-test-codes")
+    plain, _ = start_marker_outlet(device_nodes, "int64", "pyacq-test-positions")
     code_inlet, code_info = resolve_inlet("pyacq-test-codes")
     position_inlet, position_info = resolve_inlet("pyacq-test-positions")
     assert code_info.channel_format() == pylsl.cf_int32
@@ -277,11 +240,11 @@ def test_outlet_publishes_integer_events_and_plain_trigger_positions(nodes):
     plain.close()
 
 
-def test_marker_field_choice_and_refusals(nodes):
+def test_marker_field_choice_and_refusals(device_nodes):
     """marker_field picks the published field; an event dtype with no marker field, an unknown
     marker_field or a value no LSL format holds (uint64) is refused at initialize() by name."""
     from pyacq.devices import LslOutlet
-    output, outlet = start_marker_outlet(nodes, [("index", "<i8"), ("label", "S8"), ("code", "<i2")],
+    output, outlet = start_marker_outlet(device_nodes, [("index", "<i8"), ("label", "S8"), ("code", "<i2")],
                                          "pyacq-test-choice", marker_field="code")
     _, info = resolve_inlet("pyacq-test-choice")
     assert info.channel_format() == pylsl.cf_int16
@@ -295,7 +258,7 @@ def test_marker_field_choice_and_refusals(nodes):
         bad = OutputStream()
         bad.configure(protocol="inproc", streamtype="event", shape=(-1,), dtype=dtype)
         refused = LslOutlet(name=f"refused{k}")
-        nodes.append(refused)
+        device_nodes.add(refused)
         refused.configure(name=f"refused{k}", **configure)
         refused.input.connect(bad)
         with pytest.raises(ValueError, match=message):
@@ -303,26 +266,17 @@ def test_marker_field_choice_and_refusals(nodes):
         bad.close()
 
 
-def test_events_round_trip_through_lsl_outlet_and_inlet(nodes):
+def test_events_round_trip_through_lsl_outlet_and_inlet(device_nodes, receive_chunks):
     """pyacq events -> LslOutlet -> LSL -> LslInlet -> pyacq events: the labels and timestamps
     come back exactly, as an event stream."""
-    from pyacq.devices import LslInlet
     dtype = [("timestamp", "<f8"), ("value", "S256")]
-    output, _ = start_marker_outlet(nodes, dtype, "pyacq-test-roundtrip")
-    inlet = LslInlet(name="back")
-    nodes.append(inlet)
-    inlet.configure(source_id="pyacq-test-roundtrip", timeout=10.0)
-    for out in inlet.outputs.values():
-        out.configure(protocol="inproc")
-    events = InputStream()
-    events.connect(inlet.outputs["signals"])
+    output, _ = start_marker_outlet(device_nodes, dtype, "pyacq-test-roundtrip")
+    inlet, events = start_inlet(device_nodes, "back", source_id="pyacq-test-roundtrip", timeout=10.0)
     assert events.params["streamtype"] == "event"
-    inlet.initialize()
-    inlet.start()
     t0 = pylsl.local_clock()
     sent = np.array([(t0 + 0.5 * k, f"trial{k}".encode()) for k in range(5)], dtype=dtype)
     output.send(sent, index=5)
-    received = receive(events, 5)
+    received = receive_chunks(events, 5, timeout=20.0)[1]
     assert received["value"].tolist() == sent["value"].tolist()
     np.testing.assert_allclose(received["timestamp"], sent["timestamp"], atol=1e-3)
     inlet.stop()

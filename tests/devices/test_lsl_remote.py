@@ -3,7 +3,6 @@
 ``LSLAPICFG`` points liblsl (here and, inherited, in the spawned processes) at a machine-scope,
 IPv4-only configuration, so no LSL packet leaves the host.
 """
-import os
 import time
 
 import numpy as np
@@ -13,31 +12,7 @@ from pyacq.core import InputStream, OutputStream
 pylsl = pytest.importorskip("pylsl", reason="the LSL tests need pylsl: pip install 'pyacq-devices[lsl]'")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def machine_scope_lsl(tmp_path_factory):
-    """Configure liblsl, before its first use in this process and in the processes spawned by the
-    tests, to stay on this machine."""
-    config = tmp_path_factory.mktemp("lsl-remote") / "lsl_api.cfg"
-    config.write_text("[multicast]\nResolveScope = machine\n[ports]\nIPv6 = disable\n")
-    previous = os.environ.get("LSLAPICFG")
-    os.environ["LSLAPICFG"] = str(config)
-    yield config
-    if previous is None:
-        del os.environ["LSLAPICFG"]
-    else:
-        os.environ["LSLAPICFG"] = previous
-
-
-def receive(inp, n, timeout=20.0):
-    """Receive chunks from *inp* until *n* samples arrived; return them concatenated."""
-    chunks, total, deadline = [], 0, time.monotonic() + timeout
-    while total < n:
-        assert time.monotonic() < deadline, f"only {total} of {n} samples in {timeout} s"
-        if inp.poll(100):
-            _, chunk = inp.recv(return_data=True)
-            chunks.append(np.array(chunk))
-            total += len(chunk)
-    return np.concatenate(chunks)
+pytestmark = pytest.mark.usefixtures("machine_scope_lsl")
 
 
 def pull(inlet, n, timeout=20.0):
@@ -83,7 +58,7 @@ def test_outlet_in_a_nodegroup_publishes_a_local_stream(spawned_nodegroup):
         output.close()
 
 
-def test_inlet_in_a_nodegroup_streams_lsl_here(spawned_nodegroup):
+def test_inlet_in_a_nodegroup_streams_lsl_here(spawned_nodegroup, receive_chunks):
     """A pylsl outlet here -> LslInlet created by name in a spawned NodeGroup -> receiver here:
     values exact, channel names and rate from LSL, LSL timestamps on the second output."""
     info = pylsl.StreamInfo("ext-remote", "EEG", 3, 100.0, "float32", "ext-remote-1")
@@ -107,8 +82,8 @@ def test_inlet_in_a_nodegroup_streams_lsl_here(spawned_nodegroup):
         sent_stamps = pylsl.local_clock() + np.arange(300) / 100.0
         for k in range(0, 300, 30):
             source.push_chunk(data[k:k + 30], list(sent_stamps[k:k + 30]))
-        np.testing.assert_array_equal(receive(signals, 300), data)
-        np.testing.assert_allclose(receive(stamps, 300), sent_stamps, atol=1e-3)
+        np.testing.assert_array_equal(receive_chunks(signals, 300, timeout=20.0)[1], data)
+        np.testing.assert_allclose(receive_chunks(stamps, 300, timeout=20.0)[1], sent_stamps, atol=1e-3)
         assert signals.gap_count == 0
         inlet.stop()
         spawned_nodegroup.nodegroup.remove_node(inlet)

@@ -7,30 +7,9 @@ from pyacq.core import InputStream, get_node_type
 from pyacq.devices import NumpyDeviceBuffer
 
 
-def receive(inp, n_samples, timeout=30.0):
-    """Receive chunks until ``n_samples`` arrived; return (indexes, data)."""
-    indexes, chunks, total = [], [], 0
-    deadline = time.monotonic() + timeout
-    while total < n_samples:
-        assert time.monotonic() < deadline, f"only {total} of {n_samples} samples in {timeout} s"
-        if inp.poll(timeout=100):
-            index, chunk = inp.recv(return_data=True)
-            indexes.append(index)
-            chunks.append(np.array(chunk))
-            total += len(chunk)
-    return indexes, np.concatenate(chunks)
-
-
 @pytest.fixture
-def device_and_input():
-    dev = NumpyDeviceBuffer(name="dev")
-    inp = InputStream()
-    yield dev, inp
-    if dev.running():
-        dev.stop()
-    if not dev.closed():
-        dev.close()
-    inp.close()
+def device_and_input(device_nodes):
+    return device_nodes.add(NumpyDeviceBuffer(name="dev")), device_nodes.add(InputStream())
 
 
 def test_registered_by_entry_point():
@@ -38,7 +17,7 @@ def test_registered_by_entry_point():
     assert get_node_type("NumpyDeviceBuffer") is NumpyDeviceBuffer
 
 
-def test_buffer_is_looped_exactly(device_and_input):
+def test_buffer_is_looped_exactly(device_and_input, receive_chunks):
     """Chunks replay the buffer in order, wrapping around its end, with exact indexes."""
     dev, inp = device_and_input
     buffer = np.arange(70 * 3, dtype="float64").reshape(70, 3)
@@ -53,7 +32,7 @@ def test_buffer_is_looped_exactly(device_and_input):
     assert inp.params["sample_rate"] == 2000.0
     dev.initialize()
     dev.start()
-    indexes, data = receive(inp, 16 * 20)
+    indexes, data, _ = receive_chunks(inp, 16 * 20)
     dev.stop()
     assert indexes[:20] == [16 * (k + 1) for k in range(20)]
     expected = buffer[np.arange(16 * 20) % 70]
@@ -61,7 +40,7 @@ def test_buffer_is_looped_exactly(device_and_input):
     assert inp.gap_count == 0
 
 
-def test_restart_begins_at_index_zero(device_and_input):
+def test_restart_begins_at_index_zero(device_and_input, receive_chunks):
     """stop() then start() streams again from index 0 (a new epoch, not a gap)."""
     dev, inp = device_and_input
     dev.configure(nb_channel=2, sample_interval=0.001, chunksize=10)
@@ -70,7 +49,7 @@ def test_restart_begins_at_index_zero(device_and_input):
     dev.initialize()
     for _ in range(2):
         dev.start()
-        indexes, _ = receive(inp, 30)
+        indexes, _, _ = receive_chunks(inp, 30)
         dev.stop()
         assert indexes[0] == 10
         inp.empty_queue()

@@ -3,7 +3,7 @@ import time
 
 import numpy as np
 import pytest
-from pyacq.core import InputStream, get_node_type
+from pyacq.core import get_node_type
 from pyacq.devices import OpenBCI
 from pyacq.devices.openbci_protocol import (
     ACCEL_G_PER_COUNT,
@@ -50,34 +50,19 @@ def wait_for(condition, timeout=10.0):
 
 
 @pytest.fixture
-def node_on_board():
+def node_on_board(device_nodes):
     """Start an OpenBCI node on a simulated board; stop and close everything afterwards."""
-    created = []
-
     def run(board, board_type):
-        dev = OpenBCI(name="obci")
-        created.append(dev)
+        dev = device_nodes.add(OpenBCI(name="obci"))
         dev.configure(device_handle=board.port, board=board_type)
-        inputs = {}
-        for name in ("chan", "aux"):
-            dev.outputs[name].configure(protocol="inproc", transfermode="plaindata")
-            inputs[name] = InputStream()
-            inputs[name].chunks = []
-            created.append(inputs[name])
-            inputs[name].connect(dev.outputs[name])
+        inputs = device_nodes.connect(dev, ("chan", "aux"), protocol="inproc", transfermode="plaindata")
+        for inp in inputs.values():
+            inp.chunks = []
         dev.initialize()
         dev.start()
         return dev, inputs
 
-    yield run
-    for item in created:
-        if isinstance(item, OpenBCI):
-            if item.running():
-                item.stop()
-            if not item.closed():
-                item.close()
-        else:
-            item.close()
+    return run
 
 
 def check_chunks(chunks, counts):

@@ -1,7 +1,6 @@
 """PyAudio against real PortAudio, reaching a private PulseAudio daemon (see conftest.py)."""
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -28,35 +27,6 @@ def pulse_index(pulseaudio_server):
     return indexes[0]
 
 
-@pytest.fixture
-def nodes():
-    """Created PyAudio nodes and InputStreams, stopped and closed after the test."""
-    created = []
-    yield created
-    for item in reversed(created):
-        if isinstance(item, PyAudio):
-            if item.running():
-                item.stop()
-            if not item.closed():
-                item.close()
-        else:
-            item.close()
-
-
-def record(inp, n_samples, timeout=30.0):
-    """Receive chunks until ``n_samples`` arrived; return (indexes, data)."""
-    indexes, chunks, total = [], [], 0
-    deadline = time.monotonic() + timeout
-    while total < n_samples:
-        assert time.monotonic() < deadline, f"only {total} of {n_samples} samples in {timeout} s"
-        if inp.poll(timeout=100):
-            index, chunk = inp.recv(return_data=True)
-            indexes.append(index)
-            chunks.append(np.array(chunk))
-            total += len(chunk)
-    return indexes, np.concatenate(chunks)
-
-
 def peak_frequency(signal, sample_rate):
     """Frequency of the spectral peak, refined by parabolic interpolation of the log magnitude."""
     spectrum = np.abs(np.fft.rfft(signal * np.hanning(len(signal))))
@@ -65,14 +35,14 @@ def peak_frequency(signal, sample_rate):
     return (k + 0.5 * (a - c) / (a - 2 * b + c)) * sample_rate / len(signal)
 
 
-def make_recorder(nodes, device_index, fmt="int16", nb_channel=1, chunksize=1024):
+def make_recorder(device_nodes, device_index, fmt="int16", nb_channel=1, chunksize=1024):
     dev = PyAudio(name="recorder")
-    nodes.append(dev)
+    device_nodes.add(dev)
     dev.configure(nb_channel=nb_channel, sample_rate=SAMPLE_RATE, input_device_index=device_index,
                   format=fmt, chunksize=chunksize)
     dev.output.configure(protocol="tcp", interface="127.0.0.1", transfermode="plaindata")
     inp = InputStream()
-    nodes.append(inp)
+    device_nodes.add(inp)
     inp.connect(dev.output)
     dev.initialize()
     return dev, inp
@@ -84,18 +54,18 @@ def test_registered_by_entry_point():
 
 
 @pytest.mark.parametrize("fmt", ["int16", "int32", "float32"])
-def test_records_the_sine_source(pulse_index, nodes, fmt):
+def test_records_the_sine_source(pulse_index, device_nodes, fmt, receive_chunks):
     """Recording the daemon's 440 Hz sine source gives contiguous chunks of the chosen
     dtype, the documented stream params, a spectral peak within 1 Hz of 440 Hz and an
     amplitude scaled to the format's full scale."""
-    dev, inp = make_recorder(nodes, pulse_index, fmt=fmt)
+    dev, inp = make_recorder(device_nodes, pulse_index, fmt=fmt)
     assert dev.inputs == {} and list(dev.outputs) == ["signals"]
     params = inp.params
     assert params["sample_rate"] == SAMPLE_RATE and params["nb_channel"] == 1
     assert params["shape"] == [-1, 1] and np.dtype(params["dtype"]) == np.dtype(fmt)
     assert params["channel_info"] == [{"name": "ch0"}]
     dev.start()
-    indexes, data = record(inp, int(1.5 * SAMPLE_RATE))
+    indexes, data, _ = receive_chunks(inp, int(1.5 * SAMPLE_RATE))
     dev.stop()
     assert data.dtype == np.dtype(fmt) and data.shape[1] == 1
     assert indexes == [1024 * (k + 1) for k in range(len(indexes))]
@@ -106,24 +76,24 @@ def test_records_the_sine_source(pulse_index, nodes, fmt):
     assert 0.05 < amplitude <= 1.0, amplitude
 
 
-def test_plays_a_tone_recorded_back_from_the_null_sink_monitor(pulse_index, pulseaudio_server, nodes,
-                                                                monkeypatch):
+def test_plays_a_tone_recorded_back_from_the_null_sink_monitor(pulse_index, pulseaudio_server, device_nodes,
+                                                                monkeypatch, receive_chunks):
     """A 1000 Hz tone sent to a playing PyAudio node reaches the null sink: a second node
     recording the sink's monitor finds its frequency (within 1 Hz) and amplitude."""
     tone_frequency, amplitude, chunksize = 1000.0, 0.5, 1024
     player = PyAudio(name="player")
-    nodes.append(player)
+    device_nodes.add(player)
     player.configure(nb_channel=1, sample_rate=SAMPLE_RATE, output_device_index=pulse_index,
                      format="float32", chunksize=chunksize)
     assert player.outputs == {} and list(player.inputs) == ["signals"]
     source = OutputStream(spec=dict(dtype="float32", shape=(-1, 1), sample_rate=SAMPLE_RATE))
-    nodes.append(source)
+    device_nodes.add(source)
     source.configure(protocol="tcp", interface="127.0.0.1", transfermode="plaindata")
     player.input.connect(source)
     player.initialize()
 
     monkeypatch.setenv("PULSE_SOURCE", f"{pulseaudio_server}.monitor")
-    recorder, inp = make_recorder(nodes, pulse_index, fmt="float32")
+    recorder, inp = make_recorder(device_nodes, pulse_index, fmt="float32")
 
     n_chunks = int(4 * SAMPLE_RATE / chunksize)
     t = np.arange(n_chunks * chunksize) / SAMPLE_RATE
@@ -132,7 +102,7 @@ def test_plays_a_tone_recorded_back_from_the_null_sink_monitor(pulse_index, puls
     recorder.start()
     for k in range(n_chunks):
         source.send(tone[k * chunksize:(k + 1) * chunksize])
-    _, data = record(inp, int(2.5 * SAMPLE_RATE))
+    _, data, _ = receive_chunks(inp, int(2.5 * SAMPLE_RATE))
     recorder.stop()
     player.stop()
     played = data[-SAMPLE_RATE:, 0].astype("float64")
@@ -141,13 +111,13 @@ def test_plays_a_tone_recorded_back_from_the_null_sink_monitor(pulse_index, puls
     assert inp.gap_count == 0
 
 
-def test_restart_and_close_with_one_direction(pulse_index, nodes):
+def test_restart_and_close_with_one_direction(pulse_index, device_nodes, receive_chunks):
     """A recording node restarts at index 0 after stop(); a node with only one direction
     closes cleanly, and so does one configured but never initialized."""
-    dev, inp = make_recorder(nodes, pulse_index)
+    dev, inp = make_recorder(device_nodes, pulse_index)
     for _ in range(2):
         dev.start()
-        indexes, _ = record(inp, 2048)
+        indexes, _, _ = receive_chunks(inp, 2048)
         dev.stop()
         assert indexes[0] == 1024
         inp.empty_queue()
@@ -161,12 +131,12 @@ def test_restart_and_close_with_one_direction(pulse_index, nodes):
     assert player.closed()
 
 
-def test_default_devices_and_device_specs(pulse_index, nodes):
+def test_default_devices_and_device_specs(pulse_index, device_nodes):
     """list_device_specs() gives PortAudio's info dicts with their index and name;
     default_input_device() / default_output_device() return indexes of devices able to
     record / play, as the documented examples use them."""
     dev = PyAudio(name="specs")
-    nodes.append(dev)
+    device_nodes.add(dev)
     specs = dev.list_device_specs()
     assert [spec["index"] for spec in specs] == list(range(len(specs)))
     pulse = specs[pulse_index]
@@ -176,11 +146,11 @@ def test_default_devices_and_device_specs(pulse_index, nodes):
     assert specs[dev.default_output_device()]["maxOutputChannels"] >= 1
 
 
-def test_bad_configuration_is_refused(pulse_index, nodes):
+def test_bad_configuration_is_refused(pulse_index, device_nodes):
     """Unknown devices, too many channels, an unknown format and no direction at all are
     refused at configure() with a message naming the problem."""
     dev = PyAudio(name="bad")
-    nodes.append(dev)
+    device_nodes.add(dev)
     with pytest.raises(ValueError, match=r"no audio device with index 999 \(PortAudio has \d+ devices"):
         dev.configure(input_device_index=999)
     with pytest.raises(ValueError, match=r"'pulse'\) has \d+ input channels, 1000 requested"):
@@ -192,10 +162,10 @@ def test_bad_configuration_is_refused(pulse_index, nodes):
     assert not dev.configured()
 
 
-def test_player_requires_connected_input(pulse_index, nodes):
+def test_player_requires_connected_input(pulse_index, device_nodes):
     """initialize() of a playing node whose input is not connected names the missing input."""
     dev = PyAudio(name="lonely")
-    nodes.append(dev)
+    device_nodes.add(dev)
     dev.configure(nb_channel=1, output_device_index=pulse_index)
     with pytest.raises(RuntimeError, match="connect its input 'signals' before initialize"):
         dev.initialize()

@@ -1,7 +1,6 @@
 """WebCamAV against real ffmpeg sources: lavfi's testsrc and video files written by PyAV."""
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -18,16 +17,9 @@ TESTSRC = "testsrc=size=320x240:rate=30"
 
 
 @pytest.fixture
-def camera():
+def camera(device_nodes):
     """A WebCamAV node and an InputStream, stopped and closed after the test."""
-    dev = WebCamAV(name="cam")
-    inp = InputStream()
-    yield dev, inp
-    if dev.running():
-        dev.stop()
-    if not dev.closed():
-        dev.close()
-    inp.close()
+    return device_nodes.add(WebCamAV(name="cam")), device_nodes.add(InputStream())
 
 
 def connect(dev, inp):
@@ -36,26 +28,12 @@ def connect(dev, inp):
     dev.initialize()
 
 
-def receive_frames(inp, n_frames, timeout=30.0):
-    """Receive ``n_frames`` chunks; return (indexes, frames, arrival times)."""
-    indexes, frames, times = [], [], []
-    deadline = time.monotonic() + timeout
-    while len(frames) < n_frames:
-        assert time.monotonic() < deadline, f"only {len(frames)} of {n_frames} frames in {timeout} s"
-        if inp.poll(timeout=100):
-            index, chunk = inp.recv(return_data=True)
-            indexes.append(index)
-            frames.append(np.array(chunk))
-            times.append(time.monotonic())
-    return indexes, np.concatenate(frames), times
-
-
 def test_registered_by_entry_point():
     """WebCamAV is found by name through the pyacq-devices entry point."""
     assert get_node_type("WebCamAV") is WebCamAV
 
 
-def test_lavfi_testsrc_streams_rgb_frames_at_its_rate(camera):
+def test_lavfi_testsrc_streams_rgb_frames_at_its_rate(camera, receive_chunks):
     """lavfi testsrc 320x240 at 30 fps gives (1, 240, 320, 3) uint8 chunks with consecutive
     indexes, sample_rate 30, and arrives paced at 30 frames per second; after stop() and
     start() the stream restarts at index 1."""
@@ -66,7 +44,7 @@ def test_lavfi_testsrc_streams_rgb_frames_at_its_rate(camera):
     assert params["shape"] == [-1, 240, 320, 3] and np.dtype(params["dtype"]) == np.uint8
     assert params["sample_rate"] == 30.0 and params["streamtype"] == "image/video"
     dev.start()
-    indexes, frames, times = receive_frames(inp, 45)
+    indexes, frames, times = receive_chunks(inp, 45)
     dev.stop()
     assert indexes == list(range(1, 46))
     assert frames.shape == (45, 240, 320, 3) and frames.dtype == np.uint8
@@ -75,12 +53,12 @@ def test_lavfi_testsrc_streams_rgb_frames_at_its_rate(camera):
     assert 20.0 < rate < 33.0, rate
     inp.empty_queue()
     dev.start()
-    indexes, _, _ = receive_frames(inp, 3)
+    indexes, _, _ = receive_chunks(inp, 3)
     dev.stop()
     assert indexes == [1, 2, 3] and inp.gap_count == 0
 
 
-def test_video_file_frames_are_exact_and_end(camera, tmp_path):
+def test_video_file_frames_are_exact_and_end(camera, tmp_path, receive_chunks):
     """A 25 fps file of 20 lossless frames plays as exactly those 20 frames, in order, with
     their RGB colours, then the stream ends."""
     path = write_test_video(tmp_path / "clip.mkv", range(20), frame_rate=25)
@@ -89,7 +67,7 @@ def test_video_file_frames_are_exact_and_end(camera, tmp_path):
     connect(dev, inp)
     assert inp.params["sample_rate"] == 25.0 and inp.params["shape"] == [-1, 48, 64, 3]
     dev.start()
-    indexes, frames, _ = receive_frames(inp, 20)
+    indexes, frames, _ = receive_chunks(inp, 20)
     assert not inp.poll(timeout=500), "frames after the end of the file"
     dev.stop()
     assert indexes == list(range(1, 21))
@@ -97,7 +75,7 @@ def test_video_file_frames_are_exact_and_end(camera, tmp_path):
     np.testing.assert_array_equal(frames, np.broadcast_to(expected[:, None, None, :], frames.shape))
 
 
-def test_dropped_frames_are_counted_and_shown_as_a_gap(camera, tmp_path):
+def test_dropped_frames_are_counted_and_shown_as_a_gap(camera, tmp_path, receive_chunks):
     """Frames missing from the source's timestamps (3 and 4 of 0..7) are counted in
     dropped_frames and skipped in the index, so the receiver counts one gap of 2 frames."""
     path = write_test_video(tmp_path / "dropped.mkv", [0, 1, 2, 5, 6, 7], frame_rate=25)
@@ -105,7 +83,7 @@ def test_dropped_frames_are_counted_and_shown_as_a_gap(camera, tmp_path):
     dev.configure(camera_name=str(path))
     connect(dev, inp)
     dev.start()
-    indexes, frames, _ = receive_frames(inp, 6)
+    indexes, frames, _ = receive_chunks(inp, 6)
     dev.stop()
     assert indexes == [1, 2, 3, 6, 7, 8]
     assert dev.dropped_frames == 2 and inp.gap_count == 1 and inp.lost_samples == 2

@@ -1,7 +1,6 @@
 """WebCamImageIO against imageio's real ffmpeg reader, on video files written by PyAV."""
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -16,30 +15,9 @@ from pyacq.devices import WebCamImageIO
 
 
 @pytest.fixture
-def camera():
+def camera(device_nodes):
     """A WebCamImageIO node and an InputStream, stopped and closed after the test."""
-    dev = WebCamImageIO(name="cam")
-    inp = InputStream()
-    yield dev, inp
-    if dev.running():
-        dev.stop()
-    if not dev.closed():
-        dev.close()
-    inp.close()
-
-
-def receive_frames(inp, n_frames, timeout=30.0):
-    """Receive ``n_frames`` chunks; return (indexes, frames, arrival times)."""
-    indexes, frames, times = [], [], []
-    deadline = time.monotonic() + timeout
-    while len(frames) < n_frames:
-        assert time.monotonic() < deadline, f"only {len(frames)} of {n_frames} frames in {timeout} s"
-        if inp.poll(timeout=100):
-            index, chunk = inp.recv(return_data=True)
-            indexes.append(index)
-            frames.append(np.array(chunk))
-            times.append(time.monotonic())
-    return indexes, np.concatenate(frames), times
+    return device_nodes.add(WebCamImageIO(name="cam")), device_nodes.add(InputStream())
 
 
 def test_registered_by_entry_point():
@@ -47,7 +25,7 @@ def test_registered_by_entry_point():
     assert get_node_type("WebCamImageIO") is WebCamImageIO
 
 
-def test_video_file_plays_exact_frames_at_its_rate(camera, tmp_path):
+def test_video_file_plays_exact_frames_at_its_rate(camera, tmp_path, receive_chunks):
     """A 20 fps file of 30 lossless frames gives exactly those frames as (1, 48, 64, 3)
     uint8 chunks with consecutive indexes and sample_rate 20, paced at 20 frames per
     second, then the stream ends."""
@@ -61,7 +39,7 @@ def test_video_file_plays_exact_frames_at_its_rate(camera, tmp_path):
     assert params["shape"] == [-1, 48, 64, 3] and np.dtype(params["dtype"]) == np.uint8
     assert params["sample_rate"] == 20.0 and params["streamtype"] == "image/video"
     dev.start()
-    indexes, frames, times = receive_frames(inp, 30)
+    indexes, frames, times = receive_chunks(inp, 30)
     assert not inp.poll(timeout=500), "frames after the end of the file"
     dev.stop()
     assert indexes == list(range(1, 31)) and frames.dtype == np.uint8
@@ -71,7 +49,7 @@ def test_video_file_plays_exact_frames_at_its_rate(camera, tmp_path):
     assert 14.0 < rate < 22.0, rate
 
 
-def test_reader_options_reach_ffmpeg(camera, tmp_path):
+def test_reader_options_reach_ffmpeg(camera, tmp_path, receive_chunks):
     """Reader options go to imageio's ffmpeg reader: size='32x24' scales the frames, and the
     stream shape follows."""
     path = write_test_video(tmp_path / "clip.mkv", range(5), frame_rate=25)
@@ -82,7 +60,7 @@ def test_reader_options_reach_ffmpeg(camera, tmp_path):
     dev.initialize()
     assert inp.params["shape"] == [-1, 24, 32, 3]
     dev.start()
-    indexes, frames, _ = receive_frames(inp, 5)
+    indexes, frames, _ = receive_chunks(inp, 5)
     dev.stop()
     assert indexes == [1, 2, 3, 4, 5] and frames.shape == (5, 24, 32, 3)
     assert tuple(frames[4, 12, 16]) == frame_color(4)

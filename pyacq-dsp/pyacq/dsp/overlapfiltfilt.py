@@ -27,8 +27,7 @@ import numbers
 
 import numpy as np
 
-from .processingnode import ProcessingNode
-from .sosengines import check_coefficients, check_engine_available, make_sos_engine
+from .sosnode import SosNode
 
 
 def impulse_response_length(coefficients, tolerance=1e-3, max_length=10_000_000):
@@ -52,7 +51,7 @@ def impulse_response_length(coefficients, tolerance=1e-3, max_length=10_000_000)
         length *= 4
 
 
-class OverlapFiltfilt(ProcessingNode):
+class OverlapFiltfilt(SosNode):
     """Forward-backward filtering with second-order sections over sliding, overlapping windows.
 
     ``configure(chunksize=1024, overlapsize=512, coefficients=None,
@@ -70,40 +69,15 @@ class OverlapFiltfilt(ProcessingNode):
     after the gap, so the output shows the same gap as the input.
     """
 
-    _input_specs = {"signals": dict()}
-    _output_specs = {"signals": dict()}
-    _chunk_handlers = {"signals": "_process_signals"}
-
     def _configure(self, chunksize=1024, overlapsize=512, coefficients=None, engine="scipy"):
         for key, value, minimum in (("chunksize", chunksize, 1), ("overlapsize", overlapsize, 0)):
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
                 raise ValueError(f"{self._describe()}: {key} must be an int >= {minimum}, got {value!r}")
-        check_engine_available(engine, self._describe())
-        self.coefficients = check_coefficients(coefficients, self._describe(),
-                                               per_channel_allowed=engine == "opencl")
+        self._set_coefficients(coefficients, engine)
         self.chunksize, self.overlapsize, self.engine = int(chunksize), int(overlapsize), engine
 
-    def after_input_connect(self, inputname):
-        params = self.inputs[inputname].params
-        if params.get("shape") is not None and len(params["shape"]) == 2:
-            self._forward_signal_params("signals", params)
-
-    def check_input_specs(self):
-        _, self._dtype, self.nb_channel = self._check_signal_input(
-            "signals", "f", "floating point (float32 or float64)", need_sample_rate=False)
-        if self.coefficients.ndim == 3 and self.coefficients.shape[0] != self.nb_channel:
-            raise ValueError(f"{self._describe()}: per-channel coefficients for "
-                             f"{self.coefficients.shape[0]} channels, but input 'signals' has "
-                             f"{self.nb_channel}")
-
     def _initialize(self):
-        self._engine = make_sos_engine(self.engine, self.coefficients, self.nb_channel, self._dtype,
-                                       self.chunksize + self.overlapsize, self._describe())
-
-    def _close(self):
-        if getattr(self, "_engine", None) is not None:
-            self._engine.close()
-            self._engine = None
+        self._make_engine(self.chunksize + self.overlapsize)
 
     def _reset_processing(self):
         self._released = None

@@ -1,25 +1,14 @@
 """Fixtures for the distributed tests: managers, process-table and leftover-file checks."""
 import os
-import sys
 
 import pytest
 from process_checks import leftovers, wait_until
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-if HERE not in sys.path:
-    sys.path.insert(0, HERE)
-
 
 @pytest.fixture(scope="session", autouse=True)
-def helpers_importable_in_children():
+def helpers_importable_in_children(importable_in_children):
     """Spawned NodeGroups import distributed_helpers by name (they inherit PYTHONPATH)."""
-    old = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (HERE, old) if p)
-    yield
-    if old is None:
-        del os.environ["PYTHONPATH"]
-    else:
-        os.environ["PYTHONPATH"] = old
+    importable_in_children(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(autouse=True)

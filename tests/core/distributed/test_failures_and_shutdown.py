@@ -7,7 +7,7 @@ import textwrap
 import time
 
 import numpy as np
-from process_checks import assert_all_gone, descendants, leftovers, wait_until
+from process_checks import assert_all_gone, descendants, leftovers, pyacq_descendants, wait_until
 from pyacq.core.stream import InputStream
 
 
@@ -64,7 +64,7 @@ def test_manager_close_ends_every_process(manager):
     ipc_dev = ipc_group.create_node("NumpyDeviceBuffer")
     ipc_dev.configure(nb_channel=2)
     ipc_dev.output.configure(protocol="ipc", transfermode="plaindata")
-    pids = descendants(os.getpid())
+    pids = pyacq_descendants(os.getpid())
     assert len(pids) >= 6  # manager, default host, watchdog, 3 NodeGroups
     manager.close()
     assert_all_gone(pids)

@@ -1,27 +1,14 @@
 """Fixtures for the RPC tests: spawned processes that are always cleaned up."""
 import os
-import sys
 
 import pytest
 from process_checks import assert_gone
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-# Spawned processes import the helper objects by module name.
-if HERE not in sys.path:
-    sys.path.insert(0, HERE)
-
 
 @pytest.fixture(scope="session", autouse=True)
-def helpers_importable_in_children():
+def helpers_importable_in_children(importable_in_children):
     """Let spawned children import rpc_test_helpers (they inherit PYTHONPATH)."""
-    old = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (HERE, old) if p)
-    yield
-    if old is None:
-        del os.environ["PYTHONPATH"]
-    else:
-        os.environ["PYTHONPATH"] = old
+    importable_in_children(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture
