@@ -322,12 +322,19 @@ class DemoPipeline:
 
     def close(self):
         """Close the viewers, the monitors, then every NodeGroup and the Manager."""
+        from pyqtgraph.Qt import QtCore, QtWidgets
+
         from pyacq.core.rpc.server import RPCServer
         for viewer in self.viewers.values():
             if viewer.running():
                 viewer.stop()
             if not viewer.closed():
                 viewer.close()
+            viewer.deleteLater()
+        # Destroy the widgets now, while the QApplication exists: left to the interpreter's
+        # shutdown, they may outlive it and crash the process on exit.
+        QtWidgets.QApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
+        self.viewers.clear()
         for monitor in self.monitors:
             monitor.close()
         if self.manager is not None:
