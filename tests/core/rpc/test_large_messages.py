@@ -93,14 +93,22 @@ def non_canonical_message(arr):
             + msgpack.packb(list(arr.shape)))
 
 
+def test_longer_string_encodings_are_decoded_in_place():
+    """A message another encoder wrote with str8 keys instead of fixstr still has its array
+    decoded in place, equal to the original."""
+    arr = np.arange(BIG, dtype="float64")
+    frame = received(non_canonical_message(arr))
+    decoded, back = msgpack_views.unpack_with_views(frame, MsgpackSerializer().decode)
+    assert decoded and np.array_equal(back, arr) and frame_of(back).obj is frame
+
+
 def nested(value, depth):
     for _ in range(depth):
         value = [value]
     return value
 
 
-@pytest.mark.parametrize("case", ["ext type", "non-canonical", "many items", "deep",
-                                  "two objects"])
+@pytest.mark.parametrize("case", ["ext type", "many items", "deep", "two objects"])
 def test_unusual_messages_decode_the_ordinary_way(case):
     """Messages the in-place walk does not handle fall back to ordinary decoding: same
     result as from bytes, and the frame is left untouched."""
@@ -108,7 +116,6 @@ def test_unusual_messages_decode_the_ordinary_way(case):
     packb = MsgpackSerializer().dumps
     message = {
         "ext type": lambda: packb([msgpack.ExtType(5, b"xyz"), arr]),
-        "non-canonical": lambda: non_canonical_message(arr),
         "many items": lambda: packb([list(range(msgpack_views.MAX_ITEMS)), arr]),
         "deep": lambda: packb(nested(arr, msgpack_views.MAX_DEPTH + 1)),
         "two objects": lambda: packb(arr) + packb(1),
@@ -175,3 +182,50 @@ def test_large_arrays_round_trip_through_a_spawned_process(spawn):
         arr = ARRAYS[name]
         back = asarray(arr)
         assert back.tobytes() == np.ascontiguousarray(arr).tobytes() and back.flags.writeable
+
+
+def payload_offsets(frame):
+    """Offsets in *frame* of the bin32 payloads of its tagged ndarrays (found by the walk)."""
+    walk = msgpack_views._Walk(memoryview(frame).cast("B"))
+    assert walk.item(0, 0) == len(frame)
+    return [start + 5 for start, _ in walk.payloads]
+
+
+@pytest.mark.parametrize("prefix", range(8))
+def test_sent_frames_align_arrays_and_decode_anywhere(prefix):
+    """packed() writes each large array once, at a multiple of 8 bytes in the frame, whatever
+    precedes it; the frame is plain msgpack (decoded without pyacq, the arrays are the
+    documented tagged dicts), and loads_owned uses the arrays in place without moving them."""
+    arrays = [ARRAYS["float64 C"], ARRAYS["structured"], ARRAYS["big-endian int32 strided"]]
+    message = {"pad": "x" * prefix, "rval": arrays, "small": np.arange(3)}
+    ser = MsgpackSerializer()
+    with ser.packed(message) as buffer:
+        frame = bytes(buffer)
+    assert frame != ser.dumps(message)  # not the packer's ordinary output ...
+    assert [offset % 8 for offset in payload_offsets(frame)] == [0, 0, 0]
+    plain = msgpack.unpackb(frame, raw=False)  # ... but the same values to any decoder
+    assert plain["pad"] == "x" * prefix
+    for tagged, arr in zip(plain["rval"], arrays):
+        assert tagged["___type_name___"] == "ndarray" and tagged["shape"] == list(arr.shape)
+        assert tagged["data"] == np.ascontiguousarray(arr).tobytes()
+    zmq_frame = received(frame)
+    back = ser.loads_owned(zmq_frame)
+    assert zmq_frame.bytes == frame  # nothing moved
+    for got, arr in zip(back["rval"], arrays):
+        assert frame_of(got).obj is zmq_frame and got.flags.aligned and got.flags.writeable
+        assert got.dtype == arr.dtype and got.tobytes() == np.ascontiguousarray(arr).tobytes()
+    assert np.array_equal(back["small"], np.arange(3))
+
+
+def test_packed_buffers_outlive_the_next_message():
+    """Buffers that pyzmq would send without copying (64 KiB and more) are not the packer's
+    own: they keep their content while the serializer packs other messages."""
+    ser = MsgpackSerializer()
+    messages = [{"blob": bytes([7]) * 100_000}, {"arr": np.full(BIG, 3.0)}]
+    for message in messages:
+        with ser.packed(message) as buffer:
+            kept = buffer
+        with ser.packed({"other": bytes(200_000), "arr": np.zeros(BIG)}):
+            pass
+        assert ser.loads(bytes(kept)).keys() == message.keys()
+        assert repr(ser.loads(bytes(kept))) == repr(ser.loads(ser.dumps(message)))

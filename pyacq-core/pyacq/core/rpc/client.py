@@ -132,7 +132,7 @@ class RPCClient:
             self._socket.send_multipart(header + [b""])
         else:
             with self._serializer.packed(opts) as opts_buffer:
-                self._socket.send_multipart(header + [opts_buffer])
+                self._socket.send_multipart(header + [opts_buffer], copy=False)
         if sync == "off":
             return None
         future = Future(self, req_id)

@@ -30,24 +30,40 @@ MAX_DEPTH = 32
 ALIGNMENT = 8
 
 _EXT_CODE = 0x5A
+_FIXEXT4 = 0xD6
 _BIN32 = 0xC6
 _BIN32_HEADER = 5
-# The tag's key and value and the 'data' key, as msgpack writes them (fixstr).
-_TYPE_KEY = b"\xaf___type_name___"
-_NDARRAY = b"\xa7ndarray"
-_DATA_KEY = b"\xa4data"
+# The tag's key and value and the 'data' key (in any of msgpack's str encodings).
+_TYPE_KEY = b"___type_name___"
+_NDARRAY = b"ndarray"
+_DATA_KEY = b"data"
 
 # Type byte -> number of bytes that follow it, for scalars.
 _FIXED_SIZES = {0xC0: 0, 0xC2: 0, 0xC3: 0, 0xCA: 4, 0xCB: 8, 0xCC: 1, 0xCD: 2, 0xCE: 4,
                 0xCF: 8, 0xD0: 1, 0xD1: 2, 0xD2: 4, 0xD3: 8}
 # Type byte -> width of the length that follows it, for bin and str.
 _LENGTH_WIDTHS = {0xC4: 1, 0xC5: 2, 0xC6: 4, 0xD9: 1, 0xDA: 2, 0xDB: 4}
+_STR_WIDTHS = {0xD9: 1, 0xDA: 2, 0xDB: 4}
 _ARRAY_WIDTHS = {0xDC: 2, 0xDD: 4}
 _MAP_WIDTHS = {0xDE: 2, 0xDF: 4}
 
 
 class _GiveUp(Exception):
     """The message is not one the walk handles: decode it the ordinary way."""
+
+
+def placeholder_bytes(number):
+    """The fixext4 item that stands for the *number*-th array of a message."""
+    return bytes((_FIXEXT4, _EXT_CODE)) + number.to_bytes(4, "big")
+
+
+def _str_content(buf, start, stop):
+    """The bytes of the str item ``buf[start:stop]``, or None if it is not a str."""
+    kind = buf[start]
+    if 0xA0 <= kind <= 0xBF:
+        return bytes(buf[start + 1:stop])
+    width = _STR_WIDTHS.get(kind)
+    return None if width is None else bytes(buf[start + 1 + width:stop])
 
 
 class _Walk:
@@ -105,9 +121,10 @@ class _Walk:
             pos = self.item(pos, depth + 1)
             value = pos
             pos = self.item(pos, depth + 1)
-            if pos - value >= MIN_VIEW_BYTES and buf[value] == _BIN32 and buf[key:value] == _DATA_KEY:
+            name = _str_content(buf, key, value)
+            if pos - value >= MIN_VIEW_BYTES and buf[value] == _BIN32 and name == _DATA_KEY:
                 data = (value, pos)
-            elif buf[key:value] == _TYPE_KEY and buf[value:pos] == _NDARRAY:
+            elif name == _TYPE_KEY and _str_content(buf, value, pos) == _NDARRAY:
                 is_ndarray = True
         if is_ndarray and data is not None:
             self.payloads.append(data)
@@ -140,7 +157,7 @@ def unpack_with_views(msg, object_hook):
     pieces, views, moves, last = [], [], [], 0
     for number, (start, stop) in enumerate(walk.payloads):
         pieces.append(buf[last:start])
-        pieces.append(bytes((0xD6, _EXT_CODE)) + number.to_bytes(4, "big"))
+        pieces.append(placeholder_bytes(number))
         last = stop
         payload = start + _BIN32_HEADER
         # Up to 7 bytes back: over the payload's own header and 'data' key.

@@ -13,8 +13,10 @@ import json
 
 import msgpack
 import numpy as np
+import zmq
 
 from . import server_registry
+from .msgpack_frames import ArrayHeaders, build_frame, is_framed, placeholder
 from .msgpack_views import MIN_VIEW_BYTES, unpack_with_views
 from .proxy import ObjectProxy
 
@@ -55,9 +57,10 @@ class Serializer(abc.ABC):
     def packed(self, obj, allow_proxy=True):
         """Serialize *obj* now; return a context manager giving its bytes-like buffer.
 
-        The buffer is valid inside the ``with`` block only: senders copy it into
-        their socket there. Subclasses may return their internal buffer, which
-        saves a copy of large messages over ``dumps``.
+        Senders send the buffer inside the ``with`` block, with ``copy=False``:
+        subclasses may lend their internal buffer for messages smaller than
+        pyzmq's copy threshold (which pyzmq copies anyway), and return buffers
+        of their own for larger ones, which ZeroMQ then sends without a copy.
         """
         return contextlib.nullcontext(self.dumps(obj, allow_proxy))
 
@@ -115,12 +118,10 @@ class Serializer(abc.ABC):
 
     def encode_ndarray(self, arr):
         """Tag an array: raw C-order bytes, dtype and shape."""
-        dtype = arr.dtype
-        dtype_desc = dtype.descr if dtype.names is not None else str(dtype)
         # A byte view of the (C-ordered) data: packed without an extra copy.
         raw = memoryview(np.ascontiguousarray(arr).reshape(-1).view(np.uint8))
         return {TYPE_KEY: "ndarray", "data": self.wrap_bytes(raw),
-                "dtype": dtype_desc, "shape": list(arr.shape)}
+                "dtype": dtype_description(arr), "shape": list(arr.shape)}
 
     def encode_bytes(self, data):
         """Return *data* as the format carries bytes (native, or a tagged dict)."""
@@ -266,6 +267,12 @@ def _descr_field(field):
     return (name, fmt, tuple(shape))
 
 
+def dtype_description(arr):
+    """An array's dtype as tagged dicts carry it: its str, or its descr if structured."""
+    dtype = arr.dtype
+    return dtype.descr if dtype.names is not None else str(dtype)
+
+
 class MsgpackSerializer(Serializer):
     """The default serializer: compact, and carries bytes natively."""
 
@@ -275,18 +282,49 @@ class MsgpackSerializer(Serializer):
         super().__init__(server, client)
         # One packer per serializer keeps its buffer between messages.
         self._packer = msgpack.Packer(default=self.encode, use_bin_type=True, autoreset=False)
+        # While packed() packs: the large arrays left for msgpack_frames to write.
+        self._framed = None
+        self._headers = ArrayHeaders(TYPE_KEY, dtype_description)
 
     def dumps(self, obj, allow_proxy=True):
         self._pack(obj, allow_proxy)
+        return self._take_bytes()
+
+    def packed(self, obj, allow_proxy=True):
+        """Serialize *obj*: a frame of its own if it holds large arrays (each copied
+        once, see msgpack_frames), else the packer's buffer lent until the ``with``
+        block ends (copied to bytes if pyzmq would not copy it)."""
+        self._framed = []
+        try:
+            self._pack(obj, allow_proxy)
+        finally:
+            framed, self._framed = self._framed, None
+        if framed:
+            with _LentBuffer(self._packer) as compact:
+                frame = build_frame(compact, framed, self._headers)
+            if frame is not None:
+                return contextlib.nullcontext(frame)
+            self._pack(obj, allow_proxy)
+        with self._packer.getbuffer() as view:
+            large = view.nbytes >= zmq.COPY_THRESHOLD
+        if large:
+            return contextlib.nullcontext(self._take_bytes())
+        return _LentBuffer(self._packer)
+
+    def _take_bytes(self):
+        """The bytes of what the packer holds, which it then forgets."""
         try:
             return self._packer.bytes()
         finally:
             self._packer.reset()
 
-    def packed(self, obj, allow_proxy=True):
-        """Serialize *obj* into the packer's own buffer, lent until the ``with`` block ends."""
-        self._pack(obj, allow_proxy)
-        return _LentBuffer(self._packer)
+    def encode_ndarray(self, arr):
+        framed = self._framed
+        if framed is not None and is_framed(arr):
+            with self._packer.getbuffer() as packed_so_far:
+                framed.append((packed_so_far.nbytes, arr))
+            return placeholder(len(framed) - 1)
+        return super().encode_ndarray(arr)
 
     def _pack(self, obj, allow_proxy):
         self._allow_proxy = allow_proxy

@@ -298,7 +298,7 @@ class RPCServer:
             reply = serializer.packed({"action": "return", "req_id": req_id, "rval": None,
                                        "error": _error_of(exc)})
         with reply as data:
-            self._socket.send_multipart([caller, data])
+            self._socket.send_multipart([caller, data], copy=False)
 
     def _reject(self, frames, problem):
         """Answer a malformed request with an error when its frames allow a reply."""
