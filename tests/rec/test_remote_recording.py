@@ -13,7 +13,8 @@ from pyacq.devices.simulators import RDAServer
 from pyacq.rec import open_recording
 
 NB_CHANNEL, SAMPLE_RATE, BLOCK_POINTS = 32, 10_000.0, 200
-N_RECORDED = 30_000
+N_RECORDED = int(60 * SAMPLE_RATE)
+RECORDERS = ("RawRecorder", "HDF5Recorder")
 DROPPED_BLOCK = 20
 MARKER_INTERVAL = 700
 
@@ -35,35 +36,45 @@ def expected_markers(n_samples):
     return markers
 
 
-@pytest.mark.parametrize("type_name", ["RawRecorder", "HDF5Recorder"])
-def test_records_a_device_of_another_nodegroup_bit_exactly(type_name, manager, tmp_path):
-    """A recorder in one NodeGroup records a BrainAmpSocket of another NodeGroup: the 32 channels
-    at 10 kHz are on disk bit-exactly once stop() returns, the dropped block is a zero-filled gap
-    recorded with position and length, and the markers are recorded as events."""
+def test_records_a_device_of_another_nodegroup_bit_exactly(manager, tmp_path):
+    """A RawRecorder and an HDF5Recorder in one NodeGroup record a BrainAmpSocket of another
+    NodeGroup for 60 s: the 32 channels at 10 kHz are on disk bit-exactly once stop() returns,
+    the dropped block is a zero-filled gap recorded with position and length, and the markers
+    are recorded as events."""
     acquisition = manager.create_nodegroup(name="acquisition", qt=False)
     recording = manager.create_nodegroup(name="recording", qt=False)
     signal = rda_signal()
-    dirname = tmp_path / "session"
     with RDAServer(nb_channel=NB_CHANNEL, sample_rate=SAMPLE_RATE, block_points=BLOCK_POINTS,
                    signal=signal, marker_interval=MARKER_INTERVAL, drop_blocks=[DROPPED_BLOCK]) as server:
         amp = acquisition.create_node("BrainAmpSocket", name="amp")
         amp.configure(brainamp_host="127.0.0.1", brainamp_port=server.port)
         for output in ("signals", "triggers"):
             amp.outputs[output].configure(protocol="tcp", interface="127.0.0.1", transfermode="plaindata")
-        recorder = recording.create_node(type_name, name="rec")
-        recorder.configure(streams={"signals": amp.outputs["signals"], "triggers": amp.outputs["triggers"]},
-                           dirname=str(dirname))
-        recorder.initialize()
-        recorder.start()
+        recorders = {}
+        for type_name in RECORDERS:
+            recorder = recorders[type_name] = recording.create_node(type_name, name=type_name)
+            recorder.configure(streams={"signals": amp.outputs["signals"],
+                                        "triggers": amp.outputs["triggers"]},
+                               dirname=str(tmp_path / type_name))
+            recorder.initialize()
+            recorder.start()
         amp.initialize()
         amp.start()
-        assert wait_until(lambda: (recorder.tracks["signals"].expected or 0) >= N_RECORDED, 30.0, 0.05), \
-            "the recorder did not receive the device's samples in time"
+        assert wait_until(lambda: all((recorder.tracks["signals"].expected or 0) >= N_RECORDED
+                                      for recorder in recorders.values()), 180.0, 0.2), \
+            "the recorders did not receive 60 s of the device's samples in time"
         amp.stop()
-        recorder.stop()
+        for recorder in recorders.values():
+            recorder.stop()
+            recorder.close()
         lost_samples = amp.lost_samples
-        recorder.close()
     assert lost_samples == BLOCK_POINTS
+    for type_name in RECORDERS:
+        check_recording(tmp_path / type_name, signal)
+
+
+def check_recording(dirname, signal):
+    """Every sample the recorder received is on disk, with the gap and the markers."""
     with open_recording(dirname) as recorded:
         signals, triggers = recorded["signals"], recorded["triggers"]
         n_samples = len(signals.data)
