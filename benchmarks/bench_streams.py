@@ -14,7 +14,8 @@ receiver process and the table shows:
   one chunk at a time; both processes read the same monotonic clock);
 * the ratio to the baseline doing the same work: for large sharedmem chunks,
   np.copyto into a ring of the same size in shared memory (sharedmem copies
-  each chunk into shared memory once, twice with double=True); for plaindata,
+  each chunk into shared memory once; with double=True too, where the ring is
+  mapped twice back to back, else twice); for plaindata,
   and for small sharedmem chunks (where messaging, not copying, dominates), a
   raw pyzmq PUB/SUB socket on the same protocol. inproc rows run both ends as
   threads of one process. The "np.copyto private" row copies into private

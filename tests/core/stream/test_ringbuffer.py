@@ -1,7 +1,9 @@
 """RingBuffer: absolute-index reads, double/single layouts, axis orders, fills and errors."""
+import os
+
 import numpy as np
 import pytest
-from pyacq.core.stream import BufferOverrunError, RingBuffer
+from pyacq.core.stream import BufferOverrunError, RingBuffer, mirroredmemory
 
 SIZE = 20
 
@@ -150,6 +152,75 @@ def test_shared_ringbuffer_reader():
             reader.get_data(0, 4)
         with pytest.raises(ValueError, match="layout"):
             RingBuffer((8, 2), "int32", double=False, shmem=writer.shm_id)
+    finally:
+        reader.close()
+        writer.close()
+
+
+def _feed(rb, total, seed=0):
+    """Write consecutive samples (value = index * 10 + channel) in random chunk lengths."""
+    rng = np.random.default_rng(seed)
+    head = 0
+    while head < total:
+        n = int(rng.integers(1, rb.shape[0] + 1))
+        rb.new_chunk((np.arange(head, head + n)[:, None] * 10 + np.arange(3)).astype(rb.dtype))
+        head += n
+        yield head
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_double_buffer_wraps_many_times_as_views(shared):
+    """A double=True buffer written for several turns of its memory, in chunks of every length
+    up to its size, reads every recent window back as a view equal to what was written."""
+    rb = RingBuffer((1000, 3), "float32", double=True, shmem=True if shared else None)
+    try:
+        rng = np.random.default_rng(1)
+        for head in _feed(rb, 12_000):
+            for _ in range(5):
+                count = int(rng.integers(1, 1001))
+                start = max(0, head - count)
+                window = rb.get_data(start, head)
+                assert not window.flags.owndata
+                np.testing.assert_array_equal(window, _expected(start, head).astype("float32"))
+    finally:
+        rb.close()
+
+
+def test_shared_double_buffer_stores_each_sample_once():
+    """A shared double=True buffer keeps one copy of each sample (its segment is about half
+    the size of two copies), and a reader in this process sees every window as a view."""
+    size, sample_bytes = 1000, 3 * 4
+    writer = RingBuffer((size, 3), "float32", double=True, shmem=True)
+    reader = RingBuffer((size, 3), "float32", double=True, shmem=writer.shm_id)
+    try:
+        assert os.path.getsize("/dev/shm" + writer.shm_id) < 1.5 * size * sample_bytes
+        for head in _feed(writer, 5000):
+            window = reader.get_data(head - min(head, size), head)
+            assert not window.flags.owndata and not window.flags.writeable
+            np.testing.assert_array_equal(window, writer.get_data(head - min(head, size), head))
+    finally:
+        reader.close()
+        writer.close()
+
+
+@pytest.mark.parametrize("side", ["writer", "reader"])
+def test_double_buffer_without_mirrored_mapping(side, monkeypatch):
+    """Where memory cannot be mapped twice, a writer writes every sample twice and a reader
+    of a once-written buffer copies the windows that wrap: both still read exactly."""
+    writer_kwargs = dict(double=True, shmem=True)
+    if side == "writer":
+        monkeypatch.setattr(mirroredmemory, "AVAILABLE", False)
+    writer = RingBuffer((1000, 3), "float32", **writer_kwargs)
+    if side == "reader":
+        def refuse(*args, **kwargs):
+            raise OSError("no mirrored mappings here")
+        monkeypatch.setattr(mirroredmemory, "map_twice", refuse)
+    reader = RingBuffer((1000, 3), "float32", double=True, shmem=writer.shm_id)
+    try:
+        for head in _feed(writer, 5000):
+            start = max(0, head - 1000)
+            np.testing.assert_array_equal(reader.get_data(start, head),
+                                          _expected(start, head).astype("float32"))
     finally:
         reader.close()
         writer.close()

@@ -5,20 +5,30 @@ The write head (index of the next sample to write) and a "reserved" head
 next to the data. With ``shmem`` both live in shared memory, so a reader in
 another process sees exactly what the writer has committed and can tell when
 the samples it asks for are being, or have been, overwritten.
+
+With ``double=True`` every span of up to ``size`` samples reads as one view.
+Where the platform allows (see mirroredmemory) the data is mapped twice back
+to back, so each sample is still written once; otherwise every sample is
+written twice. The header records the layout, so that readers in other
+processes map the data the same way (or, if they cannot, read it in two parts).
 """
 import operator
 
 import numpy as np
 
+from . import mirroredmemory
 from .errors import BufferOverrunError
-from .sharedarray import SharedMem
+from .sharedarray import POSIX_SHM, SharedMem
 from .streamdtype import dtype_from_params
 
-_MAGIC = 0x7079616371524231  # "pyacqRB1"
-_HEADER_ITEMS = 8
+_MAGIC = 0x7079616371524232  # "pyacqRB2"
+_HEADER_ITEMS = 16
 _HEADER_BYTES = _HEADER_ITEMS * 8
 _MAGIC_SLOT, _HEAD_SLOT, _RESERVED_SLOT = 0, 1, 2
 _LAYOUT_SLOTS = slice(3, 7)  # size, double, itemsize, bytes per sample
+# Where the data is: samples per turn of the ring, byte offset, samples stored
+# (2 x size for double buffers written twice, else one turn).
+_PERIOD_SLOT, _OFFSET_SLOT, _STORED_SLOT = 7, 8, 9
 
 
 class RingBuffer:
@@ -30,8 +40,9 @@ class RingBuffer:
         ``(size, ...)``: number of samples held, then the shape of one sample.
     dtype : numpy dtype (structured dtypes included)
     double : bool
-        Keep two copies of every sample so that any span of up to ``size``
-        samples is one contiguous view (reads never copy; writes cost twice).
+        Make any span of up to ``size`` samples one contiguous view (reads
+        never copy), by mapping the memory twice where possible, else by
+        writing every sample twice.
     fill : scalar or None
         Value of samples never written (and of samples skipped by an index
         gap); ``None`` means zero.
@@ -52,31 +63,94 @@ class RingBuffer:
         self.double = bool(double)
         self.fill = fill
         self.axisorder = self._check_axisorder(axisorder, len(self.shape))
-        size = self.shape[0]
-        alloc_shape = (size * (2 if self.double else 1),) + self.shape[1:]
-        memory_shape = tuple(alloc_shape[axis] for axis in self.axisorder)
-        sample_bytes = int(np.prod(self.shape[1:], dtype=np.int64)) * self.dtype.itemsize
-        layout = (size, int(self.double), self.dtype.itemsize, sample_bytes)
-
+        self._size = size = self.shape[0]
+        self._sample_bytes = int(np.prod(self.shape[1:], dtype=np.int64)) * self.dtype.itemsize
+        layout = (size, int(self.double), self.dtype.itemsize, self._sample_bytes)
         self.readonly = isinstance(shmem, str)
-        if shmem is None:
-            self._shm = None
-            self._header = np.zeros(_HEADER_ITEMS, dtype=np.int64)
-            memory = np.zeros(memory_shape, dtype=self.dtype)
-        else:
-            nbytes = _HEADER_BYTES + alloc_shape[0] * sample_bytes
-            self._shm = SharedMem(nbytes, shm_id=shmem if self.readonly else None,
-                                  readonly=self.readonly)
-            self._header = self._shm.to_numpy(0, np.int64, (_HEADER_ITEMS,))
-            memory = self._shm.to_numpy(_HEADER_BYTES, self.dtype, memory_shape)
-        self._buffer = memory.transpose(np.argsort(self.axisorder))
+        self._shm = None
         if self.readonly:
-            self._check_layout(layout)
+            self._attach(shmem, layout)
         else:
-            self._header[_LAYOUT_SLOTS] = layout
-            self._header[_MAGIC_SLOT] = _MAGIC
-            self._fill_all()
-        self._size = size
+            self._create(shmem is not None, layout)
+
+    def _can_mirror(self):
+        return (self.double and self.axisorder[0] == 0 and self._sample_bytes > 0
+                and mirroredmemory.AVAILABLE)
+
+    def _create(self, shared, layout):
+        """Allocate the header and the data (mirrored if possible) for a writer."""
+        size, sample_bytes = self._size, self._sample_bytes
+        region = None
+        if self._can_mirror():
+            period = mirroredmemory.mirror_period(size, sample_bytes)
+            offset = mirroredmemory.PAGE if shared else 0
+            try:
+                if shared:
+                    self._shm = SharedMem(offset + period * sample_bytes)
+                    region = self._shm.map_twice(offset, period * sample_bytes)
+                else:
+                    region = mirroredmemory.private_mirror(period * sample_bytes)
+            except OSError:
+                region = None
+            if region is None and self._shm is not None:
+                self._shm.close()
+                self._shm = None
+        if region is not None:
+            placement = (period, offset, period)
+            self._header = (self._shm.to_numpy(0, np.int64, (_HEADER_ITEMS,)) if shared
+                            else np.zeros(_HEADER_ITEMS, dtype=np.int64))
+            self._set_view(np.frombuffer(region, dtype=self.dtype), 2 * period, period, mirrored=True)
+        else:
+            stored = size * (2 if self.double else 1)
+            placement = (size, _HEADER_BYTES, stored)
+            if shared:
+                self._shm = SharedMem(_HEADER_BYTES + stored * sample_bytes)
+                self._header = self._shm.to_numpy(0, np.int64, (_HEADER_ITEMS,))
+                memory = self._shm.to_numpy(_HEADER_BYTES, self.dtype, (stored * self._items(),))
+            else:
+                self._header = np.zeros(_HEADER_ITEMS, dtype=np.int64)
+                memory = np.zeros(stored * self._items(), dtype=self.dtype)
+            self._set_view(memory, stored, size, mirrored=False)
+        self._header[_LAYOUT_SLOTS] = layout
+        self._header[[_PERIOD_SLOT, _OFFSET_SLOT, _STORED_SLOT]] = placement
+        self._header[_MAGIC_SLOT] = _MAGIC
+        self._fill_all()
+
+    def _attach(self, shm_id, layout):
+        """Map another process's shared buffer read-only, as its header describes it."""
+        classic_bytes = _HEADER_BYTES + self._size * (2 if self.double else 1) * self._sample_bytes
+        # POSIX readers map the whole segment, whatever layout its writer chose.
+        self._shm = SharedMem(None if POSIX_SHM else classic_bytes, shm_id=shm_id, readonly=True)
+        if self._shm.nbytes < _HEADER_BYTES:
+            raise ValueError(f"shared memory {shm_id!r} does not hold a pyacq RingBuffer")
+        self._header = self._shm.to_numpy(0, np.int64, (_HEADER_ITEMS,))
+        self._check_layout(layout)
+        period, offset, stored = (int(v) for v in self._header[[_PERIOD_SLOT, _OFFSET_SLOT, _STORED_SLOT]])
+        if self._shm.nbytes < offset + stored * self._sample_bytes:
+            raise ValueError(f"shared RingBuffer {shm_id!r} is smaller than its header says")
+        if self.double and stored == period:  # written once: mirror it too, if we can
+            try:
+                region = self._shm.map_twice(offset, period * self._sample_bytes)
+            except (OSError, ValueError):
+                region = None
+            if region is not None:
+                memory = np.frombuffer(region, dtype=self.dtype)
+                memory.flags.writeable = False  # the pages are mapped read-only
+                self._set_view(memory, 2 * period, period, mirrored=True)
+                return
+        memory = self._shm.to_numpy(offset, self.dtype, (stored * self._items(),))
+        self._set_view(memory, stored, period, mirrored=False)
+
+    def _items(self):
+        return int(np.prod(self.shape[1:], dtype=np.int64))
+
+    def _set_view(self, memory, length, period, mirrored):
+        """Shape the flat ``memory`` into the (length, ...) buffer in axis order."""
+        full_shape = (length,) + self.shape[1:]
+        memory_shape = tuple(full_shape[axis] for axis in self.axisorder)
+        self._buffer = memory[:length * self._items()].reshape(memory_shape).transpose(
+            np.argsort(self.axisorder))
+        self._length, self._period, self._mirrored = length, period, mirrored
 
     @staticmethod
     def _check_axisorder(axisorder, ndim):
@@ -116,7 +190,8 @@ class RingBuffer:
         return 0 if self.fill is None else self.fill
 
     def _fill_all(self):
-        self._buffer[...] = self._fill_value()
+        # A mirrored buffer's second turn is the first one again.
+        self._buffer[:self._period if self._mirrored else self._length] = self._fill_value()
 
     def reset(self):
         """Restart at index 0 with every sample set to the fill value (writer only)."""
@@ -173,23 +248,24 @@ class RingBuffer:
 
     def _store(self, start, stop, source):
         """Copy ``source`` (an array of ``stop - start`` samples, or a scalar) to its slots."""
-        size = self._size
         count = stop - start
         if count <= 0:
             return
-        position = start % size
-        first = min(count, size - position)
+        period = self._period
+        position = start % period
         buffer = self._buffer
+        if self._mirrored:  # one copy, continued by the mirror past the end of the turn
+            buffer[position:position + count] = source
+            return
+        first = min(count, period - position)
         is_array = isinstance(source, np.ndarray)
         pieces = ((position, 0, first), (0, first, count - first)) if first < count else (
             (position, 0, count),)
         for slot, offset, length in pieces:
-            if length == 0:
-                continue
             part = source[offset:offset + length] if is_array else source
             buffer[slot:slot + length] = part
             if self.double:
-                buffer[slot + size:slot + size + length] = part
+                buffer[slot + period:slot + period + length] = part
 
     def get_data(self, start, stop, copy=False, join=True):
         """Return samples ``[start, stop)`` (absolute indexes).
@@ -203,15 +279,15 @@ class RingBuffer:
         ``IndexError``) for samples already overwritten.
         """
         start, stop = self._check_range(start, stop)
-        size = self._size
+        period = self._period
         count = stop - start
-        position = start % size
+        position = start % period
         buffer = self._buffer
         copied = copy
-        if self.double or position + count <= size:
+        if position + count <= self._length:
             first, second = buffer[position:position + count], buffer[0:0]
         else:
-            first, second = buffer[position:size], buffer[0:count - (size - position)]
+            first, second = buffer[position:period], buffer[0:count - (period - position)]
         if join:
             if second.shape[0]:
                 result, copied = np.concatenate([first, second]), True

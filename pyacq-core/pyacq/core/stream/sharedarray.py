@@ -15,12 +15,16 @@ import weakref
 
 import numpy as np
 
+from . import mirroredmemory
 from .streamdtype import dtype_from_params, dtype_to_params
 
 if sys.platform == "win32":
     _posixshmem = None
 else:
     import _posixshmem
+
+#: Segments are POSIX shared memory (readers can map a segment without knowing its size).
+POSIX_SHM = _posixshmem is not None
 
 
 def _new_shm_id():
@@ -40,15 +44,18 @@ class SharedMem:
 
     With ``shm_id=None`` a new segment is created and owned by this object
     (it is removed when the owner closes); otherwise the existing segment
-    ``shm_id`` is opened, read-only when ``readonly`` is true.
+    ``shm_id`` is opened, read-only when ``readonly`` is true (``nbytes=None``
+    then maps the whole segment, POSIX only).
     """
 
     def __init__(self, nbytes, shm_id=None, readonly=False):
+        self.owner = shm_id is None
+        if nbytes is None and not self.owner and _posixshmem is not None:
+            nbytes = self._segment_size(str(shm_id))
         nbytes = int(nbytes)
         if nbytes <= 0:
             raise ValueError(f"SharedMem needs a positive size in bytes, got {nbytes}")
         self.nbytes = nbytes
-        self.owner = shm_id is None
         self.readonly = bool(readonly) and not self.owner
         self.shm_id = _new_shm_id() if self.owner else str(shm_id)
         if _posixshmem is None:
@@ -62,18 +69,29 @@ class SharedMem:
             else None
         )
 
+    @staticmethod
+    def _open_posix(shm_id, flags, mode=0):
+        try:
+            return _posixshmem.shm_open(shm_id, flags, mode=mode)
+        except FileNotFoundError:
+            raise FileNotFoundError(
+                f"shared memory segment {shm_id!r} does not exist (was its writer closed?)"
+            ) from None
+
+    @classmethod
+    def _segment_size(cls, shm_id):
+        fd = cls._open_posix(shm_id, os.O_RDONLY)
+        try:
+            return os.fstat(fd).st_size
+        finally:
+            os.close(fd)
+
     def _map_posix(self):
         if self.owner:
             flags, mode = os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600
         else:
             flags, mode = (os.O_RDONLY if self.readonly else os.O_RDWR), 0
-        try:
-            fd = _posixshmem.shm_open(self.shm_id, flags, mode=mode)
-        except FileNotFoundError:
-            raise FileNotFoundError(
-                f"shared memory segment {self.shm_id!r} does not exist "
-                "(was its writer closed?)"
-            ) from None
+        fd = self._open_posix(self.shm_id, flags, mode)
         try:
             if self.owner:
                 os.ftruncate(fd, self.nbytes)
@@ -98,6 +116,20 @@ class SharedMem:
     def to_numpy(self, offset, dtype, shape, strides=None):
         """Return a numpy array viewing part of the segment (read-only if the mapping is)."""
         return np.ndarray(shape, dtype=dtype, buffer=self._mmap, offset=offset, strides=strides)
+
+    def map_twice(self, offset, nbytes):
+        """Map ``nbytes`` of the segment from ``offset`` twice, back to back (see mirroredmemory).
+
+        Returns a ctypes char array of ``2 * nbytes``, valid as long as arrays
+        made from it exist; raises OSError where the platform cannot do it.
+        """
+        if _posixshmem is None:
+            raise OSError("mirrored mappings of shared memory need POSIX shared memory")
+        fd = self._open_posix(self.shm_id, os.O_RDONLY if self.readonly else os.O_RDWR)
+        try:
+            return mirroredmemory.map_twice(fd, offset, nbytes, writable=not self.readonly)
+        finally:
+            os.close(fd)
 
     def close(self):
         """Unmap the segment; the owner also removes it so no process can open it again.

@@ -32,7 +32,7 @@ class SharedMemSender:
 
     Usually created by ``OutputStream.configure(transfermode='sharedmem',
     buffer_size=...)``. Options: ``buffer_size`` (samples held, required),
-    ``double`` (write every sample twice so all reads are contiguous views),
+    ``double`` (every read is a contiguous view, see :class:`RingBuffer`),
     ``axisorder`` (memory layout, see :class:`RingBuffer`), ``fill`` (value of
     samples not yet written).
     """
