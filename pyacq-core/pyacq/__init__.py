@@ -13,8 +13,27 @@ __path__ = pkgutil.extend_path(__path__, __name__)
 
 from pyacq import core
 
+#: Subpackages reachable as attributes after a bare ``import pyacq`` (as in
+#: ``pyacq.devices.PyAudio()``), each imported on first access; the plugin ones
+#: come from their own distributions.
+_SUBPACKAGES = {"rec": "pyacq-core", "devices": "pyacq-devices", "dsp": "pyacq-dsp",
+                "viewers": "pyacq-viewers"}
+
+
+def _import_subpackage(name):
+    import importlib
+    try:
+        return importlib.import_module(f"pyacq.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"pyacq.{name}":
+            raise
+        raise AttributeError(f"module 'pyacq' has no attribute {name!r}: pyacq.{name} is not installed "
+                             f"(pip install {_SUBPACKAGES[name]})") from None
+
 
 def __getattr__(name):
+    if name in _SUBPACKAGES:
+        return _import_subpackage(name)
     if name == "__version__":
         from importlib.metadata import version
         value = version("pyacq-core")

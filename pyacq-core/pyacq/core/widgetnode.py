@@ -16,6 +16,12 @@ class WidgetNode(QtWidgets.QWidget, Node):
     """
 
     def __init__(self, parent=None, **kargs):
+        # Without a QApplication, Qt aborts the whole process on the first widget:
+        # an exception that says what to do is the better failure.
+        if QtWidgets.QApplication.instance() is None:
+            raise RuntimeError(f"{type(self).__name__} is a Qt widget: create the QApplication first "
+                               "(app = pyqtgraph.mkQApp()), or create the node in a NodeGroup, "
+                               "which runs one")
         QtWidgets.QWidget.__init__(self, parent=parent, **kargs)
 
     def close(self):
