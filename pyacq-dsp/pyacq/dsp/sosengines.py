@@ -1,8 +1,9 @@
 """Engines that run cascaded second-order sections (SOS) over (time, channel) chunks.
 
-An engine filters one chunk given the filter state, which it updates in
-place, so the caller decides where state is carried (SosFilter: from chunk
-to chunk; OverlapFiltfilt: also backwards over each window). Engines:
+An engine filters chunk after chunk, carrying the filter state from one to
+the next until ``reset()``. (OverlapFiltfilt has engines of its own,
+:mod:`pyacq.dsp.overlapengines`, which keep the samples of its windows
+too.) Engines:
 
 * ``'scipy'``: ``scipy.signal.sosfilt`` (float64 arithmetic), coefficients
   (n_sections, 6) shared by every channel;
@@ -51,30 +52,29 @@ def steady_state_per_channel(sos, values):
 
 
 class ScipySosEngine:
-    """``scipy.signal.sosfilt`` along the time axis of (time, channel) chunks.
+    """``scipy.signal.sosfilt`` along the time axis of (time, channel) chunks, in float64.
 
-    The state has scipy's layout (n_sections, 2, n_channels); the output has
-    the input's dtype.
+    The state is carried from chunk to chunk; the output has the input's
+    dtype (channel-major in memory: sosfilt works on a channel-major copy).
     """
 
     name = "scipy"
 
-    def __init__(self, coefficients, nb_channel, dtype, chunksize=None):
+    def __init__(self, coefficients, nb_channel, dtype):
         from scipy.signal import sosfilt
         self._sosfilt = sosfilt
         self.sos = coefficients
         self.nb_channel = nb_channel
         self.dtype = np.dtype(dtype)
+        self.reset()
 
-    def zero_state(self):
-        return np.zeros((len(self.sos), 2, self.nb_channel))
+    def reset(self):
+        """The next chunk starts a signal: the filter starts at rest on zero."""
+        self._state = np.zeros((len(self.sos), 2, self.nb_channel))
 
-    def steady_state(self, values):
-        return np.ascontiguousarray(steady_state_per_channel(self.sos, values).transpose(1, 2, 0))
-
-    def filter(self, chunk, state):
-        """Filter ``chunk`` (time, channel) starting from ``state``, which is updated."""
-        out, state[...] = self._sosfilt(self.sos, chunk, axis=0, zi=state)
+    def filter(self, chunk):
+        """Filter ``chunk`` (time, channel), which follows the previous one."""
+        out, self._state = self._sosfilt(self.sos, chunk, axis=0, zi=self._state)
         return out.astype(self.dtype, copy=False)
 
     def close(self):

@@ -23,8 +23,8 @@ class SosFilter(SosNode):
 
     The output ``signals`` has the input's dtype (float32 or float64), channel
     names, sample rate and indexes; the state is reset at every start() and
-    when the input stream restarts. The OpenCL engine works in (channel,
-    time) order: a row-major input is transposed into a staging copy.
+    when the input stream restarts. The OpenCL engine keeps the state on the
+    device and makes one upload, one launch and one download per chunk.
     """
 
     def _configure(self, coefficients=None, engine="scipy", chunksize=None):
@@ -39,9 +39,9 @@ class SosFilter(SosNode):
         self._make_engine(self.chunksize)
 
     def _reset_processing(self):
-        self._filter_state = self._engine.zero_state()
+        self._engine.reset()
 
     def _process_signals(self, index, data, lost):
         if lost is None:
-            self._filter_state = self._engine.zero_state()
-        self.output.send(self._engine.filter(data, self._filter_state), index=index)
+            self._engine.reset()
+        self.output.send(self._engine.filter(data), index=index)

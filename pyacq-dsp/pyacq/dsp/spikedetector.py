@@ -15,22 +15,35 @@ class SpikeDetector(ProcessingNode):
     """Threshold detection of spikes with a robust per-channel noise estimate.
 
     ``configure(threshold=5., peak_sign='-', refractory_period=1e-3,
-    smoothing=0.25e-3, waveform_window=(-1e-3, 1.5e-3), noise_duration=1.)``:
+    smoothing=0.25e-3, waveform_window=(-1e-3, 1.5e-3), noise_duration=1.,
+    noise_blocks=5)``:
     ``threshold`` in units of the noise (MAD / 0.6745 of the smoothed
     signal), ``peak_sign`` '-' (troughs, usual for extracellular spikes) or
     '+', times in seconds: ``refractory_period`` (no two spikes closer on a
     channel; each is aligned on its peak), ``smoothing`` (moving average
     used for detection only), ``waveform_window`` (span of the waveform
-    around the peak) and ``noise_duration`` (data used for the noise
-    estimate, taken at each start; detection begins once it has arrived,
-    from the start of the stream). The input should be high-pass filtered
-    (e.g. a SosFilter 300-6000 Hz before this node).
+    around the peak) and ``noise_duration`` (length of the blocks of the
+    running noise estimate). The input should be high-pass filtered (e.g. a
+    SosFilter 300-6000 Hz before this node).
+
+    The noise follows slow changes (electrode drift, changing noise): each
+    block of ``noise_duration`` seconds gives a per-channel estimate (median
+    and MAD / 0.6745 of the smoothed signal, read one sample in every
+    ``smoothing``, which keeps its cost a few percent of one core at 256
+    channels x 30 kHz), and the estimate in use is the median of the last
+    ``noise_blocks`` block estimates: a burst of spikes or an artefact that
+    spoils a block is outvoted, and a lasting change is followed after
+    ``noise_blocks // 2 + 1`` blocks (3 s with the defaults). Detection
+    begins once the first block has arrived, from the start of the stream,
+    with that first block's estimate; the estimate starts afresh at each
+    ``start()``.
 
     Outputs, both indexed by the number of spikes sent so far:
     ``spikes`` (events: ``index`` sample position, ``channel``,
     ``amplitude`` = signal value at the peak) and ``waveforms`` (float32,
     one row per spike: its channel's samples over ``waveform_window``).
-    :attr:`noise_level` holds the per-channel noise once estimated.
+    :attr:`noise_level` holds the per-channel noise in use (None before
+    the first block), replaced by a new array at each update.
 
     Edges: a peak is decided only when the samples its test and its waveform
     need on both sides are there, so the first ``max(refractory_period +
@@ -38,8 +51,8 @@ class SpikeDetector(ProcessingNode):
     is not searched, and the last ``max(refractory_period + smoothing,
     waveform_window[1])`` (1.5 ms) is searched only when more data arrives:
     a spike there at ``stop()`` is not reported. After lost samples (a gap in
-    the input) detection restarts with the same margins. The noise estimate
-    is made once per ``start()``, on its first ``noise_duration``.
+    the input) detection restarts with the same margins; the noise estimate
+    goes on.
     """
 
     _input_specs = {"signals": dict()}
@@ -50,11 +63,14 @@ class SpikeDetector(ProcessingNode):
     _chunk_handlers = {"signals": "_process_signals"}
 
     def _configure(self, threshold=5.0, peak_sign="-", refractory_period=1e-3, smoothing=0.25e-3,
-                   waveform_window=(-1e-3, 1.5e-3), noise_duration=1.0):
+                   waveform_window=(-1e-3, 1.5e-3), noise_duration=1.0, noise_blocks=5):
         for key, value in (("threshold", threshold), ("refractory_period", refractory_period),
                            ("noise_duration", noise_duration)):
             if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
                 raise ValueError(f"{self._describe()}: {key} must be a number > 0, got {value!r}")
+        if isinstance(noise_blocks, bool) or not isinstance(noise_blocks, numbers.Integral) \
+                or noise_blocks < 1:
+            raise ValueError(f"{self._describe()}: noise_blocks must be an int >= 1, got {noise_blocks!r}")
         if isinstance(smoothing, bool) or not isinstance(smoothing, numbers.Real) or smoothing < 0:
             raise ValueError(f"{self._describe()}: smoothing must be a number >= 0, got {smoothing!r}")
         if peak_sign not in ("-", "+"):
@@ -70,6 +86,7 @@ class SpikeDetector(ProcessingNode):
         self.threshold, self.peak_sign = float(threshold), peak_sign
         self.refractory_period, self.smoothing = float(refractory_period), float(smoothing)
         self.waveform_window, self.noise_duration = (left, right), float(noise_duration)
+        self.noise_blocks = int(noise_blocks)
         self.noise_level = None
 
     def after_input_connect(self, inputname):
@@ -92,16 +109,17 @@ class SpikeDetector(ProcessingNode):
             refractory=max(1, round(self.refractory_period * rate)),
             smoothing=max(1, round(self.smoothing * rate)),
             waveform_window=self._waveform_samples(rate),
-            noise_samples=max(1, round(self.noise_duration * rate)))
-        self.noise_level = None
+            noise_samples=max(1, round(self.noise_duration * rate)), noise_blocks=self.noise_blocks)
+        self.noise_level = self._noise_in_use = None
         self._spike_count = 0
 
     def _process_signals(self, index, data, lost):
         if lost is None or lost > 0:
             self._detection.restart(index - len(data))
         spikes, waveforms = self._detection.process(data)
-        if self.noise_level is None and self._detection.noise is not None:
-            self.noise_level = self._detection.noise.copy()
+        if self._detection.noise is not self._noise_in_use:
+            self._noise_in_use = self._detection.noise
+            self.noise_level = self._noise_in_use.copy()
         if len(spikes):
             self._spike_count += len(spikes)
             self.outputs["spikes"].send(spikes, index=self._spike_count)
