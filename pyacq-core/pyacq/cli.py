@@ -1,6 +1,7 @@
 """The ``pyacq`` command line: inspect the installation and run pyacq services."""
 import argparse
 import logging
+import socket
 import sys
 
 
@@ -38,6 +39,18 @@ def _run_demo(args):
         return 1
 
 
+def _make_keys(args):
+    from pyacq.core.rpc.curve import create_keys, load_public_key
+    try:
+        public_file, secret_file = create_keys(args.directory, args.name)
+    except (FileExistsError, ValueError, OSError) as exc:
+        print(f"pyacq keys: {exc}", file=sys.stderr)
+        return 1
+    print(f"public certificate: {public_file}\nsecret certificate: {secret_file} (keep it private)\n"
+          f"public key: {load_public_key(public_file).decode()}")
+    return 0
+
+
 def _positive_seconds(text):
     try:
         seconds = float(text)
@@ -65,7 +78,14 @@ def build_parser():
         "devices", help="list the devices the installed plugins can see now"
     ).set_defaults(run=_print_devices)
     # Listed for the help text only: main() hands "pyacq host ..." to pyacq.core.host.
-    commands.add_parser("host", help="serve a Host at tcp://IP:PORT: Managers spawn NodeGroups here")
+    commands.add_parser("host", help="serve a Host at tcp://IP:PORT: Managers spawn NodeGroups here "
+                                     "(--curve-dir DIR: require CURVE authentication)")
+    keys = commands.add_parser(
+        "keys", help="make a ZeroMQ CURVE certificate: NAME.key (public) and NAME.key_secret in DIR")
+    keys.add_argument("directory", metavar="DIR", help="where to write the certificate files")
+    keys.add_argument("--name", default=socket.gethostname(),
+                      help="name of the certificate files (default: hostname)")
+    keys.set_defaults(run=_make_keys)
     demo = commands.add_parser(
         "demo", help="simulated EEG, band-pass filter and live viewers over several processes "
                      "(needs pyacq-devices, pyacq-dsp, pyacq-viewers)")

@@ -6,8 +6,13 @@ with ``manager.add_host('tcp://IP:PORT')``. The NodeGroups a Host spawns bind
 their RPC servers to the Host's own interface, so whoever reaches the Host
 reaches its NodeGroups.
 
-Anyone who can reach a Host server can run code on its machine: serve on a
-private network or on 127.0.0.1 only.
+Anyone who can reach a Host server can run code on its machine: serve on
+127.0.0.1, on a private network, or require authentication with
+``pyacq host tcp://IP:PORT --curve-dir DIR``: DIR holds the Host's secret
+certificate (one ``NAME.key_secret``, made by ``pyacq keys DIR --name NAME``)
+and ``DIR/authorized/`` the public certificates (``*.key``) of the Managers
+allowed in. The NodeGroup servers the Host spawns then require the same keys,
+and present the Host's certificate when they connect to protected servers.
 """
 import argparse
 import contextlib
@@ -101,7 +106,8 @@ class Host:
         *manager* is the Manager it belongs to; with *qt* the process runs a
         QApplication and a QtRPCServer, so that its nodes may be widgets.
         Other keywords go to ProcessSpawner (``log_addr``, ``log_level``,
-        ``executable``, ``address``).
+        ``executable``, ``address``). A Host that requires CURVE authentication
+        gives its NodeGroups its own keys; nobody else chooses them.
         """
         from pyacq.core.rpc.log import get_logger_address
         from pyacq.core.rpc.server import RPCServer
@@ -115,6 +121,7 @@ class Host:
                 raise ValueError(f"Host {self.name!r} already runs a NodeGroup named {name!r}")
             kwds.setdefault("address", f"tcp://{self._nodegroup_interface()}:*")
             kwds.setdefault("log_addr", get_logger_address())
+            kwds.update(self._nodegroup_keys(kwds))
             if self._watchdog is None:
                 self._watchdog = LeftoverWatchdog()
             tmpdir = tempfile.mkdtemp(prefix="pyacq-nodegroup-")
@@ -145,6 +152,19 @@ class Host:
         if server is None or not server.address.startswith("tcp://"):
             return "127.0.0.1"
         return server.address[len("tcp://"):].rsplit(":", 1)[0]
+
+    def _nodegroup_keys(self, kwds):
+        """``certificate`` and ``authorized_keys`` for a NodeGroup's ProcessSpawner: the Host's
+        own when its server requires CURVE (a protected Host spawns no unprotected server)."""
+        from pyacq.core.rpc.server import RPCServer
+        server = RPCServer.get_server()
+        if server is None or server.certificate is None:
+            return {}
+        for name in ("certificate", "authorized_keys"):
+            if name in kwds:
+                raise ValueError(f"Host {self.name!r} requires CURVE authentication: its NodeGroups "
+                                 f"use the Host's keys, {name!r} cannot be chosen")
+        return {"certificate": server.certificate, "authorized_keys": server.authorized_keys}
 
     # -- watching ------------------------------------------------------------
 
@@ -294,17 +314,32 @@ def check_host_address(address):
     return address
 
 
-def run_host_server(address, name=None):
+def curve_keys(curve_dir):
+    """``(certificate, authorized_keys)`` of a Host's ``--curve-dir``: its one ``*.key_secret``
+    file and its ``authorized/`` directory; ValueError naming what is missing."""
+    from pyacq.core.rpc.curve import find_server_certificate
+    certificate = find_server_certificate(curve_dir)
+    authorized = os.path.join(curve_dir, "authorized")
+    if not os.path.isdir(authorized):
+        raise ValueError(f"{curve_dir} has no authorized/ directory: put there the public "
+                         "certificates (NAME.key) of the clients this Host accepts")
+    return certificate, authorized
+
+
+def run_host_server(address, name=None, curve_dir=None):
     """Serve a Host at *address* until interrupted (Ctrl-C or SIGTERM close its NodeGroups).
 
-    Prints ``pyacq host <name> serving at <address>`` once ready.
+    With *curve_dir*, clients must authenticate with ZeroMQ CURVE (see the
+    module docstring). Prints ``pyacq host <name> serving at <address>`` once
+    ready, then, for a protected Host, the public key clients need.
     """
     from pyacq.core.rpc.log import set_host_name
     from pyacq.core.rpc.server import RPCServer
     check_host_address(address)
+    keys = curve_keys(curve_dir) if curve_dir is not None else (None, None)
     name = name or socket.gethostname()
     set_host_name(name)
-    server = RPCServer(address)
+    server = RPCServer(address, certificate=keys[0], authorized_keys=keys[1])
     host = Host(name, poll_procs=True)
     server["host"] = host
 
@@ -315,6 +350,10 @@ def run_host_server(address, name=None):
     try:
         # Announced inside the try: Ctrl-C right after the announcement still closes cleanly.
         print(f"pyacq host {name} serving at {server.address}", flush=True)
+        if curve_dir is not None:
+            public_key = server._authentication.public.decode()
+            print(f"pyacq host {name} requires CURVE authentication: "
+                  f"manager.add_host({server.address!r}, server_key={public_key!r})", flush=True)
         server.run_forever()
     except KeyboardInterrupt:
         logger.info("Host %r interrupted: closing its NodeGroups", name)
@@ -326,18 +365,23 @@ def run_host_server(address, name=None):
 
 
 def main(argv=None):
-    """``python -m pyacq.core.host tcp://IP:PORT [--name NAME]``."""
+    """``python -m pyacq.core.host tcp://IP:PORT [--name NAME] [--curve-dir DIR]``."""
     parser = argparse.ArgumentParser(prog="pyacq host",
                                      description="serve a pyacq Host: Managers spawn NodeGroups here")
     parser.add_argument("address", help="tcp://IP:PORT to serve on (IP of a private interface)")
     parser.add_argument("--name", help="name of this host in log records (default: hostname)")
+    parser.add_argument("--curve-dir", metavar="DIR",
+                        help="require ZeroMQ CURVE authentication: DIR holds this Host's "
+                             "NAME.key_secret and authorized/ the clients' NAME.key files")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         check_host_address(args.address)
+        if args.curve_dir is not None:
+            curve_keys(args.curve_dir)
     except ValueError as exc:
         parser.error(str(exc))
-    return run_host_server(args.address, args.name)
+    return run_host_server(args.address, args.name, args.curve_dir)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import atexit
 import ipaddress
 import itertools
 import logging
+import os
 import socket
 import threading
 
@@ -125,37 +126,55 @@ class Manager:
 
     # -- hosts ---------------------------------------------------------------
 
-    def add_host(self, addr):
-        """Connect to the Host server at *addr* (``tcp://IP:PORT``) and return a proxy to it."""
-        return self.get_host(addr)
+    def add_host(self, addr, server_key=None):
+        """Connect to the Host server at *addr* (``tcp://IP:PORT``) and return a proxy to it.
 
-    def get_host(self, addr):
+        A Host started with ``--curve-dir`` requires authentication: give its
+        public key as *server_key* (its 40 Z85 characters, or its ``NAME.key``
+        file), and create the Manager with ``client_certificate``.
+        """
+        return self.get_host(addr, server_key)
+
+    def get_host(self, addr, server_key=None):
         """Return (a proxy to) the Host served at *addr*, connecting to it the first time.
 
         The Host then sends its log records to this Manager's log server, and
-        the Manager watches its NodeGroup processes.
+        the Manager watches its NodeGroup processes. *server_key*: see ``add_host``.
         """
         from pyacq.core.host import check_host_address
+        from pyacq.core.rpc import curve
         from pyacq.core.rpc.client import RPCClient
         with self._lock:
             self._check_open()
             if addr in self._hosts:
                 return self._hosts[addr]
             check_host_address(addr)
-            client = RPCClient.get_client(addr)
+            if server_key is not None:
+                curve.add_server_key(addr, server_key)
             try:
-                client.ensure_connection(timeout=CONNECT_TIMEOUT)
-                host = client["host"]
-            except (TimeoutError, RuntimeError) as exc:
-                client.close()
-                raise ConnectionError(f"no pyacq Host answers at {addr} ({exc}); is "
-                                      f"`pyacq host {addr}` running there?") from None
+                host = self._connect_host(addr)
+            except BaseException:
+                if server_key is not None:
+                    curve.remove_server_key(addr)
+                RPCClient.get_client(addr).close()
+                raise
             log_addr = self._log_address_for(addr)
             if log_addr is not None:
                 host.connect_log_server(log_addr)
             self._hosts[addr] = host
             self._start_watching()
             return host
+
+    @staticmethod
+    def _connect_host(addr):
+        from pyacq.core.rpc.client import RPCClient
+        client = RPCClient.get_client(addr)
+        try:
+            client.ensure_connection(timeout=CONNECT_TIMEOUT)
+            return client["host"]
+        except (TimeoutError, RuntimeError) as exc:
+            raise ConnectionError(f"no pyacq Host answers at {addr} ({exc}); is "
+                                  f"`pyacq host {addr}` running there?") from None
 
     def list_hosts(self):
         """Proxies to the Hosts this Manager is connected to (the default Host included)."""
@@ -450,7 +469,7 @@ def _close_spawned_manager(spawner, manager):
     spawner.close()
 
 
-def create_manager(mode="rpc", auto_close_at_exit=True):
+def create_manager(mode="rpc", auto_close_at_exit=True, client_certificate=None):
     """Create the Manager: in a new process (*mode* 'rpc', returns a proxy) or here ('local').
 
     Also starts, in this process, the log server that receives the log
@@ -459,9 +478,17 @@ def create_manager(mode="rpc", auto_close_at_exit=True):
     thread), and an RPC server in the calling thread so that local nodes'
     streams can be connected to remote nodes. With *auto_close_at_exit* the
     Manager is closed when this process exits.
+
+    *client_certificate* (a ``NAME.key_secret`` file made by ``pyacq keys``)
+    is what the Manager, and this process, present to Hosts that require
+    CURVE authentication (``manager.add_host(addr, server_key=...)``).
     """
     if mode not in ("rpc", "local"):
         raise ValueError(f"create_manager(): mode must be 'rpc' or 'local', not {mode!r}")
+    if client_certificate is not None:
+        from pyacq.core.rpc import curve
+        client_certificate = os.path.abspath(client_certificate)
+        curve.set_client_certificate(client_certificate)
     _start_logging()
     _ensure_rpc_server()
     if mode == "local":
@@ -474,6 +501,8 @@ def create_manager(mode="rpc", auto_close_at_exit=True):
     spawner = ProcessSpawner(name="manager", log_addr=get_logger_address(),
                              log_level=logging.getLogger().level or None)
     try:
+        if client_certificate is not None:
+            spawner.client._import("pyacq.core.rpc.curve").set_client_certificate(client_certificate)
         manager = spawner.client._import("pyacq.core.manager").create_process_manager()
     except BaseException:
         spawner.close()

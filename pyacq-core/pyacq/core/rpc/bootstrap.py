@@ -2,7 +2,8 @@
 
 Run as ``python -m pyacq.core.rpc.bootstrap``; reads its configuration (one
 json line) from stdin, starts an RPCServer (or a QtRPCServer in a
-QApplication), reports its address -- or its start-up error with traceback --
+QApplication; one requiring ZeroMQ CURVE when the configuration names a
+certificate), reports its address -- or its start-up error with traceback --
 to the parent over ZeroMQ, then serves until closed.
 """
 import json
@@ -31,6 +32,14 @@ def _start_logging(config):
 
 
 def _start_server(config):
+    if config.get("certificate") is None:
+        return _create_server(config)
+    from .curve import protected_servers
+    with protected_servers(config["certificate"], config["authorized_keys"]):
+        return _create_server(config)
+
+
+def _create_server(config):
     if not config["qt"]:
         from .server import RPCServer
         return RPCServer(config["address"]), None

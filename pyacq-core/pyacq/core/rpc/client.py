@@ -8,8 +8,9 @@ import time
 import weakref
 
 import zmq
+from zmq.utils.monitor import recv_monitor_message
 
-from . import server_registry
+from . import curve, server_registry
 from .context import make_socket
 from .errors import RemoteCallException
 from .future import Future
@@ -38,6 +39,11 @@ class RPCClient:
     any) serve requests, so that A calling B calling back A never deadlocks.
     Use ``RPCClient.get_client(address)`` to share one client per thread and
     address; proxies do so automatically.
+
+    When a server key is known for *address* (``curve.add_server_key``, or
+    learnt from a proxy), the client authenticates with ZeroMQ CURVE; a server
+    that refuses the handshake makes the waiting call raise
+    ``curve.AuthenticationError`` naming the address, within a second.
     """
 
     def __init__(self, address, reentrant=True, serializer="msgpack"):
@@ -60,6 +66,16 @@ class RPCClient:
         self._socket = make_socket(zmq.DEALER)
         self._socket.setsockopt(zmq.IDENTITY,
                                 f"{os.getpid()}-{self._thread_id}-{os.urandom(6).hex()}".encode())
+        try:
+            self._server_key, self._client_public = curve.secure_client_socket(self._socket, address)
+        except curve.AuthenticationError:
+            self._socket.close(linger=0)
+            raise
+        # Handshake failures are the only sign of a refused authentication: watch for them
+        # (read only when a wait times out, so replies pay nothing for it).
+        self._monitor = (None if address.startswith("inproc://")
+                         else self._socket.get_monitor_socket(curve.handshake_failure_events()))
+        self._auth_failure = None
         self._socket.connect(address)
         self._futures = {}
         self._next_req_id = 0
@@ -83,10 +99,22 @@ class RPCClient:
         if server is not None and server.address == address:
             return None
         client = _clients_of_this_thread().get(address)
+        if client is not None and not client._closed and client._keys_outdated():
+            client.close()
         if client is None or client._closed:
             _clients_of_this_thread().pop(address, None)
             client = RPCClient(address)
         return client
+
+    def _keys_outdated(self):
+        """True if this client was refused, or connected with other keys than the keyring's now
+        (a server key learnt or changed, another client certificate): get_client replaces it."""
+        if self._auth_failure is not None or self._server_key != curve.server_key(self.address):
+            return True
+        if self._server_key is None:
+            return False
+        own = curve.client_certificate()
+        return own is None or own[0] != self._client_public
 
     # -- state ---------------------------------------------------------------
 
@@ -99,6 +127,8 @@ class RPCClient:
             raise RuntimeError(f"RPCClient for {self.address} is closed")
         if self._disconnected:
             raise RuntimeError(f"RPC server at {self.address} has disconnected")
+        if self._auth_failure is not None:
+            raise self._auth_failure
         if threading.get_ident() != self._thread_id:
             raise RuntimeError(f"RPCClient for {self.address} belongs to another thread; use "
                                "RPCClient.get_client() in this thread")
@@ -222,8 +252,11 @@ class RPCClient:
         clients = _clients_of_this_thread()
         if clients.get(self.address) is self:
             del clients[self.address]
-        if self._disconnected:
+        if self._disconnected or self._auth_failure is not None:
             self._socket.setsockopt(zmq.LINGER, 0)
+        if self._monitor is not None:
+            self._socket.disable_monitor()
+            self._monitor.close(linger=0)
         self._socket.close()
         self._fail_futures(RuntimeError(f"RPCClient for {self.address} was closed"))
 
@@ -249,9 +282,10 @@ class RPCClient:
             else:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
+                    self._check_handshake()
                     raise TimeoutError(f"no reply from {self.address} within {timeout:.3g} s "
                                        f"(request {future.call_id})")
-                wait_ms = max(1, int(remaining * 1000) + 1)
+                wait_ms = min(1000, max(1, int(remaining * 1000) + 1))
             server = server_registry.get_server() if self._reentrant else None
             if server is not None and server._closing and not server._closed:
                 # Unwind nested requests so that the server can finish closing.
@@ -259,13 +293,13 @@ class RPCClient:
                                    "of this thread is closing")
             if server is None or server._closed:
                 # Nothing else to serve: a blocking receive is the fastest wait.
-                wait_ms = min(wait_ms, 1000)
                 if wait_ms != self._recv_timeout:
                     sock.setsockopt(zmq.RCVTIMEO, wait_ms)
                     self._recv_timeout = wait_ms
                 try:
                     msg = sock.recv(copy=False)
                 except zmq.Again:
+                    self._check_handshake()
                     continue
                 self.process_msg(msg)
                 continue
@@ -274,11 +308,29 @@ class RPCClient:
                 poller = self._pollers[server] = zmq.Poller()
                 poller.register(sock, zmq.POLLIN)
                 poller.register(server._socket, zmq.POLLIN)
-            for ready, _ in poller.poll(wait_ms):
+            events = poller.poll(wait_ms)
+            if not events:
+                self._check_handshake()
+            for ready, _ in events:
                 if ready is sock:
                     self._read_replies()
                 else:
                     server._process_available()
+
+    def _check_handshake(self):
+        """Raise (and fail every pending call with) AuthenticationError if the server refused
+        the handshake."""
+        monitor = self._monitor
+        if monitor is None or self._closed:
+            return
+        while monitor.poll(0):
+            event = recv_monitor_message(monitor)
+            problem = curve.describe_handshake_failure(self.address, event["event"],
+                                                       event["value"], self._server_key)
+            if problem is not None:
+                self._auth_failure = curve.AuthenticationError(problem)
+                self._fail_futures(self._auth_failure)
+                raise self._auth_failure
 
     def _read_replies(self):
         sock = self._socket

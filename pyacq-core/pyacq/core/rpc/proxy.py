@@ -4,7 +4,7 @@ import threading
 
 import numpy as np
 
-from . import server_registry
+from . import curve, server_registry
 from .errors import RemoteCallException
 
 _SYNC_MODES = ("sync", "async", "off")
@@ -53,10 +53,19 @@ class ObjectProxy:
     # -- identity and wire form ---------------------------------------------
 
     def _to_dict(self):
-        """Return the documented wire form of this proxy (tagged dict)."""
-        return {"___type_name___": "proxy", "rpc_addr": self._rpc_addr,
+        """Return the documented wire form of this proxy (tagged dict).
+
+        A proxy to a CURVE-protected server also carries the server's public
+        key (``server_key``, an extra field other clients ignore), so that the
+        process receiving it can connect (see ``curve``).
+        """
+        wire = {"___type_name___": "proxy", "rpc_addr": self._rpc_addr,
                 "obj_id": self._obj_id, "ref_id": self._ref_id,
                 "type_str": self._type_str, "attributes": list(self._attributes)}
+        key = curve.server_key(self._rpc_addr)
+        if key is not None:
+            wire["server_key"] = key.decode("ascii")
+        return wire
 
     def _identity(self):
         return (self._rpc_addr, self._obj_id, self._attributes)

@@ -15,7 +15,7 @@ import msgpack
 import numpy as np
 import zmq
 
-from . import server_registry
+from . import curve, server_registry
 from .msgpack_frames import ArrayHeaders, build_frame, is_framed, placeholder
 from .msgpack_views import MIN_VIEW_BYTES, unpack_with_views
 from .proxy import ObjectProxy
@@ -210,6 +210,12 @@ class Serializer(abc.ABC):
         server = self._local_server()
         if server is not None and rpc_addr == server.address:
             return server.unwrap_reference(obj_id, ref_id, attributes)
+        key = dct.get("server_key")
+        if key is not None:
+            if not isinstance(key, str):
+                raise ValueError(f"malformed proxy: server_key must be text, got {key!r}")
+            if curve.server_key(rpc_addr) != key.encode("ascii", "replace"):
+                curve.add_server_key(rpc_addr, key)
         proxy = ObjectProxy(rpc_addr, obj_id, ref_id, type_str, attributes)
         if self.client is not None and rpc_addr == self.client.address:
             self.client._adopt_proxy(proxy)

@@ -41,8 +41,12 @@ class RPCServer:
     client of the same thread waits for a reply (which is what makes reentrant
     calls work), or when ``_process_available()`` is called.
 
-    The server binds to 127.0.0.1 unless told otherwise. It is not a secure
-    server: whoever can reach its address can run any code in its process.
+    The server binds to 127.0.0.1 unless told otherwise. Whoever can reach its
+    address can run any code in its process, so a server reachable from the
+    network should require ZeroMQ CURVE authentication: *certificate* is its
+    secret certificate file (``NAME.key_secret``) and *authorized_keys* the
+    directory of the public certificates (``*.key``) of the clients it accepts
+    (see ``pyacq.core.rpc.curve``); refused clients are logged.
     Malformed requests are answered with an error (or logged when no reply is
     possible) and never stop the server.
     """
@@ -50,12 +54,23 @@ class RPCServer:
     #: Requests larger than this many bytes are refused with an error reply.
     max_request_size = 1 << 30
 
-    def __init__(self, address="tcp://127.0.0.1:*"):
+    def __init__(self, address="tcp://127.0.0.1:*", certificate=None, authorized_keys=None):
         keep_large_buffers_mapped()
+        self._authentication = _authentication_for(certificate, authorized_keys)
         self._socket = make_socket(zmq.ROUTER)
-        self._socket.bind(address)
+        try:
+            if self._authentication is not None:
+                self._authentication.secure(self._socket)
+            self._socket.bind(address)
+        except BaseException:
+            self._socket.close(linger=0)
+            if self._authentication is not None:
+                self._authentication.close()
+            raise
         #: The address clients connect to, with the port actually bound.
         self.address = self._socket.getsockopt(zmq.LAST_ENDPOINT).decode()
+        if self._authentication is not None:
+            self._authentication.published(self.address)
         # Requests over inproc may share the sender's memory: never decode those in place.
         self._decode_in_place = not self.address.startswith("inproc://")
         self._serializers = {name.encode(): cls(server=self)
@@ -69,6 +84,16 @@ class RPCServer:
         self._depth = 0
         self._closing = False
         self._closed = False
+
+    @property
+    def certificate(self):
+        """Path of the secret certificate this server requires CURVE with, or None."""
+        return None if self._authentication is None else self._authentication.certificate
+
+    @property
+    def authorized_keys(self):
+        """Directory of the client certificates this server accepts, or None (no CURVE)."""
+        return None if self._authentication is None else self._authentication.authorized_keys
 
     # -- thread registration -----------------------------------------------
 
@@ -335,6 +360,8 @@ class RPCServer:
         """Wake a blocked run_forever() with a no-reply ping from this thread."""
         sock = get_context().socket(zmq.DEALER)
         sock.setsockopt(zmq.LINGER, 1000)
+        if self._authentication is not None:
+            self._authentication.secure_own_client(sock)
         sock.connect(self.address)
         sock.send_multipart([b"-1", b"ping", b"auto", b"msgpack", b""])
         sock.close()
@@ -351,6 +378,8 @@ class RPCServer:
         for timer in self._timers:
             timer.stop()
         self._close_sockets()
+        if self._authentication is not None:
+            self._authentication.close()
         self._objects.clear()
         self._namespace.clear()
         if self._local_client is not None:
@@ -359,6 +388,20 @@ class RPCServer:
 
     def _close_sockets(self):
         self._socket.close()
+
+
+def _authentication_for(certificate, authorized_keys):
+    """The ServerAuthentication for these arguments (or the thread's scoped defaults), or None."""
+    from . import curve
+    if certificate is None and authorized_keys is None:
+        defaults = curve.default_server_keys()
+        if defaults is None:
+            return None
+        certificate, authorized_keys = defaults
+    if certificate is None or authorized_keys is None:
+        raise ValueError("a CURVE-protected RPCServer needs both certificate (its NAME.key_secret "
+                         "file) and authorized_keys (a directory of client NAME.key files)")
+    return curve.ServerAuthentication(certificate, authorized_keys)
 
 
 def _recv_request(sock, flags=0):

@@ -8,6 +8,7 @@ import time
 
 import zmq
 
+from . import curve
 from .client import RPCClient
 from .context import get_context
 from .errors import RemoteCallException
@@ -28,6 +29,12 @@ class ProcessSpawner:
     a QtRPCServer. With *log_addr*, its log records, uncaught exceptions, stdout
     and stderr go to that LogServer; *log_level* sets its root logger level.
     *executable* is the Python interpreter to run (default ``sys.executable``).
+    With *certificate* (a ``NAME.key_secret`` file) and *authorized_keys* (a
+    directory of client ``NAME.key`` files), the child's server requires ZeroMQ
+    CURVE: this process then connects with its client certificate (see
+    ``curve.set_client_certificate``), which *authorized_keys* must hold unless
+    it is *certificate* itself, and the child presents *certificate* when it
+    connects to other protected servers.
 
     The child exits when this process dies, however it dies. An error while the
     child starts is raised here as RemoteCallException carrying the child's
@@ -38,10 +45,16 @@ class ProcessSpawner:
     start_timeout = 60.0
 
     def __init__(self, name=None, address="tcp://127.0.0.1:*", qt=False, log_addr=None,
-                 log_level=None, executable=None):
+                 log_level=None, executable=None, certificate=None, authorized_keys=None):
         self.name = name
         self.qt = qt
         self._closed = False
+        server_public_key = None
+        if certificate is not None or authorized_keys is not None:
+            if certificate is None or authorized_keys is None:
+                raise ValueError("a CURVE-protected child needs both certificate and authorized_keys")
+            server_public_key = curve.load_secret_certificate(certificate)[0]
+            certificate, authorized_keys = os.path.abspath(certificate), os.path.abspath(authorized_keys)
         report = get_context().socket(zmq.PULL)
         report.setsockopt(zmq.LINGER, 0)
         try:
@@ -51,6 +64,7 @@ class ProcessSpawner:
                 "log_level": log_level, "parent_pid": os.getpid(),
                 "pdeathsig": threading.current_thread() is threading.main_thread(),
                 "report_addr": f"tcp://127.0.0.1:{port}",
+                "certificate": certificate, "authorized_keys": authorized_keys,
             }
             env = dict(os.environ)
             env["PYTHONPATH"] = os.pathsep.join(
@@ -72,6 +86,8 @@ class ProcessSpawner:
             raise RemoteCallException(type_str, ["Error while starting child process:\n"] + tb)
         #: Address of the child's RPCServer.
         self.address = status["address"]
+        if server_public_key is not None:
+            curve.add_server_key(self.address, server_public_key)
         self.client.ensure_connection(timeout=self.start_timeout)
 
     @property
@@ -131,10 +147,11 @@ class ProcessSpawner:
             if self.proc.poll() is None:
                 try:
                     self.stop(timeout=timeout)
-                except (TimeoutError, RuntimeError):
+                except (TimeoutError, RuntimeError, ConnectionError):
                     pass
             self.client.close()
             self._reap(timeout)
+            curve.remove_server_key(self.address)
         return self.proc.returncode
 
     def _reap(self, timeout=10.0):

@@ -68,7 +68,9 @@ class OutputStream:
         ``offset`` (physical value = offset + scale * sample; metadata, the
         samples travel unchanged), ``units``, ``sample_rate``. Any other
         keyword is an option of the transfer mode's sender (for sharedmem:
-        ``buffer_size``, ``double``, ``axisorder``, ``fill``).
+        ``buffer_size``, ``double``, ``axisorder``, ``fill``). sharedmem
+        readers share the writer's machine, where ``protocol='ipc'`` is the
+        cheapest channel for its index messages.
         """
         if self.closed:
             raise StreamStateError(f"{self._describe()} is closed")

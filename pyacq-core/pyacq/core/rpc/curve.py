@@ -1,0 +1,363 @@
+"""ZeroMQ CURVE authentication for RPC servers reachable from the network.
+
+A protected RPCServer holds a secret certificate (``NAME.key_secret``, made by
+``pyacq keys DIR --name NAME``) and a directory of authorized client public
+certificates (``*.key``); a ZAP authenticator checks every connecting client's
+key against that directory (re-read on each connection, so keys can be added
+or removed while the server runs). A server always accepts its own key, so the
+processes sharing one certificate (a Host and the NodeGroups it spawns) reach
+each other.
+
+Proxies travel between processes, so the keys a client needs are kept in a
+process-wide keyring rather than passed around:
+
+- ``set_client_certificate(path)``: the certificate this process presents to
+  protected servers. Without one, a process that runs a protected server
+  presents that server's certificate;
+- ``add_server_key(address, public_key)``: the public key of the server at
+  *address*. A proxy to a protected server carries that key in an extra
+  ``server_key`` field of its wire form, which plain clients ignore, so a
+  process receiving such a proxy learns the key it needs.
+
+A client connects with CURVE exactly when a key is known for the address; a
+handshake the server refuses raises ``AuthenticationError`` naming the address.
+ZeroMQ is imported on first use only, since every proxy consults the keyring.
+"""
+import contextlib
+import glob
+import logging
+import os
+import threading
+
+logger = logging.getLogger(__name__)
+
+#: Length of a public or secret key in Z85 text.
+Z85_KEY_LENGTH = 40
+
+_lock = threading.Lock()
+_server_keys = {}          # address -> z85 public key (bytes)
+_client_certificate = []   # [(public, secret, path)] when set explicitly
+_serving_certificates = []  # (public, secret, path) of the protected servers of this process
+_scoped_defaults = threading.local()
+
+
+class AuthenticationError(ConnectionError):
+    """A protected RPC server refused this client, or the keys needed to reach it are missing."""
+
+
+# -- certificate files ---------------------------------------------------------
+
+def create_keys(directory, name):
+    """Write a new key pair as ``NAME.key`` (public) and ``NAME.key_secret`` in *directory*.
+
+    Returns the two paths. Existing files are never overwritten: the secret
+    of a deployed certificate must not be lost by a typo.
+    """
+    import zmq.auth
+    if not name or os.sep in name or name.startswith("."):
+        raise ValueError(f"a certificate name must be a plain file name, got {name!r}")
+    paths = [os.path.join(directory, f"{name}.key"), os.path.join(directory, f"{name}.key_secret")]
+    existing = [p for p in paths if os.path.exists(p)]
+    if existing:
+        raise FileExistsError(f"refusing to overwrite existing certificate file {existing[0]}")
+    os.makedirs(directory, exist_ok=True)
+    public_file, secret_file = zmq.auth.create_certificates(directory, name)
+    os.chmod(secret_file, 0o600)
+    return public_file, secret_file
+
+
+def load_secret_certificate(path):
+    """Return ``(public, secret)`` Z85 keys of the secret certificate file *path*."""
+    import zmq.auth
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no certificate file {path}")
+    try:
+        public, secret = zmq.auth.load_certificate(path)
+    except ValueError as exc:
+        raise ValueError(f"{path} is not a ZeroMQ certificate: {exc}") from None
+    if secret is None:
+        raise ValueError(f"{path} holds only a public key: give the NAME.key_secret file")
+    return _checked_key(public, path), _checked_key(secret, path)
+
+
+def load_public_key(key):
+    """Return the Z85 public key *key* given as its 40 characters, or as a certificate file."""
+    if isinstance(key, (bytes, str)) and len(key) == Z85_KEY_LENGTH and not os.path.exists(key):
+        return _checked_key(key, "server key")
+    import zmq.auth
+    path = os.fspath(key)
+    if not os.path.isfile(path):
+        raise ValueError(f"a public key is 40 Z85 characters or a certificate file, got {key!r}")
+    try:
+        public, _ = zmq.auth.load_certificate(path)
+    except ValueError as exc:
+        raise ValueError(f"{path} is not a ZeroMQ certificate: {exc}") from None
+    return _checked_key(public, path)
+
+
+def find_server_certificate(directory):
+    """The one ``*.key_secret`` file of *directory* (a Host's ``--curve-dir``)."""
+    found = sorted(glob.glob(os.path.join(directory, "*.key_secret")))
+    if len(found) != 1:
+        what = "none" if not found else ", ".join(os.path.basename(p) for p in found)
+        raise ValueError(f"{directory} must hold exactly one secret certificate (*.key_secret) "
+                         f"for the server, found {what}; make one with `pyacq keys {directory} "
+                         "--name NAME`")
+    return found[0]
+
+
+def _checked_key(key, origin):
+    if isinstance(key, str):
+        key = key.encode("ascii", "replace")
+    from zmq.utils import z85
+    try:
+        valid = len(key) == Z85_KEY_LENGTH and len(z85.decode(key)) == 32
+    except (ValueError, KeyError):
+        valid = False
+    if not valid:
+        raise ValueError(f"{origin}: not a Z85 CURVE key of {Z85_KEY_LENGTH} characters: {key!r}")
+    return key
+
+
+# -- the process-wide keyring --------------------------------------------------
+
+def set_client_certificate(path):
+    """Present the secret certificate *path* to protected servers (None: stop presenting one)."""
+    with _lock:
+        _client_certificate.clear()
+        if path is not None:
+            _client_certificate.append((*load_secret_certificate(path), os.fspath(path)))
+
+
+def client_certificate():
+    """``(public, secret)`` this process presents to protected servers, or None."""
+    with _lock:
+        chosen = _client_certificate or _serving_certificates
+        return chosen[-1][:2] if chosen else None
+
+
+def add_server_key(address, public_key):
+    """Connect to the server at *address* with CURVE, expecting its *public_key*."""
+    key = load_public_key(public_key)
+    with _lock:
+        _server_keys[address] = key
+
+
+def server_key(address):
+    """The public key known for the server at *address* (bytes), or None."""
+    return _server_keys.get(address)
+
+
+def remove_server_key(address):
+    """Forget the key of the server at *address* (it closed; its port may serve another)."""
+    with _lock:
+        _server_keys.pop(address, None)
+
+
+def forget_keys():
+    """Empty the keyring: no client certificate, no server key (servers keep theirs)."""
+    with _lock:
+        _client_certificate.clear()
+        _server_keys.clear()
+
+
+@contextlib.contextmanager
+def protected_servers(certificate, authorized_keys):
+    """RPCServers created in this thread meanwhile require CURVE with these keys.
+
+    For code that creates a server through a constructor without key
+    arguments (a QtRPCServer in a spawned process).
+    """
+    previous = getattr(_scoped_defaults, "keys", None)
+    _scoped_defaults.keys = (certificate, authorized_keys)
+    try:
+        yield
+    finally:
+        _scoped_defaults.keys = previous
+
+
+def default_server_keys():
+    """``(certificate, authorized_keys)`` set by ``protected_servers`` in this thread, or None."""
+    return getattr(_scoped_defaults, "keys", None)
+
+
+# -- sockets -------------------------------------------------------------------
+
+def secure_client_socket(sock, address):
+    """Set CURVE options on a client socket about to connect to *address*; return the
+    ``(server key, client public key)`` used, or ``(None, None)`` when no key is known for
+    *address* (a plain connection)."""
+    key = server_key(address)
+    if key is None:
+        return None, None
+    own = client_certificate()
+    if own is None:
+        raise AuthenticationError(
+            f"the RPC server at {address} requires authentication (ZeroMQ CURVE), and this "
+            "process has no client certificate: call pyacq.core.rpc.curve.set_client_certificate"
+            "(path to NAME.key_secret)")
+    sock.curve_serverkey = key
+    sock.curve_publickey, sock.curve_secretkey = own
+    return key, own[0]
+
+
+def handshake_failure_events():
+    """Socket monitor events that tell a client its server refused the handshake."""
+    import zmq
+    return (zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+            | zmq.EVENT_HANDSHAKE_FAILED_AUTH)
+
+
+def describe_handshake_failure(address, event, value, server_key_used):
+    """The error message for a failed handshake with *address*, or None if it says nothing
+    about authentication (a plain connection that broke while being set up)."""
+    import zmq
+    if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+        own = client_certificate()
+        key = own[0].decode() if own else "?"
+        return (f"the RPC server at {address} requires authentication (ZeroMQ CURVE) and refused "
+                f"this process's client key {key} (status {value}): add its public certificate "
+                "to the server's authorized keys")
+    if server_key_used is None:
+        if event != zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL:
+            return None
+        return (f"the RPC server at {address} requires authentication (ZeroMQ CURVE), and this "
+                f"process knows no server key for {address}: register it (manager.add_host("
+                "address, server_key=...) or pyacq.core.rpc.curve.add_server_key) and set a client "
+                "certificate (create_manager(client_certificate=...) or "
+                "curve.set_client_certificate)")
+    if event == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL:
+        return (f"the CURVE handshake with {address} failed (protocol error {value:#x}): the "
+                "server there does not require authentication, or speaks another protocol")
+    return (f"the CURVE handshake with the RPC server at {address} failed: the server key "
+            f"registered for {address} ({server_key_used.decode()}) is not that server's")
+
+
+class ServerAuthentication:
+    """The CURVE side of one protected RPCServer: its keys and its ZAP domain.
+
+    ``secure(socket)`` before binding; ``published(address)`` once bound;
+    ``close()`` with the server.
+    """
+
+    def __init__(self, certificate, authorized_keys):
+        self.certificate = os.fspath(certificate)
+        self.authorized_keys = os.fspath(authorized_keys)
+        if not os.path.isdir(self.authorized_keys):
+            raise NotADirectoryError(f"authorized keys: {self.authorized_keys} is not a directory "
+                                     "(of NAME.key public certificates)")
+        self.public, self.secret = load_secret_certificate(self.certificate)
+        self.address = None
+        self.domain = f"pyacq-{os.getpid()}-{id(self):x}"
+        self._closed = False
+
+    def secure(self, sock):
+        """Make *sock* a CURVE server checked by the authenticator of this process."""
+        _authenticators.acquire(self)
+        sock.zap_domain = self.domain.encode()
+        sock.curve_secretkey = self.secret
+        sock.curve_publickey = self.public
+        sock.curve_server = True
+
+    def published(self, address):
+        """The server is bound at *address*: local clients find its key, and without a client
+        certificate of its own this process presents the server's."""
+        self.address = address
+        add_server_key(address, self.public)
+        with _lock:
+            _serving_certificates.append((self.public, self.secret, self.certificate))
+
+    def secure_own_client(self, sock):
+        """Let *sock* (of this process) reach the server with the server's own key."""
+        sock.curve_serverkey = self.public
+        sock.curve_publickey = self.public
+        sock.curve_secretkey = self.secret
+
+    def is_authorized(self, client_key):
+        """True if *client_key* (Z85 bytes) is the server's own or in the authorized directory."""
+        if client_key == self.public:
+            return True
+        import zmq.auth
+        try:
+            return client_key in zmq.auth.load_certificates(self.authorized_keys)
+        except (OSError, ValueError) as exc:
+            logger.error("RPC server at %s cannot read its authorized keys: %s", self.address, exc)
+            return False
+
+    def close(self):
+        if self._closed:
+            return
+        self._closed = True
+        with _lock:
+            entry = (self.public, self.secret, self.certificate)
+            if entry in _serving_certificates:
+                _serving_certificates.remove(entry)
+            if self.address is not None and _server_keys.get(self.address) == self.public:
+                del _server_keys[self.address]
+        _authenticators.release(self)
+
+
+class _AuthenticatorPool:
+    """One ZAP authenticator thread per process (ZeroMQ allows one handler per context),
+    shared by its protected servers, each under a ZAP domain of its own; it stops with the last."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._authenticator = None
+        self._servers = {}
+
+    def acquire(self, server_auth):
+        with self._lock:
+            if self._authenticator is None:
+                from zmq.auth.thread import ThreadAuthenticator
+
+                from .context import get_context
+
+                class _Authenticator(ThreadAuthenticator):
+                    """Remembers the peer of the request being checked, for the refusal's log line."""
+
+                    peer = None
+
+                    async def handle_zap_message(self, msg):
+                        self.peer = msg[3].decode("utf-8", "replace") if len(msg) > 3 else None
+                        await super().handle_zap_message(msg)
+
+                self._authenticator = _Authenticator(get_context(), log=logging.getLogger("zmq.auth"))
+                self._authenticator.start()
+            self._servers[server_auth.domain] = server_auth
+            self._authenticator.configure_curve_callback(server_auth.domain, _KeyChecker(self))
+
+    def release(self, server_auth):
+        with self._lock:
+            if self._servers.pop(server_auth.domain, None) is None:
+                return
+            self._authenticator.credentials_providers.pop(server_auth.domain, None)
+            if not self._servers:
+                self._authenticator.stop()
+                self._authenticator = None
+
+    def check(self, domain, client_key):
+        server_auth = self._servers.get(domain)
+        if server_auth is None:
+            return False
+        if server_auth.is_authorized(client_key):
+            return True
+        peer = getattr(self._authenticator, "peer", None)
+        logger.warning("RPC server at %s refused a client from %s: its CURVE key %s is not "
+                       "authorized (not in %s)", server_auth.address, peer or "unknown address",
+                       client_key.decode("ascii", "replace"), server_auth.authorized_keys)
+        return False
+
+
+class _KeyChecker:
+    """The credentials provider pyzmq's authenticator calls for each CURVE client."""
+
+    def __init__(self, pool):
+        self._pool = pool
+
+    def callback(self, domain, key):
+        return self._pool.check(domain, key)
+
+
+_authenticators = _AuthenticatorPool()

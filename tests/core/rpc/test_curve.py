@@ -1,0 +1,182 @@
+"""CURVE authentication of RPC servers: protected servers in real spawned processes."""
+import shutil
+import threading
+import time
+import types
+
+import pytest
+from pyacq.core.rpc import curve
+from pyacq.core.rpc.client import RPCClient
+
+
+@pytest.fixture
+def keys(tmp_path):
+    """A server certificate, an authorized client, an intruder whose key is not authorized."""
+    authorized = tmp_path / "authorized"
+    authorized.mkdir()
+    found = types.SimpleNamespace(authorized=str(authorized))
+    for name in ("server", "client", "intruder"):
+        public, secret = curve.create_keys(str(tmp_path / name), name)
+        setattr(found, name, secret)
+        setattr(found, f"{name}_public", curve.load_public_key(public))
+    shutil.copy(tmp_path / "client" / "client.key", authorized)
+    return found
+
+
+@pytest.fixture(autouse=True)
+def empty_keyring():
+    """Each test starts and ends with an empty keyring (the keyring is process-wide)."""
+    curve.forget_keys()
+    yield
+    curve.forget_keys()
+
+
+@pytest.fixture
+def protected(spawn, keys):
+    """A spawned process whose RPC server requires CURVE; this process presents the client key."""
+    curve.set_client_certificate(keys.client)
+    return spawn(name="protected", certificate=keys.server, authorized_keys=keys.authorized)
+
+
+def _server_warnings(proc):
+    """Start collecting the curve module's log records in *proc*; return the handler (a proxy)."""
+    handler = proc.client._import("logging.handlers").MemoryHandler(1000)
+    proc.client._import("logging").getLogger("pyacq.core.rpc.curve").addHandler(handler)
+    return handler
+
+
+def test_authorized_client_makes_sync_and_async_calls(protected, keys):
+    """A client with an authorized certificate calls a protected server synchronously and
+    asynchronously, and the connection really uses the server's key."""
+    calc = protected.client._import("rpc_test_helpers").Calculator()
+    assert calc.add(2, 3) == 5
+    future = calc.add(4, 5, _sync="async")
+    assert future.result(timeout=10) == 9
+    assert curve.server_key(protected.address) == keys.server_public
+    assert RPCClient.get_client(protected.address)._server_key == keys.server_public
+
+
+def test_proxy_reaches_third_process_with_its_server_key(protected, spawn, keys):
+    """A proxy to an object of a protected server, passed to a third process, carries the
+    server's public key: with its own client certificate, that process calls the object."""
+    calc = protected.client._import("rpc_test_helpers").Calculator()
+    third = spawn(name="third")
+    third_curve = third.client._import("pyacq.core.rpc.curve")
+    third_curve.set_client_certificate(keys.client)
+    caller = third.client._import("rpc_test_helpers").Calculator()
+    assert caller.call(calc.add, 20, 22) == 42
+    assert third_curve.server_key(protected.address) == keys.server_public
+
+
+def test_third_process_without_certificate_gets_a_clear_error(protected, spawn):
+    """A process that learns a protected server's key from a proxy but has no client
+    certificate fails at once with an error naming the address and the missing certificate."""
+    calc = protected.client._import("rpc_test_helpers").Calculator()
+    caller = spawn(name="third").client._import("rpc_test_helpers").Calculator()
+    with pytest.raises(Exception) as info:
+        caller.call(calc.add, 1, 2, _timeout=20)
+    assert "AuthenticationError" in str(info.value)
+    assert protected.address in str(info.value)
+    assert "no client certificate" in str(info.value)
+
+
+def test_client_without_keys_is_refused_within_its_timeout(protected, keys):
+    """A client that knows no key for a protected server gets AuthenticationError naming the
+    address and saying authentication is required, well before its timeout, at each call; with
+    the keys back, a new client gets through."""
+    curve.forget_keys()
+    client = RPCClient.get_client(protected.address)
+    assert client._server_key is None
+    start = time.monotonic()
+    with pytest.raises(curve.AuthenticationError,
+                       match=f"{protected.address} requires authentication"):
+        client.ping(timeout=10.0)
+    assert time.monotonic() - start < 5.0
+    with pytest.raises(curve.AuthenticationError):
+        client.ping(timeout=10.0)
+    curve.add_server_key(protected.address, keys.server_public)
+    curve.set_client_certificate(keys.client)
+    assert RPCClient.get_client(protected.address).ping(timeout=10.0) == "pong"
+
+
+def test_unauthorized_key_is_refused_logged_and_server_keeps_serving(protected, keys):
+    """A client whose key is not authorized is refused (AuthenticationError naming the address
+    and its key); the server logs the refused key and goes on serving authorized clients."""
+    handler = _server_warnings(protected)
+    curve.set_client_certificate(keys.intruder)
+    intruder = RPCClient.get_client(protected.address)
+    with pytest.raises(curve.AuthenticationError, match="refused this process's client key") as info:
+        intruder.ping(timeout=10.0)
+    assert protected.address in str(info.value)
+    assert keys.intruder_public.decode() in str(info.value)
+    curve.set_client_certificate(keys.client)
+    assert RPCClient.get_client(protected.address).ping(timeout=10.0) == "pong"
+    messages = [record.getMessage() for record in handler.buffer]
+    assert any(keys.intruder_public.decode() in m and "not authorized" in m for m in messages), messages
+
+
+def test_wrong_server_key_is_reported(protected, keys):
+    """A client expecting another key than the server's fails with an error saying so; with
+    the right key registered, a new client gets through."""
+    curve.add_server_key(protected.address, keys.intruder_public)
+    with pytest.raises(curve.AuthenticationError, match="is not that server's"):
+        RPCClient.get_client(protected.address).ping(timeout=10.0)
+    curve.add_server_key(protected.address, keys.server_public)
+    assert RPCClient.get_client(protected.address).ping(timeout=10.0) == "pong"
+
+
+def test_authorized_key_added_while_serving_is_accepted(protected, keys):
+    """The authorized directory is read at each connection: a key copied there while the
+    server runs is accepted without restarting it."""
+    curve.set_client_certificate(keys.intruder)
+    with pytest.raises(curve.AuthenticationError):
+        RPCClient.get_client(protected.address).ping(timeout=10.0)
+    shutil.copy(keys.intruder.replace(".key_secret", ".key"), keys.authorized)
+    assert RPCClient.get_client(protected.address).ping(timeout=10.0) == "pong"
+
+
+def test_protected_server_in_this_process_closes_from_another_thread(keys):
+    """A protected server serving in a thread of this process answers clients of this process
+    (which present the server's own certificate) and closes when asked from another thread;
+    its key and ZAP authenticator go with it."""
+    from pyacq.core.rpc.server import RPCServer
+    server = RPCServer(certificate=keys.server, authorized_keys=keys.authorized)
+    server["answer"] = 42
+    thread = threading.Thread(target=server.run_forever, daemon=True)
+    thread.start()
+    client = RPCClient(server.address)
+    try:
+        assert client["answer"] == 42
+    finally:
+        client.close()
+        server.close()
+        thread.join(10)
+    assert not thread.is_alive()
+    assert curve.server_key(server.address) is None
+    assert curve.client_certificate() is None
+    assert curve._authenticators._authenticator is None
+
+
+def test_bad_keys_are_refused_with_specific_errors(keys, tmp_path):
+    """Half a configuration, a public-only certificate, a malformed key and an existing
+    certificate name are each refused with an error naming the problem."""
+    from pyacq.core.rpc.server import RPCServer
+    with pytest.raises(ValueError, match="needs both certificate"):
+        RPCServer(certificate=keys.server)
+    with pytest.raises(ValueError, match="holds only a public key"):
+        RPCServer(certificate=keys.server.replace(".key_secret", ".key"),
+                  authorized_keys=keys.authorized)
+    with pytest.raises(NotADirectoryError, match="authorized keys"):
+        RPCServer(certificate=keys.server, authorized_keys=str(tmp_path / "missing"))
+    with pytest.raises(ValueError, match="not a Z85 CURVE key"):
+        curve.add_server_key("tcp://127.0.0.1:5000", "x" * 39 + "~")
+    with pytest.raises(FileExistsError, match="refusing to overwrite"):
+        curve.create_keys(str(tmp_path / "server"), "server")
+    assert curve._authenticators._authenticator is None
+
+
+def test_client_with_server_key_but_no_certificate_fails_at_once(keys):
+    """Knowing a server's key without a client certificate is an immediate, specific error."""
+    curve.add_server_key("tcp://127.0.0.1:5999", keys.server_public)
+    with pytest.raises(curve.AuthenticationError, match="no client certificate"):
+        RPCClient.get_client("tcp://127.0.0.1:5999")
