@@ -7,8 +7,9 @@ DEALER socket; the reply is one frame, a serialized dict with ``req_id``,
 proxy dicts (``rpc_addr``, ``obj_id``, ...), which the client sends back in
 ``opts['obj']`` -- with ``attributes`` naming a method -- to call them.
 
-The first lines use pyacq to start a Manager process and publish it under the
-name ``'manager'``; from then on only ``zmq`` and ``json`` are used: the client
+The first lines use pyacq to start a Manager process, whose RPC server
+publishes it under the name ``'manager'``; from then on only ``zmq`` and
+``json`` are used: the client
 asks the Manager for a new NodeGroup process, connects to that process and
 lists the node types it can create. Run it with::
 
@@ -23,11 +24,9 @@ import zmq
 
 
 def start_pyacq_manager():
-    """Start a Manager in its own process and publish it as 'manager'; return (manager, address)."""
+    """Start a Manager in its own process; return (manager, address of its RPC server)."""
     from pyacq import create_manager
-    from pyacq.core.rpc import RPCClient
     manager = create_manager()
-    RPCClient.get_client(manager._rpc_addr)["manager"] = manager
     return manager, manager._rpc_addr
 
 

@@ -82,6 +82,9 @@ class Manager:
         self._nodegroups = {}
         self._dead = {}
         self._host_nodegroups = {}
+        # Proxies to the nodes create_node() made. The caller's proxy shares our reference
+        # to the node, which deleting ours would release: they are kept for the Manager's life.
+        self._created_nodes = []
         self._default_nodegroup = None
         self._log_relays = {}
         self._numbers = itertools.count()
@@ -316,13 +319,18 @@ class Manager:
                 nodegroup = self.default_nodegroup
             else:
                 nodegroup = self._nodegroup_of(host)
-        return nodegroup.create_node(node_class, **kwds)
+        node = nodegroup.create_node(node_class, **kwds)
+        with self._lock:
+            self._created_nodes.append(node)
+        return node
 
     def _nodegroup_of(self, host):
         if isinstance(host, ObjectProxy):
             for record in self._nodegroups.values():
                 if record.proxy == host:
                     return record.proxy
+            if host._type_str.endswith(".NodeGroup'>"):
+                return host  # e.g. made by Host.create_nodegroup() directly
         host_key, _ = self._resolve_host(host)
         name = self._host_nodegroups.get(host_key)
         if name not in self._nodegroups:
@@ -434,6 +442,7 @@ def create_process_manager():
     manager = Manager()
     forward_stdio_at_any_level()
     manager._process_server = RPCServer.get_server()
+    manager._process_server["manager"] = manager  # for clients that ask for it by name
     return manager
 
 

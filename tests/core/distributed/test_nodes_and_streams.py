@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 from process_checks import wait_until
-from pyacq.core.rpc import Future, RemoteCallException
+from pyacq.core.rpc import Future, RemoteCallException, RPCClient
 from pyacq.core.stream import InputStream
 
 SAMPLE_RATE = 2000.0
@@ -170,6 +170,25 @@ def test_manager_create_node_places_nodes(manager):
     assert len({info["pid"] for info in table.values()}) == 2
     assert len(manager.list_hosts()) == 1
     assert len(manager.list_nodegroups()) == 2
+
+
+def test_nodes_made_by_the_manager_stay_usable(manager):
+    """Proxies returned by manager.create_node() keep working after the Manager creates more
+    nodes in the same NodeGroup (they share the Manager's reference, which it keeps); a
+    NodeGroup a Host created directly may be given as host=; the Manager is published
+    under the name 'manager' in its process, for clients that ask for it by name."""
+    first = manager.create_node("SineGenerator", name="first")
+    for name in ("second", "third"):
+        manager.create_node("SineGenerator", name=name)
+    first.configure(sample_rate=1000.0, chunksize=10)
+    assert first.name == "first" and first.configured()
+    host = manager.list_hosts()[0]
+    direct = host.create_nodegroup("made-by-host", qt=False)
+    node = manager.create_node("SineGenerator", host=direct, name="on-direct")
+    assert [n.name for n in direct.list_nodes()] == ["on-direct"] and node.name == "on-direct"
+    host.close_nodegroup("made-by-host")
+    published = RPCClient.get_client(manager._rpc_addr)["manager"]
+    assert published == manager
 
 
 def test_qt_nodegroup_hosts_widget_nodes(manager):

@@ -32,23 +32,16 @@ def _start_logging(config):
 
 
 def _start_server(config):
-    if config.get("certificate") is None:
-        return _create_server(config)
-    from .curve import protected_servers
-    with protected_servers(config["certificate"], config["authorized_keys"]):
-        return _create_server(config)
-
-
-def _create_server(config):
+    keys = dict(certificate=config.get("certificate"), authorized_keys=config.get("authorized_keys"))
     if not config["qt"]:
         from .server import RPCServer
-        return RPCServer(config["address"]), None
+        return RPCServer(config["address"], **keys), None
     from PyQt5 import QtWidgets
 
     from .qt_server import QtRPCServer
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([sys.argv[0]])
     app.setQuitOnLastWindowClosed(False)
-    server = QtRPCServer(config["address"])
+    server = QtRPCServer(config["address"], **keys)
     server.run_forever()
     return server, app
 

@@ -23,7 +23,6 @@ A client connects with CURVE exactly when a key is known for the address; a
 handshake the server refuses raises ``AuthenticationError`` naming the address.
 ZeroMQ is imported on first use only, since every proxy consults the keyring.
 """
-import contextlib
 import glob
 import logging
 import os
@@ -38,7 +37,6 @@ _lock = threading.Lock()
 _server_keys = {}          # address -> z85 public key (bytes)
 _client_certificate = []   # [(public, secret, path)] when set explicitly
 _serving_certificates = []  # (public, secret, path) of the protected servers of this process
-_scoped_defaults = threading.local()
 
 
 class AuthenticationError(ConnectionError):
@@ -160,26 +158,6 @@ def forget_keys():
     with _lock:
         _client_certificate.clear()
         _server_keys.clear()
-
-
-@contextlib.contextmanager
-def protected_servers(certificate, authorized_keys):
-    """RPCServers created in this thread meanwhile require CURVE with these keys.
-
-    For code that creates a server through a constructor without key
-    arguments (a QtRPCServer in a spawned process).
-    """
-    previous = getattr(_scoped_defaults, "keys", None)
-    _scoped_defaults.keys = (certificate, authorized_keys)
-    try:
-        yield
-    finally:
-        _scoped_defaults.keys = previous
-
-
-def default_server_keys():
-    """``(certificate, authorized_keys)`` set by ``protected_servers`` in this thread, or None."""
-    return getattr(_scoped_defaults, "keys", None)
 
 
 # -- sockets -------------------------------------------------------------------

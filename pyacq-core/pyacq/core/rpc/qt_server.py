@@ -27,14 +27,16 @@ class QtRPCServer(RPCServer):
     exactly as with RPCServer. No timer polls the network.
 
     ``run_forever()`` returns at once (Qt's event loop does the serving). With
-    *quit_on_close*, closing the server quits the QApplication.
+    *quit_on_close*, closing the server quits the QApplication. *certificate*
+    and *authorized_keys* require CURVE authentication, as for RPCServer.
     """
 
-    def __init__(self, address="tcp://127.0.0.1:*", quit_on_close=True):
+    def __init__(self, address="tcp://127.0.0.1:*", quit_on_close=True, certificate=None,
+                 authorized_keys=None):
         app = QtCore.QCoreApplication.instance()
         if app is None:
             raise RuntimeError("QtRPCServer needs a QApplication; create one first")
-        super().__init__(address)
+        super().__init__(address, certificate=certificate, authorized_keys=authorized_keys)
         self.quit_on_close = quit_on_close
         bridge_addr = f"inproc://qt-rpc-bridge-{id(self):x}"
         self._router = self._socket

@@ -391,13 +391,10 @@ class RPCServer:
 
 
 def _authentication_for(certificate, authorized_keys):
-    """The ServerAuthentication for these arguments (or the thread's scoped defaults), or None."""
+    """The ServerAuthentication for these arguments, or None (no CURVE)."""
     from . import curve
     if certificate is None and authorized_keys is None:
-        defaults = curve.default_server_keys()
-        if defaults is None:
-            return None
-        certificate, authorized_keys = defaults
+        return None
     if certificate is None or authorized_keys is None:
         raise ValueError("a CURVE-protected RPCServer needs both certificate (its NAME.key_secret "
                          "file) and authorized_keys (a directory of client NAME.key files)")

@@ -27,10 +27,13 @@ class RPCLogHandler(logging.StreamHandler):
     Records are held for a fraction of a second so that those arriving late
     from other processes are still written in creation order. Host, process
     and thread names each get a stable colour; the level colours the message.
+    Without a *stream*, records go to whatever ``sys.stderr`` is when they are
+    written (it may have been replaced, and the old one closed, meanwhile).
     """
 
-    def __init__(self, stream=sys.stderr):
-        super().__init__(stream)
+    def __init__(self, stream=None):
+        super().__init__(stream or sys.stderr)
+        self._follow_stderr = stream is None
         self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         self._buffer = TimeOrderedBuffer()
         self._wakeup = threading.Event()
@@ -63,6 +66,7 @@ class RPCLogHandler(logging.StreamHandler):
         if not records:
             return
         with self.lock:
+            self._use_current_stderr()
             for record in records:
                 try:
                     self.stream.write(self.format(record) + self.terminator)
@@ -70,9 +74,15 @@ class RPCLogHandler(logging.StreamHandler):
                     self.handleError(record)
             self.stream.flush()
 
+    def _use_current_stderr(self):
+        if self._follow_stderr:
+            self.stream = sys.stderr
+
     def flush(self):
         """Write every held record now."""
         self._write(self._all())
+        with self.lock:
+            self._use_current_stderr()
         super().flush()
 
     def format(self, record):
