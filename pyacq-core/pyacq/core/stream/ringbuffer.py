@@ -26,6 +26,8 @@ _HEADER_ITEMS = 16
 _HEADER_BYTES = _HEADER_ITEMS * 8
 _MAGIC_SLOT, _HEAD_SLOT, _RESERVED_SLOT = 0, 1, 2
 _LAYOUT_SLOTS = slice(3, 7)  # size, double, itemsize, bytes per sample
+# Shared data starts on a page of its own (mirrored mappings need it; others get the same alignment).
+_DATA_OFFSET = mirroredmemory.PAGE
 # Where the data is: samples per turn of the ring, byte offset, samples stored
 # (2 x size for double buffers written twice, else one turn).
 _PERIOD_SLOT, _OFFSET_SLOT, _STORED_SLOT = 7, 8, 9
@@ -83,7 +85,7 @@ class RingBuffer:
         region = None
         if self._can_mirror():
             period = mirroredmemory.mirror_period(size, sample_bytes)
-            offset = mirroredmemory.PAGE if shared else 0
+            offset = _DATA_OFFSET if shared else 0
             try:
                 if shared:
                     self._shm = SharedMem(offset + period * sample_bytes)
@@ -102,11 +104,11 @@ class RingBuffer:
             self._set_view(np.frombuffer(region, dtype=self.dtype), 2 * period, period, mirrored=True)
         else:
             stored = size * (2 if self.double else 1)
-            placement = (size, _HEADER_BYTES, stored)
+            placement = (size, _DATA_OFFSET, stored)
             if shared:
-                self._shm = SharedMem(_HEADER_BYTES + stored * sample_bytes)
+                self._shm = SharedMem(_DATA_OFFSET + stored * sample_bytes)
                 self._header = self._shm.to_numpy(0, np.int64, (_HEADER_ITEMS,))
-                memory = self._shm.to_numpy(_HEADER_BYTES, self.dtype, (stored * self._items(),))
+                memory = self._shm.to_numpy(_DATA_OFFSET, self.dtype, (stored * self._items(),))
             else:
                 self._header = np.zeros(_HEADER_ITEMS, dtype=np.int64)
                 memory = np.zeros(stored * self._items(), dtype=self.dtype)
@@ -118,7 +120,7 @@ class RingBuffer:
 
     def _attach(self, shm_id, layout):
         """Map another process's shared buffer read-only, as its header describes it."""
-        classic_bytes = _HEADER_BYTES + self._size * (2 if self.double else 1) * self._sample_bytes
+        classic_bytes = _DATA_OFFSET + self._size * (2 if self.double else 1) * self._sample_bytes
         # POSIX readers map the whole segment, whatever layout its writer chose.
         self._shm = SharedMem(None if POSIX_SHM else classic_bytes, shm_id=shm_id, readonly=True)
         if self._shm.nbytes < _HEADER_BYTES:
