@@ -4,11 +4,10 @@ import sys
 
 import numpy as np
 import pytest
+from pulse_daemon import SAMPLE_RATE, SINE_FREQUENCY
 from pyacq.core import InputStream, OutputStream, get_node_type
 from pyacq.devices import PyAudio
 from pyacq.devices.audio_pyaudio import PA_INPUT_OVERFLOW, RecordingIndex
-
-from .conftest import SAMPLE_RATE, SINE_FREQUENCY
 
 pytest.importorskip("pyaudio", reason="PyAudio is not installed (pip install pyaudio)")
 

@@ -1,80 +1,16 @@
 """Fixtures of the system tests: a private sound server for the examples that record audio.
 
-``pulseaudio_server`` follows tests/devices/conftest.py (test modules cannot
-import another directory's conftest): a PulseAudio daemon of its own, with a
-440 Hz sine source as the default input and a null sink as the default
-output, reached by PortAudio through ALSA's ``pulse`` device. The fixture
-yields the client environment (``PULSE_SERVER`` ...) to give to the processes
-a test starts; nothing is changed in this process's environment.
+``pulseaudio_server`` runs a private PulseAudio daemon (tests/pulse_daemon.py)
+and yields the client environment (``PULSE_SERVER`` ...) to give to the
+processes a test starts; nothing is changed in this process's environment.
 """
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-
 import pytest
-
-SINE_FREQUENCY = 440.0
-SAMPLE_RATE = 44100
-
-
-def _wait_for_socket(path, proc, log_path, timeout=30.0):
-    """Wait until the daemon accepts connections on ``path``; fail with its log otherwise."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"pulseaudio exited with {proc.returncode}:\n{log_path.read_text()}")
-        if os.path.exists(path):
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
-                if probe.connect_ex(str(path)) == 0:
-                    return
-        time.sleep(0.05)
-    pytest.fail(f"pulseaudio did not listen on {path} within {timeout} s:\n{log_path.read_text()}")
+from pulse_daemon import running_pulseaudio
 
 
 @pytest.fixture(scope="module")
 def pulseaudio_server(tmp_path_factory):
     """A private PulseAudio daemon (default source: a 440 Hz sine); yields the environment
     variables that point a client process at it."""
-    executable, setpriv = shutil.which("pulseaudio"), shutil.which("setpriv")
-    if executable is None or setpriv is None or not sys.platform.startswith("linux"):
-        pytest.fail("the audio examples need a PulseAudio daemon and util-linux's setpriv: apt-get "
-                    "install pulseaudio libasound2-plugins (and portaudio19-dev to build PyAudio)")
-    root = tmp_path_factory.mktemp("pulse")
-    runtime = root / "runtime"
-    runtime.mkdir(mode=0o700)
-    native_socket = root / "native"
-    script = root / "daemon.pa"
-    # The socket module comes last: once the socket listens, every module is loaded.
-    script.write_text(
-        f"load-module module-null-sink sink_name=pyacq_null_sink rate={SAMPLE_RATE}\n"
-        f"load-module module-sine-source source_name=pyacq_sine frequency={SINE_FREQUENCY:.0f} "
-        f"rate={SAMPLE_RATE}\n"
-        "set-default-sink pyacq_null_sink\n"
-        "set-default-source pyacq_sine\n"
-        f"load-module module-native-protocol-unix socket={native_socket} auth-anonymous=1\n"
-    )
-    client_conf = root / "client.conf"
-    client_conf.write_text("autospawn = no\n")
-    daemon_env = {**os.environ, "HOME": str(root), "XDG_RUNTIME_DIR": str(runtime),
-                  "XDG_CONFIG_HOME": str(root / "config"), "PULSE_RUNTIME_PATH": str(runtime / "pulse")}
-    log_path = root / "pulseaudio.log"
-    with open(log_path, "wb") as log:
-        # setpriv --pdeathsig: the daemon gets SIGTERM if pytest dies, so none is left behind.
-        proc = subprocess.Popen(
-            [setpriv, "--pdeathsig", "TERM", executable, "-n", "-F", str(script), "--daemonize=no",
-             "--exit-idle-time=-1", "--use-pid-file=no", "--system=no", "--log-target=stderr"],
-            env=daemon_env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        _wait_for_socket(native_socket, proc, log_path)
-        yield {"PULSE_SERVER": f"unix:{native_socket}", "PULSE_CLIENTCONFIG": str(client_conf),
-               "JACK_NO_START_SERVER": "1"}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+    with running_pulseaudio(tmp_path_factory.mktemp("pulse")) as env:
+        yield env
