@@ -9,6 +9,21 @@ import time
 import numpy as np
 import pytest
 from pyacq.core import InputStream, OutputStream
+from pyacq.dsp.openclsos import HAVE_PYOPENCL, first_device
+
+
+def opencl_unavailable_reason():
+    if not HAVE_PYOPENCL:
+        return "pyopencl is not installed (pip install 'pyacq-dsp[opencl]')"
+    try:
+        first_device()
+    except RuntimeError as exc:
+        return f"no OpenCL device (install pocl-opencl-icd for the CPU): {exc}"
+    return None
+
+
+needs_opencl = pytest.mark.skipif(opencl_unavailable_reason() is not None,
+                                  reason=str(opencl_unavailable_reason()))
 
 
 class Source:

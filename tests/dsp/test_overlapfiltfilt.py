@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 import scipy.signal
 from pyacq.dsp import OverlapFiltfilt
-from pyacq.dsp.openclsos import HAVE_PYOPENCL, first_device
 from pyacq.dsp.overlapfiltfilt import impulse_response_length
+
+from .conftest import needs_opencl
 
 RATE = 10000.0
 SOS = scipy.signal.iirfilter(4, [300.0, 3000.0], btype="bandpass", fs=RATE, output="sos")
@@ -103,18 +104,6 @@ def test_input_gap_is_a_gap_in_the_output(closing, make_source, make_sink, wait)
     assert np.abs(out - expected).max() / np.abs(expected).max() < BOUND
 
 
-def opencl_unavailable_reason():
-    if not HAVE_PYOPENCL:
-        return "pyopencl is not installed (pip install 'pyacq-dsp[opencl]')"
-    try:
-        first_device()
-    except RuntimeError as exc:
-        return f"no OpenCL device (install pocl-opencl-icd for the CPU): {exc}"
-    return None
-
-
-needs_opencl = pytest.mark.skipif(opencl_unavailable_reason() is not None,
-                                  reason=str(opencl_unavailable_reason()))
 
 
 @needs_opencl

@@ -3,25 +3,14 @@ import numpy as np
 import pytest
 import scipy.signal
 from pyacq.dsp import SosFilter
-from pyacq.dsp.openclsos import HAVE_PYOPENCL, first_device
+
+from .conftest import needs_opencl
 
 RATE = 10000.0
 SOS = scipy.signal.iirfilter(4, [300.0, 3000.0], btype="bandpass", ftype="butter", fs=RATE,
                              output="sos")
 
 
-def opencl_unavailable_reason():
-    if not HAVE_PYOPENCL:
-        return "pyopencl is not installed (pip install 'pyacq-dsp[opencl]')"
-    try:
-        first_device()
-    except RuntimeError as exc:
-        return f"no OpenCL device (install pocl-opencl-icd for the CPU): {exc}"
-    return None
-
-
-needs_opencl = pytest.mark.skipif(opencl_unavailable_reason() is not None,
-                                  reason=str(opencl_unavailable_reason()))
 
 
 def stream_through_filter(closing, source, make_sink, random_cuts, data, seed=0, **configure):
