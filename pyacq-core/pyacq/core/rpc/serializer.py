@@ -10,6 +10,7 @@ import base64
 import contextlib
 import datetime
 import json
+import math
 
 import msgpack
 import numpy as np
@@ -177,7 +178,7 @@ class Serializer(abc.ABC):
         if not isinstance(shape, list) or not all(
                 type(n) is int and n >= 0 for n in shape):
             raise ValueError("ndarray shape must be a list of non-negative ints")
-        count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+        count = math.prod(shape)
         if count * dtype.itemsize != len(data):
             raise ValueError(f"ndarray of shape {shape} and dtype {dtype} needs "
                              f"{count * dtype.itemsize} bytes, got {len(data)}")
