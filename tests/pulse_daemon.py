@@ -1,8 +1,8 @@
 """A private PulseAudio daemon for tests that play or record sound through PortAudio.
 
 The daemon has its own runtime directory and socket (nothing is shared with a
-desktop session), a 440 Hz sine source as the default input and a null sink as
-the default output (its monitor records what is played). PortAudio reaches it
+desktop session), a 440 Hz tone as the default input and a null sink as the
+default output (its monitor records what is played). PortAudio reaches it
 through ALSA's ``pulse`` device (Debian's libasound2-plugins), which libpulse
 points at the daemon through the environment :func:`running_pulseaudio` yields.
 """
@@ -19,6 +19,7 @@ import pytest
 SINE_FREQUENCY = 440.0
 SAMPLE_RATE = 44100
 NULL_SINK = "pyacq_null_sink"
+TONE_SINK = "pyacq_tone_sink"
 
 
 def _wait_for_socket(path, proc, log_path, timeout=30.0):
@@ -49,12 +50,15 @@ def running_pulseaudio(root):
     native_socket = root / "native"
     script = root / "daemon.pa"
     # The socket module comes last: once the socket listens, every module is loaded.
+    # The tone plays into a sink of its own, whose monitor is the default source: it then
+    # arrives in real time, in the blocks the client asks for (module-sine-source would
+    # push it in blocks of 2 s, ahead of time).
     script.write_text(
         f"load-module module-null-sink sink_name={NULL_SINK} rate={SAMPLE_RATE}\n"
-        f"load-module module-sine-source source_name=pyacq_sine frequency={SINE_FREQUENCY:.0f} "
-        f"rate={SAMPLE_RATE}\n"
+        f"load-module module-null-sink sink_name={TONE_SINK} rate={SAMPLE_RATE}\n"
+        f"load-module module-sine sink={TONE_SINK} frequency={SINE_FREQUENCY:.0f}\n"
         f"set-default-sink {NULL_SINK}\n"
-        "set-default-source pyacq_sine\n"
+        f"set-default-source {TONE_SINK}.monitor\n"
         f"load-module module-native-protocol-unix socket={native_socket} auth-anonymous=1\n"
     )
     client_conf = root / "client.conf"
