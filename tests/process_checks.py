@@ -67,6 +67,23 @@ def pyacq_descendants(pid):
     return found
 
 
+def processes_tagged(variable, marker):
+    """Pids of live processes whose environment has ``variable=marker``: a test tags the
+    processes it starts this way, so that their children are found even after a parent exits."""
+    tag = f"{variable}={marker}".encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                if tag in f.read().split(b"\0"):
+                    found.append(int(entry))
+        except OSError:
+            continue
+    return [pid for pid in found if pid_alive(pid)]
+
+
 def assert_gone(pid, timeout=30.0):
     """Process *pid* has exited within *timeout* seconds."""
     assert wait_until(lambda: not pid_alive(pid), timeout), f"process {pid} is still alive"

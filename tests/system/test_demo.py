@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from process_checks import leftovers, wait_until
+from process_checks import leftovers, processes_tagged, wait_until
 
 pytest.importorskip("PyQt5")
 pytest.importorskip("pyqtgraph")
@@ -18,28 +18,15 @@ SCREENSHOTS = ("raw_oscilloscope.png", "filtered_oscilloscope.png", "timefreq.pn
                "triggered_oscilloscope.png")
 
 
+MARKER_VARIABLE = "PYACQ_DEMO_TEST_MARKER"
+
+
 def headless_env(marker):
     """This environment without a display, tagged so that the demo's processes can be found."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
-    env["PYACQ_DEMO_TEST_MARKER"] = marker
+    env[MARKER_VARIABLE] = marker
     return env
-
-
-def processes_tagged(marker):
-    """Pids of live processes whose environment carries ``marker`` (the demo and its children)."""
-    tag = f"PYACQ_DEMO_TEST_MARKER={marker}".encode()
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/environ", "rb") as f:
-                if tag in f.read().split(b"\0"):
-                    found.append(int(entry))
-        except OSError:
-            continue
-    return found
 
 
 def read_rgb(path):
@@ -90,8 +77,8 @@ def test_demo_exits_0_and_leaves_nothing_behind(demo_run):
     result, _, marker, before = demo_run
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.splitlines()[-1] == "demo ok"
-    assert wait_until(lambda: not processes_tagged(marker), 30.0), \
-        f"demo processes still alive: {processes_tagged(marker)}"
+    assert wait_until(lambda: not processes_tagged(MARKER_VARIABLE, marker), 30.0), \
+        f"demo processes still alive: {processes_tagged(MARKER_VARIABLE, marker)}"
     assert wait_until(lambda: not (leftovers() - before), 30.0), sorted(leftovers() - before)
 
 

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from process_checks import leftovers, pid_alive, wait_until
+from process_checks import leftovers, processes_tagged, wait_until
 
 pytest.importorskip("PyQt5")
 pytest.importorskip("pyqtgraph")
@@ -41,21 +41,6 @@ RUNS = {
     "stream_monitor": ("stream_monitor.py", []),
     "custom_rpc_client": ("custom_rpc_client.py", []),
 }
-
-
-def processes_tagged(marker):
-    """Pids of live processes whose environment carries ``marker``."""
-    tag = f"{MARKER_VARIABLE}={marker}".encode()
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/environ", "rb") as f:
-                    if tag in f.read().split(b"\0"):
-                        found.append(int(entry))
-            except OSError:
-                continue
-    return [pid for pid in found if pid_alive(pid)]
 
 
 def run_example(name, env, cwd):
@@ -87,7 +72,7 @@ def example_runs(files_before_runs, pulseaudio_server, tmp_path_factory):
         results = {name: future.result() for name, future in futures.items()}
     yield results
     for _, _, marker, _ in results.values():
-        for pid in processes_tagged(marker):
+        for pid in processes_tagged(MARKER_VARIABLE, marker):
             os.kill(pid, 9)
 
 
@@ -101,8 +86,8 @@ def finished(example_runs, name):
     """The output of run *name*, once checked that it exited with 0 and left no process."""
     code, output, marker, _ = example_runs[name]
     assert code == 0, f"{name} exited with {code}:\n{output}"
-    assert wait_until(lambda: not processes_tagged(marker), 30.0), \
-        f"{name} left processes running: {processes_tagged(marker)}\n{output}"
+    assert wait_until(lambda: not processes_tagged(MARKER_VARIABLE, marker), 30.0), \
+        f"{name} left processes running: {processes_tagged(MARKER_VARIABLE, marker)}\n{output}"
     return output
 
 

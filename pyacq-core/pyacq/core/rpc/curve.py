@@ -64,16 +64,21 @@ def create_keys(directory, name):
     return public_file, secret_file
 
 
+def _read_certificate(path):
+    """``(public, secret or None)`` of the certificate file *path*, with errors naming it."""
+    import zmq.auth
+    try:
+        return zmq.auth.load_certificate(path)
+    except ValueError as exc:
+        raise ValueError(f"{path} is not a ZeroMQ certificate: {exc}") from None
+
+
 def load_secret_certificate(path):
     """Return ``(public, secret)`` Z85 keys of the secret certificate file *path*."""
-    import zmq.auth
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no certificate file {path}")
-    try:
-        public, secret = zmq.auth.load_certificate(path)
-    except ValueError as exc:
-        raise ValueError(f"{path} is not a ZeroMQ certificate: {exc}") from None
+    public, secret = _read_certificate(path)
     if secret is None:
         raise ValueError(f"{path} holds only a public key: give the NAME.key_secret file")
     return _checked_key(public, path), _checked_key(secret, path)
@@ -83,14 +88,10 @@ def load_public_key(key):
     """Return the Z85 public key *key* given as its 40 characters, or as a certificate file."""
     if isinstance(key, (bytes, str)) and len(key) == Z85_KEY_LENGTH and not os.path.exists(key):
         return _checked_key(key, "server key")
-    import zmq.auth
     path = os.fspath(key)
     if not os.path.isfile(path):
         raise ValueError(f"a public key is 40 Z85 characters or a certificate file, got {key!r}")
-    try:
-        public, _ = zmq.auth.load_certificate(path)
-    except ValueError as exc:
-        raise ValueError(f"{path} is not a ZeroMQ certificate: {exc}") from None
+    public, _ = _read_certificate(path)
     return _checked_key(public, path)
 
 
