@@ -35,3 +35,22 @@ def test_viewer_without_qapplication_raises_instead_of_aborting(run_python):
     """)
     assert "raised: QOscilloscope is a Qt widget: create the QApplication first" in result.stdout, result.stderr
     assert "created: QOscilloscope" in result.stdout, result.stderr
+
+
+def test_documented_qt4_style_names_work(run_python):
+    """The documentation's examples create their QApplication as ``QtGui.QApplication([])``
+    (pyqtgraph < 0.13 names): once a pyacq viewer or ThreadPollInput is imported, pyqtgraph's
+    QtGui offers the QtWidgets classes again, and a node shows in that application."""
+    result = run_python("""
+        from pyqtgraph.Qt import QtGui, QtWidgets
+        from pyacq.core.tools import ThreadPollInput
+        assert QtGui.QApplication is QtWidgets.QApplication
+        assert QtGui.QWidget is QtWidgets.QWidget
+        assert QtGui.QColor.__module__ == "PyQt5.QtGui"  # QtGui's own classes are untouched
+        app = QtGui.QApplication([])
+        from pyacq import ImageViewer
+        viewer = ImageViewer()
+        viewer.show()
+        print("shown:", viewer.isVisible())
+    """)
+    assert "shown: True" in result.stdout, result.stdout + result.stderr

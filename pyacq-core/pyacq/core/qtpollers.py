@@ -8,6 +8,7 @@ import threading
 
 from pyqtgraph.Qt import QtCore
 
+from . import qtcompat  # noqa: F401 -- the documented examples' Qt names
 from .inputpoller import poll_chunks
 from .stream import InputStream
 
