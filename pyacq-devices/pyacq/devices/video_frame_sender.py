@@ -12,6 +12,7 @@ import threading
 import time
 
 import numpy as np
+from pyacq.core import Node
 
 logger = logging.getLogger(__name__)
 
@@ -101,3 +102,35 @@ class FrameSenderThread(threading.Thread):
         except Exception as error:
             self.error = error
             logger.exception("%s: reading frames failed", self.describe)
+
+
+class FrameSourceNode(Node):
+    """Base of the camera nodes: streams the ``(image, timestamp)`` iterator
+    ``self._frames`` with a :class:`FrameSenderThread` from start() to stop().
+
+    A subclass opens its source at configure(), setting ``_frames``,
+    ``frame_rate`` and ``live`` (live sources are not paced), and closes it.
+    """
+
+    _output_specs = {"video": dict(streamtype="image/video", dtype="uint8")}
+
+    def __init__(self, **kargs):
+        super().__init__(**kargs)
+        self._thread = None
+        self._dropped_before = 0
+
+    @property
+    def dropped_frames(self):
+        """Frames the source dropped since configure(), shown as gaps in the stream."""
+        running = self._thread.counter.dropped_frames if self._thread is not None else 0
+        return self._dropped_before + running
+
+    def _start(self):
+        self._thread = FrameSenderThread(self._frames, self.output, self.frame_rate,
+                                         paced=not self.live, describe=self._describe())
+        self._thread.start()
+
+    def _stop(self):
+        self._thread.stop()
+        self._dropped_before += self._thread.counter.dropped_frames
+        self._thread = None

@@ -10,9 +10,8 @@ import os
 import re
 import sys
 
-from pyacq.core import Node
 from pyacq.devices.video_capture_devices import find_v4l2_device
-from pyacq.devices.video_frame_sender import FrameSenderThread, video_output_spec
+from pyacq.devices.video_frame_sender import FrameSourceNode, video_output_spec
 
 try:
     import av
@@ -84,7 +83,7 @@ def capture_source(camera_num, camera_name, options, platform=sys.platform):
     return camera_name, capture_format
 
 
-class WebCamAV(Node):
+class WebCamAV(FrameSourceNode):
     """Streams a camera, or any video source ffmpeg opens, as (1, H, W, 3) uint8 RGB frames.
 
     The ``video`` output's ``sample_rate`` is the frame rate. Live cameras
@@ -93,13 +92,9 @@ class WebCamAV(Node):
     are counted in ``dropped_frames`` and appear as a gap in the stream.
     """
 
-    _output_specs = {"video": dict(streamtype="image/video", dtype="uint8")}
-
     def __init__(self, **kargs):
         super().__init__(**kargs)
         self._container = None
-        self._thread = None
-        self._dropped_before = 0
 
     def _configure(self, camera_num=0, camera_name=None, **av_options):
         """Open the camera to learn its frame size and rate.
@@ -139,25 +134,9 @@ class WebCamAV(Node):
         self.height, self.width = stream.codec_context.height, stream.codec_context.width
         self.output.spec.update(video_output_spec(self.height, self.width, self.frame_rate))
 
-    @property
-    def dropped_frames(self):
-        """Frames the source dropped since configure(), shown as gaps in the stream."""
-        running = self._thread.counter.dropped_frames if self._thread is not None else 0
-        return self._dropped_before + running
-
     def _decoded_frames(self):
         for frame in self._container.decode(self._stream):
             yield frame.to_ndarray(format="rgb24"), frame.time
-
-    def _start(self):
-        self._thread = FrameSenderThread(self._frames, self.output, self.frame_rate,
-                                         paced=not self.live, describe=self._describe())
-        self._thread.start()
-
-    def _stop(self):
-        self._thread.stop()
-        self._dropped_before += self._thread.counter.dropped_frames
-        self._thread = None
 
     def _close(self):
         self._close_container()

@@ -7,8 +7,7 @@ ffmpeg opens: an alternative to WebCamAV where PyAV is not installed.
 import time
 
 import numpy as np
-from pyacq.core import Node
-from pyacq.devices.video_frame_sender import FrameSenderThread, video_output_spec
+from pyacq.devices.video_frame_sender import FrameSourceNode, video_output_spec
 
 try:
     import imageio
@@ -18,7 +17,7 @@ except ImportError:
     HAVE_IMAGEIO = False
 
 
-class WebCamImageIO(Node):
+class WebCamImageIO(FrameSourceNode):
     """Streams a camera, a video file or a URL as (1, H, W, 3) uint8 RGB frames.
 
     The ``video`` output's ``sample_rate`` is the frame rate. Files are played
@@ -26,12 +25,9 @@ class WebCamImageIO(Node):
     only the latest camera frame: each frame is sent once).
     """
 
-    _output_specs = {"video": dict(streamtype="image/video", dtype="uint8")}
-
     def __init__(self, **kargs):
         super().__init__(**kargs)
         self._reader = None
-        self._thread = None
 
     def _configure(self, camera_num=0, uri=None, **reader_options):
         """Open the source to learn its frame size and rate.
@@ -78,15 +74,6 @@ class WebCamImageIO(Node):
                 time.sleep(poll_interval)
                 continue
             yield np.asarray(image), None
-
-    def _start(self):
-        self._thread = FrameSenderThread(self._frames, self.output, self.frame_rate,
-                                         paced=not self.live, describe=self._describe())
-        self._thread.start()
-
-    def _stop(self):
-        self._thread.stop()
-        self._thread = None
 
     def _close(self):
         self._close_reader()
