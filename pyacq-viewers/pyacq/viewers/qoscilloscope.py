@@ -80,17 +80,10 @@ class QOscilloscope(ParamDialogViewerNode):
         self.with_user_dialog = bool(with_user_dialog)
 
     def check_input_specs(self):
-        self._check_input_connected()
-        params = self.input.params
-        shape = params.get("shape")
-        if shape is None or len(shape) != 2:
-            raise ValueError(f"{self._describe()}: the input must be shaped (time, channel), "
-                             f"got shape {shape!r}")
-        dtype = np.dtype(params["dtype"])
+        self._check_signal_input()
+        dtype = np.dtype(self.input.params["dtype"])
         if dtype.kind not in "biuf" or dtype.names is not None:
             raise TypeError(f"{self._describe()}: the input must carry real numbers, got dtype {dtype}")
-        if not params.get("sample_rate"):
-            raise ValueError(f"{self._describe()}: the input stream declares no sample_rate")
 
     def _trace_layout(self):
         """``(trace_names, transform)``: what is drawn, and how a chunk becomes those traces

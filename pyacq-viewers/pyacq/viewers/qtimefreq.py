@@ -67,14 +67,7 @@ class QTimeFreq(ParamDialogViewerNode):
         self.nodegroup_friends = None if nodegroup_friends is None else list(nodegroup_friends)
 
     def check_input_specs(self):
-        self._check_input_connected()
-        params = self.input.params
-        shape = params.get("shape")
-        if shape is None or len(shape) != 2:
-            raise ValueError(f"{self._describe()}: the input must be shaped (time, channel), "
-                             f"got shape {shape!r}")
-        if not params.get("sample_rate"):
-            raise ValueError(f"{self._describe()}: the input stream declares no sample_rate")
+        self._check_signal_input()
 
     # -- initialisation -------------------------------------------------------------
 

@@ -23,6 +23,17 @@ class ViewerNode(WidgetNode):
             raise RuntimeError(f"{self._describe()}: connect its input (viewer.input.connect(output)) "
                                "before initialize()")
 
+    def _check_signal_input(self):
+        """The input is connected to a (time, channel) stream that declares its sample_rate."""
+        self._check_input_connected()
+        params = self.input.params
+        shape = params.get("shape")
+        if shape is None or len(shape) != 2:
+            raise ValueError(f"{self._describe()}: the input must be shaped (time, channel), "
+                             f"got shape {shape!r}")
+        if not params.get("sample_rate"):
+            raise ValueError(f"{self._describe()}: the input stream declares no sample_rate")
+
     def _checked_max_xsize(self, max_xsize):
         """``max_xsize`` as a float, or ValueError unless it is a positive number of seconds."""
         if isinstance(max_xsize, bool) or not isinstance(max_xsize, (int, float)) or not max_xsize > 0:
