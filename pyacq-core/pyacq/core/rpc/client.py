@@ -74,7 +74,8 @@ class RPCClient:
         # Handshake failures are the only sign of a refused authentication: watch for them
         # (read only when a wait times out, so replies pay nothing for it).
         self._monitor = (None if address.startswith("inproc://")
-                         else self._socket.get_monitor_socket(curve.handshake_failure_events()))
+                         else self._socket.get_monitor_socket(curve.handshake_events()))
+        self._handshakes = curve.HandshakeWatch(address, self._server_key)
         self._auth_failure = None
         self._socket.connect(address)
         self._futures = {}
@@ -282,7 +283,7 @@ class RPCClient:
             else:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    self._check_handshake()
+                    self._check_handshake(timed_out=True)
                     raise TimeoutError(f"no reply from {self.address} within {timeout:.3g} s "
                                        f"(request {future.call_id})")
                 wait_ms = min(1000, max(1, int(remaining * 1000) + 1))
@@ -317,20 +318,22 @@ class RPCClient:
                 else:
                     server._process_available()
 
-    def _check_handshake(self):
-        """Raise (and fail every pending call with) AuthenticationError if the server refused
-        the handshake."""
+    def _check_handshake(self, timed_out=False):
+        """Raise (and fail every pending call with) AuthenticationError if the server refuses
+        the handshake; *timed_out*: the call's time is up, so failed handshakes alone decide."""
         monitor = self._monitor
         if monitor is None or self._closed:
             return
-        while monitor.poll(0):
+        problem = None
+        while problem is None and monitor.poll(0):
             event = recv_monitor_message(monitor)
-            problem = curve.describe_handshake_failure(self.address, event["event"],
-                                                       event["value"], self._server_key)
-            if problem is not None:
-                self._auth_failure = curve.AuthenticationError(problem)
-                self._fail_futures(self._auth_failure)
-                raise self._auth_failure
+            problem = self._handshakes.record(event["event"], event["value"])
+        if problem is None and timed_out:
+            problem = self._handshakes.verdict_at_timeout()
+        if problem is not None:
+            self._auth_failure = curve.AuthenticationError(problem)
+            self._fail_futures(self._auth_failure)
+            raise self._auth_failure
 
     def _read_replies(self):
         sock = self._socket

@@ -181,36 +181,77 @@ def secure_client_socket(sock, address):
     return key, own[0]
 
 
-def handshake_failure_events():
-    """Socket monitor events that tell a client its server refused the handshake."""
+def handshake_events():
+    """Socket monitor events a client watches: every handshake failure, and success."""
     import zmq
     return (zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
-            | zmq.EVENT_HANDSHAKE_FAILED_AUTH)
+            | zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_SUCCEEDED)
 
 
-def describe_handshake_failure(address, event, value, server_key_used):
-    """The error message for a failed handshake with *address*, or None if it says nothing
-    about authentication (a plain connection that broke while being set up)."""
-    import zmq
-    if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
-        own = client_certificate()
-        key = own[0].decode() if own else "?"
-        return (f"the RPC server at {address} requires authentication (ZeroMQ CURVE) and refused "
-                f"this process's client key {key} (status {value}): add its public certificate "
-                "to the server's authorized keys")
-    if server_key_used is None:
-        if event != zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL:
+class HandshakeWatch:
+    """Tells from a client socket's handshake events whether its server refuses it.
+
+    Which failure event a refused client sees depends on timing and on the libzmq
+    build (a plain client meeting a CURVE server may get ``HANDSHAKE_FAILED_PROTOCOL``
+    or only ``HANDSHAKE_FAILED_NO_DETAIL``), so no verdict rests on one event kind.
+    A status from the server's authenticator (``AUTH``) and a protocol error (after
+    which libzmq stops reconnecting) decide at once; failures without detail are
+    followed by a reconnection every 0.1 s, and a server whose every attempt fails,
+    :attr:`REPEATED_FAILURES` times in a row, is refusing this client. When a call
+    times out after failed handshakes only, they decide too.
+
+    *address* is the server's; *server_key_used* the key this client presented
+    (None for a plain connection).
+    """
+
+    #: Consecutive failures without detail that make a verdict while the call still waits.
+    REPEATED_FAILURES = 2
+
+    def __init__(self, address, server_key_used):
+        self.address = address
+        self.server_key_used = server_key_used
+        self.failures = 0
+        self.last_event = None
+        self.last_value = None
+
+    def record(self, event, value):
+        """Take one monitor event into account; return the refusal message once one is certain."""
+        import zmq
+        if event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+            self.failures = 0
             return None
-        return (f"the RPC server at {address} requires authentication (ZeroMQ CURVE), and this "
-                f"process knows no server key for {address}: register it (manager.add_host("
-                "address, server_key=...) or pyacq.core.rpc.curve.add_server_key) and set a client "
-                "certificate (create_manager(client_certificate=...) or "
-                "curve.set_client_certificate)")
-    if event == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL:
-        return (f"the CURVE handshake with {address} failed (protocol error {value:#x}): the "
-                "server there does not require authentication, or speaks another protocol")
-    return (f"the CURVE handshake with the RPC server at {address} failed: the server key "
-            f"registered for {address} ({server_key_used.decode()}) is not that server's")
+        self.failures += 1
+        self.last_event, self.last_value = event, value
+        if event != zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL or self.failures >= self.REPEATED_FAILURES:
+            return self.describe()
+        return None
+
+    def verdict_at_timeout(self):
+        """The refusal message when a call times out after failed handshakes only, else None."""
+        return self.describe() if self.failures else None
+
+    def describe(self):
+        """The error message for the failed handshakes with this server."""
+        import zmq
+        address, event, value = self.address, self.last_event, self.last_value
+        if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+            own = client_certificate()
+            key = own[0].decode() if own else "?"
+            return (f"the RPC server at {address} requires authentication (ZeroMQ CURVE) and "
+                    f"refused this process's client key {key} (status {value}): add its public "
+                    "certificate to the server's authorized keys")
+        if self.server_key_used is None:
+            return (f"the RPC server at {address} requires authentication (ZeroMQ CURVE), or "
+                    f"speaks another protocol: every handshake with it failed, and this process "
+                    f"knows no server key for {address}: register it (manager.add_host(address, "
+                    "server_key=...) or pyacq.core.rpc.curve.add_server_key) and set a client "
+                    "certificate (create_manager(client_certificate=...) or "
+                    "curve.set_client_certificate)")
+        if event == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL:
+            return (f"the CURVE handshake with {address} failed (protocol error {value:#x}): the "
+                    "server there does not require authentication, or speaks another protocol")
+        return (f"the CURVE handshake with the RPC server at {address} failed: the server key "
+                f"registered for {address} ({self.server_key_used.decode()}) is not that server's")
 
 
 class ServerAuthentication:
