@@ -54,10 +54,9 @@ def _local_ip_towards(address):
 
 
 def _server_gone(proxy):
-    """True if the RPC server of *proxy* announced that it closed."""
-    from pyacq.core.rpc.client import RPCClient
-    client = RPCClient.get_client(proxy._rpc_addr)
-    return client is not None and client.disconnected()
+    """True if the RPC server of *proxy* announced that it closed (to the client this
+    thread used for *proxy*)."""
+    return proxy._client().disconnected()
 
 
 class _NodeGroupRecord:

@@ -95,11 +95,23 @@ class RPCClient:
 
         Returns None when *address* is the server running in this thread: use the
         local objects directly, or ``RPCServer.local_client()``.
+
+        A client whose server announced that it closed is never handed out again:
+        ports are reused, and the next server bound at *address* is a new one that
+        a fresh client reaches. Whoever still holds the old client (a proxy to an
+        object of the closed server, a ProcessSpawner) keeps getting its
+        "has disconnected" error.
         """
         server = server_registry.get_server()
         if server is not None and server.address == address:
             return None
-        client = _clients_of_this_thread().get(address)
+        clients = _clients_of_this_thread()
+        client = clients.get(address)
+        if client is not None and not client._closed:
+            client._read_replies()  # a 'disconnect' notice may wait unread
+        if client is not None and client._disconnected:
+            clients.pop(address)
+            client = None
         if client is not None and not client._closed and client._keys_outdated():
             client.close()
         if client is None or client._closed:
@@ -120,7 +132,9 @@ class RPCClient:
     # -- state ---------------------------------------------------------------
 
     def disconnected(self):
-        """True once the server announced that it closed."""
+        """True once the server announced that it closed (a notice waiting unread counts)."""
+        if not self._disconnected and not self._closed and threading.get_ident() == self._thread_id:
+            self._read_replies()
         return self._disconnected
 
     def _check_usable(self):
@@ -394,8 +408,11 @@ class RPCClient:
         """Attach a proxy decoded from this server's reply to the reference it holds.
 
         Its server created that reference for us, so it is released when the last
-        local proxy using it is gone (unless auto_delete is turned off).
+        local proxy using it is gone (unless auto_delete is turned off). The proxy talks
+        through this client in this thread, even after get_client() replaced it: a call
+        to an object of a server that closed says so.
         """
+        proxy.__dict__["_thread_client"] = (self._thread_id, self)
         key = (proxy._obj_id, proxy._ref_id)
         reference = self._references.get(key)
         if reference is None:

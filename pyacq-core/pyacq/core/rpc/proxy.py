@@ -119,6 +119,7 @@ class ObjectProxy:
                             self._attributes + (attr,))
         proxy.__dict__["_proxy_options"] = self._proxy_options
         proxy.__dict__["_reference"] = self._reference
+        proxy.__dict__["_thread_client"] = self._thread_client
         return proxy
 
     def _client(self):

@@ -49,6 +49,7 @@ class ProcessSpawner:
         self.name = name
         self.qt = qt
         self._closed = False
+        self._clients = threading.local()
         server_public_key = None
         if certificate is not None or authorized_keys is not None:
             if certificate is None or authorized_keys is None:
@@ -92,8 +93,17 @@ class ProcessSpawner:
 
     @property
     def client(self):
-        """The RPCClient connected to the child's RPCServer (one per calling thread)."""
-        return RPCClient.get_client(self.address)
+        """The RPCClient connected to the child's RPCServer (one per calling thread).
+
+        Each thread keeps its own client to this child, also once the child's server
+        announced that it closed (``client.disconnected()`` then tells so), even if a
+        new server later binds the same address.
+        """
+        clients = self._clients.__dict__
+        client = clients.get("client")
+        if client is None or client._closed:
+            client = clients["client"] = RPCClient.get_client(self.address)
+        return client
 
     def _wait_for_report(self, report):
         deadline = time.monotonic() + self.start_timeout
