@@ -20,7 +20,6 @@ so a missing plugin ends the demo with the distribution to install.
 """
 import os
 import signal
-import sys
 import tempfile
 import threading
 import time
@@ -28,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pyacq.core.rpc.bootstrap import has_display
 from pyacq.core.stream import InputStream
 
 #: Node types the demo creates, and the distribution that provides each.
@@ -68,13 +68,6 @@ SCREENSHOT_FILES = {"raw": "raw_oscilloscope.png", "filtered": "filtered_oscillo
 
 class DemoError(RuntimeError):
     """The demo cannot run here (a plugin is missing); the message says what to install."""
-
-
-def has_display():
-    """True when Qt can open windows on screen (always on Windows and macOS)."""
-    if sys.platform in ("win32", "darwin"):
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def headless_seconds(requested):

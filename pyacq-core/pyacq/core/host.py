@@ -197,6 +197,18 @@ class Host:
                              self.name, name, proc.pid, code)
             return dict(self._dead)
 
+    def wait_for_exit(self, name, timeout):
+        """Wait at most *timeout* s for the process of NodeGroup *name* to exit, then return
+        ``check_spawners()``: a Manager asks when a client lost its connection to the group."""
+        with self._lock:
+            proc = self._processes.get(name)
+        if proc is not None:
+            try:
+                proc.spawner.wait(timeout)
+            except TimeoutError:
+                pass
+        return self.check_spawners()
+
     def list_nodegroups(self):
         """Names of the NodeGroups running on this Host."""
         with self._lock:

@@ -4,8 +4,10 @@
 (in its own process by default). The Manager connects to Host servers,
 spawns NodeGroups through them, creates nodes by name, and watches every
 NodeGroup process: one that dies is logged with its exit code and listed as
-dead, while the others keep running. ``close()`` (also run at exit) ends
-every NodeGroup on every Host, and the default Host it spawned.
+dead, while the others keep running; a call on a proxy to its objects, in any
+process that created this Manager, then raises ``RemoteProcessDied`` at once (the
+Manager is a witness of ``pyacq.core.rpc.server_deaths``). ``close()`` (also run at
+exit) ends every NodeGroup on every Host, and the default Host it spawned.
 """
 import atexit
 import ipaddress
@@ -30,6 +32,12 @@ CLOSE_TIMEOUT = 60.0
 
 #: Seconds a Host server gets to answer a first connection.
 CONNECT_TIMEOUT = 10.0
+
+#: Seconds a Host waits for a NodeGroup process to exit once a client lost its connection to it.
+DEATH_GRACE = 0.5
+
+#: Seconds a process waits for its Manager to say whether a server died.
+WITNESS_TIMEOUT = 5.0
 
 
 def _host_ip(address):
@@ -80,6 +88,7 @@ class Manager:
         self._default_host_spawner = None
         self._nodegroups = {}
         self._dead = {}
+        self._dead_servers = {}  # address -> description of the NodeGroup's death
         self._host_nodegroups = {}
         # Proxies to the nodes create_node() made. The caller's proxy shares our reference
         # to the node, which deleting ours would release: they are kept for the Manager's life.
@@ -92,6 +101,7 @@ class Manager:
         self._stop_watching = threading.Event()
         self._watcher = None
         self._unreachable = set()
+        server_deaths().add_witness(self.describe_dead_server)
 
     def __repr__(self):
         return f"<Manager: {len(self._hosts)} hosts, {len(self._nodegroups)} NodeGroups>"
@@ -228,6 +238,14 @@ class Manager:
         process runs a QApplication so that its nodes may be widgets. Other
         keywords go to ``Host.create_nodegroup()``. ``create_nodegroup(host)``
         (a Host proxy or address as only argument) is understood as well.
+
+        A Qt NodeGroup on a machine without a display (neither DISPLAY nor
+        WAYLAND_DISPLAY) renders offscreen, unless QT_QPA_PLATFORM says otherwise.
+        Where PyQt5 cannot be imported (a headless install), the NodeGroup logs one
+        warning line naming the missing package, ``qt=False`` and the install command,
+        and runs without Qt: its headless nodes work, widget nodes cannot be created.
+        If its process dies, calls on proxies to its objects raise
+        ``RemoteProcessDied`` (naming it, its address and exit code) at once.
         """
         if host is None and name is not None and (
                 isinstance(name, ObjectProxy) or (isinstance(name, str) and "://" in name)):
@@ -251,6 +269,7 @@ class Manager:
                                                 **kwds)
             self._nodegroups[name] = _NodeGroupRecord(name, host_key, proxy)
             self._dead.pop(name, None)
+            self._dead_servers.pop(proxy._rpc_addr, None)  # a new NodeGroup took the port
             return proxy
 
     def _new_nodegroup_name(self):
@@ -377,15 +396,41 @@ class Manager:
                     logger.error("Manager: Host %s does not answer (%s)", key, exc)
                 continue
             self._unreachable.discard(key)
-            with self._lock:
-                for name, code in dead.items():
-                    record = self._nodegroups.get(name)
-                    if record is None or record.host_key != key:
-                        continue
-                    del self._nodegroups[name]
-                    self._dead[name] = code
-                    logger.error("Manager: NodeGroup %r on Host %s died (exit code %s); "
-                                 "the other NodeGroups keep running", name, key, code)
+            self._record_deaths(key, dead)
+
+    def _record_deaths(self, key, dead):
+        """Record and log the deaths (``{name: exit code}``) Host *key* reported, once each."""
+        with self._lock:
+            for name, code in dead.items():
+                record = self._nodegroups.get(name)
+                if record is None or record.host_key != key:
+                    continue
+                del self._nodegroups[name]
+                self._dead[name] = code
+                how = server_deaths().describe_exit(code)
+                self._dead_servers[record.proxy._rpc_addr] = (
+                    f"NodeGroup {name!r} at {record.proxy._rpc_addr} on Host {key} died, {how}")
+                logger.error("Manager: NodeGroup %r on Host %s died, %s; "
+                             "the other NodeGroups keep running", name, key, how)
+
+    def describe_dead_server(self, address):
+        """How the NodeGroup that served *address* died, in one line, or None if none did.
+
+        Asked by a client whose connection to *address* dropped: a NodeGroup that still
+        looks alive gets ``DEATH_GRACE`` seconds to be found dead by its Host.
+        """
+        with self._lock:
+            description = self._dead_servers.get(address)
+            if description is not None:
+                return description
+            record = next((r for r in self._nodegroups.values() if r.proxy._rpc_addr == address), None)
+            host = None if record is None else self._hosts.get(record.host_key)
+        if host is None:
+            return None
+        dead = host.wait_for_exit(record.name, DEATH_GRACE, _timeout=DEATH_GRACE + CONNECT_TIMEOUT)
+        self._record_deaths(record.host_key, dead)
+        with self._lock:
+            return self._dead_servers.get(address)
 
     def _forget_host(self, key):
         """A Host server that closed takes its NodeGroups with it: list them as dead."""
@@ -393,6 +438,8 @@ class Manager:
             self._hosts.pop(key, None)
             lost = [name for name, record in self._nodegroups.items() if record.host_key == key]
             for name in lost:
+                self._dead_servers[self._nodegroups[name].proxy._rpc_addr] = (
+                    f"NodeGroup {name!r} is gone with its Host {key}, which closed")
                 del self._nodegroups[name]
                 self._dead[name] = None
         logger.error("Manager: Host %s closed; its NodeGroups %s are gone", key, lost)
@@ -405,6 +452,7 @@ class Manager:
             if self._closed:
                 return
             self._closed = True
+        server_deaths().remove_witness(self.describe_dead_server)
         self._stop_watching.set()
         if self._watcher is not None and self._watcher is not threading.current_thread():
             self._watcher.join(CLOSE_TIMEOUT)
@@ -432,6 +480,28 @@ class Manager:
         self._log_relays.clear()
         if self._process_server is not None:
             self._process_server.close()
+
+
+def server_deaths():
+    """The ``pyacq.core.rpc.server_deaths`` module, imported on first use like every RPC module
+    here (``import pyacq`` loads no ZeroMQ)."""
+    from pyacq.core.rpc import server_deaths as module
+    return module
+
+
+class _ManagerWitness:
+    """Witness of ``server_deaths`` in the process that spawned a Manager: asks the Manager,
+    while the Manager's process (run by *spawner*) lives."""
+
+    def __init__(self, manager, spawner):
+        self.manager = manager
+        self.spawner = spawner
+
+    def __call__(self, address):
+        if self.spawner.poll() is not None:
+            server_deaths().remove_witness(self)
+            return None
+        return self.manager.describe_dead_server(address, _timeout=WITNESS_TIMEOUT)
 
 
 def create_process_manager():
@@ -466,8 +536,9 @@ def _ensure_rpc_server():
         RPCServer().run_lazy()
 
 
-def _close_spawned_manager(spawner, manager):
+def _close_spawned_manager(spawner, manager, witness):
     """At exit: close the Manager (if it is still open) and end its process."""
+    server_deaths().remove_witness(witness)
     if spawner.poll() is None:
         try:
             spawner.client.ping(timeout=2.0)
@@ -516,8 +587,10 @@ def create_manager(mode="rpc", auto_close_at_exit=True, client_certificate=None)
         spawner.close()
         raise
     manager._set_proxy_options(timeout=SPAWN_TIMEOUT)
+    witness = _ManagerWitness(manager, spawner)
+    server_deaths().add_witness(witness)
     # Reap the manager process as soon as it exits (after manager.close()).
     threading.Thread(target=spawner.proc.wait, daemon=True, name="Manager-reaper").start()
     if auto_close_at_exit:
-        atexit.register(_close_spawned_manager, spawner, manager)
+        atexit.register(_close_spawned_manager, spawner, manager, witness)
     return manager

@@ -32,13 +32,26 @@ class _ServerThread:
         assert not self.thread.is_alive()
 
 
+def _port_is_free(address):
+    """True once nothing listens at *address* (ZeroMQ closes a listener in the background)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", int(address.rsplit(":", 1)[1])))
+        except OSError:
+            return False
+    return True
+
+
 def _closed_server_client(address):
-    """A client of this thread that a server at *address* served, then told it closed."""
+    """A client of this thread that a server at *address* served, then told it closed; returns
+    once the address is free for a new server."""
     from pyacq.core.rpc import RPCClient
     first = _ServerThread(address)
     client = RPCClient.get_client(address)
     assert client.ping(timeout=10) == "pong"
     first.close()
+    assert wait_until(lambda: _port_is_free(address), timeout=10)
     return client
 
 
@@ -66,7 +79,6 @@ def test_unread_disconnect_notice_does_not_fail_the_next_server():
     """A 'disconnect' notice still waiting unread in the old client's socket when a new
     server binds the address does not make the first call to the new server fail."""
     import zmq
-
     from pyacq.core.rpc import RPCClient
     address = f"tcp://127.0.0.1:{_free_port()}"
     old = _closed_server_client(address)

@@ -19,10 +19,11 @@ _PUBLIC_NAMES = {
     "Future": "pyacq.core.rpc.future",
     "ProcessSpawner": "pyacq.core.rpc.spawner",
     "RemoteCallException": "pyacq.core.rpc.errors",
+    "RemoteProcessDied": "pyacq.core.rpc.errors",
 }
 
 __all__ = ["Future", "ObjectProxy", "ProcessSpawner", "QtRPCServer", "RPCClient", "RPCServer",
-           "RemoteCallException"]
+           "RemoteCallException", "RemoteProcessDied"]
 
 
 def __getattr__(name):

@@ -2,8 +2,9 @@
 
 Run as ``python -m pyacq.core.rpc.bootstrap``; reads its configuration (one
 json line) from stdin, starts an RPCServer (or a QtRPCServer in a
-QApplication; one requiring ZeroMQ CURVE when the configuration names a
-certificate), reports its address -- or its start-up error with traceback --
+QApplication, offscreen without a display, falling back to an RPCServer with one
+warning line when PyQt5 cannot be imported; one requiring ZeroMQ CURVE when the
+configuration names a certificate), reports its address -- or its start-up error with traceback --
 to the parent over ZeroMQ, then serves until closed.
 """
 import json
@@ -31,12 +32,43 @@ def _start_logging(config):
         capture_stdio()
 
 
+#: What a process asked to run Qt prints, as one warning line, when PyQt5 cannot be imported.
+NO_QT_WARNING = ("%s: PyQt5 cannot be imported (%s): running a plain RPC server without Qt, so "
+                 "its nodes cannot be widgets. Install Qt with: pip install 'pyacq-core[qt]' "
+                 "(or ask for qt=False to silence this)")
+
+
+def has_display():
+    """True when Qt can open windows on screen (always on Windows and macOS)."""
+    if sys.platform in ("win32", "darwin"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _import_qt_widgets(config):
+    """PyQt5's QtWidgets, or None (after one warning line) when PyQt5 cannot be imported.
+
+    Without a display, and unless QT_QPA_PLATFORM says otherwise, Qt renders offscreen in
+    this process (Qt would abort looking for an X server).
+    """
+    if not has_display() and "QT_QPA_PLATFORM" not in os.environ:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    try:
+        from PyQt5 import QtWidgets
+    except ImportError as exc:
+        logging.getLogger("pyacq.core.rpc.bootstrap").warning(NO_QT_WARNING, config["name"] or "process", exc)
+        return None
+    return QtWidgets
+
+
 def _start_server(config):
+    """Return ``(server, QApplication or None)``: a QtRPCServer when Qt was asked for and
+    PyQt5 imports, else a plain RPCServer."""
     keys = dict(certificate=config.get("certificate"), authorized_keys=config.get("authorized_keys"))
-    if not config["qt"]:
+    QtWidgets = _import_qt_widgets(config) if config["qt"] else None
+    if QtWidgets is None:
         from .server import RPCServer
         return RPCServer(config["address"], **keys), None
-    from PyQt5 import QtWidgets
 
     from .qt_server import QtRPCServer
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([sys.argv[0]])
@@ -68,7 +100,7 @@ def main():
         report.close()
         report_context.term()
         sys.exit(1)
-    report.send_string(json.dumps({"address": server.address, "pid": os.getpid()}))
+    report.send_string(json.dumps({"address": server.address, "pid": os.getpid(), "qt": app is not None}))
     report.close()
     report_context.term()
     if app is None:

@@ -10,9 +10,9 @@ import weakref
 import zmq
 from zmq.utils.monitor import recv_monitor_message
 
-from . import curve, server_registry
+from . import curve, server_deaths, server_registry
 from .context import make_socket
-from .errors import RemoteCallException
+from .errors import RemoteCallException, RemoteProcessDied
 from .future import Future
 from .malloc_tuning import keep_large_buffers_mapped
 from .proxy import check_call_options
@@ -20,6 +20,13 @@ from .remote_reference import RemoteReference
 from .serializer import all_serializers
 
 logger = logging.getLogger(__name__)
+
+#: Milliseconds a call waits on its reply alone (the fastest wait) before it also watches
+#: the connection, so that a server process dying during a longer call is noticed at once.
+FAST_WAIT_MS = 50
+
+#: Socket monitor events that tell the connection to the server went down.
+_LINK_LOST_EVENTS = zmq.EVENT_DISCONNECTED | zmq.EVENT_CONNECT_RETRIED
 
 _thread_clients = threading.local()
 
@@ -44,6 +51,11 @@ class RPCClient:
     learnt from a proxy), the client authenticates with ZeroMQ CURVE; a server
     that refuses the handshake makes the waiting call raise
     ``curve.AuthenticationError`` naming the address, within a second.
+
+    When the connection drops (or cannot be made) while a call waits, the client asks the
+    witnesses of ``server_deaths`` (a ProcessSpawner, a Manager) whether the server's
+    process died; if so, that call and every later one raise ``RemoteProcessDied``
+    naming the process and its exit code, instead of waiting for their timeout.
     """
 
     def __init__(self, address, reentrant=True, serializer="msgpack"):
@@ -71,12 +83,16 @@ class RPCClient:
         except curve.AuthenticationError:
             self._socket.close(linger=0)
             raise
-        # Handshake failures are the only sign of a refused authentication: watch for them
-        # (read only when a wait times out, so replies pay nothing for it).
-        self._monitor = (None if address.startswith("inproc://")
-                         else self._socket.get_monitor_socket(curve.handshake_events()))
+        # Handshake failures are the only sign of a refused authentication, and a lost
+        # connection the first sign of a dead server: watch for them (read only when a
+        # wait lasts longer than FAST_WAIT_MS, so quick replies pay nothing for it).
+        self._monitor = (None if address.startswith("inproc://") else self._socket.get_monitor_socket(
+            curve.handshake_events() | _LINK_LOST_EVENTS))
         self._handshakes = curve.HandshakeWatch(address, self._server_key)
         self._auth_failure = None
+        self._link_lost = False
+        self._witnesses_asked = False
+        self._death = None
         self._socket.connect(address)
         self._futures = {}
         self._next_req_id = 0
@@ -96,11 +112,11 @@ class RPCClient:
         Returns None when *address* is the server running in this thread: use the
         local objects directly, or ``RPCServer.local_client()``.
 
-        A client whose server announced that it closed is never handed out again:
-        ports are reused, and the next server bound at *address* is a new one that
-        a fresh client reaches. Whoever still holds the old client (a proxy to an
-        object of the closed server, a ProcessSpawner) keeps getting its
-        "has disconnected" error.
+        A client whose server announced that it closed, or whose server's process
+        died, is never handed out again: ports are reused, and the next server bound
+        at *address* is a new one that a fresh client reaches. Whoever still holds
+        the old client (a proxy to an object of the closed server, a ProcessSpawner)
+        keeps getting its "has disconnected" or RemoteProcessDied error.
         """
         server = server_registry.get_server()
         if server is not None and server.address == address:
@@ -109,7 +125,7 @@ class RPCClient:
         client = clients.get(address)
         if client is not None and not client._closed:
             client._read_replies()  # a 'disconnect' notice may wait unread
-        if client is not None and client._disconnected:
+        if client is not None and (client._disconnected or client._death is not None):
             clients.pop(address)
             client = None
         if client is not None and not client._closed and client._keys_outdated():
@@ -131,6 +147,11 @@ class RPCClient:
 
     # -- state ---------------------------------------------------------------
 
+    def dead(self):
+        """The RemoteProcessDied error of calls to this server once its process is known dead,
+        else None."""
+        return self._death
+
     def disconnected(self):
         """True once the server announced that it closed (a notice waiting unread counts)."""
         if not self._disconnected and not self._closed and threading.get_ident() == self._thread_id:
@@ -142,6 +163,8 @@ class RPCClient:
             raise RuntimeError(f"RPCClient for {self.address} is closed")
         if self._disconnected:
             raise RuntimeError(f"RPC server at {self.address} has disconnected")
+        if self._death is not None:
+            raise self._death
         if self._auth_failure is not None:
             raise self._auth_failure
         if threading.get_ident() != self._thread_id:
@@ -267,7 +290,7 @@ class RPCClient:
         clients = _clients_of_this_thread()
         if clients.get(self.address) is self:
             del clients[self.address]
-        if self._disconnected or self._auth_failure is not None:
+        if self._disconnected or self._auth_failure is not None or self._death is not None:
             self._socket.setsockopt(zmq.LINGER, 0)
         if self._monitor is not None:
             self._socket.disable_monitor()
@@ -289,6 +312,7 @@ class RPCClient:
         # The base class's done() only reads the state; Future.done() would also
         # poll the socket, which costs more than the wait below.
         is_done = concurrent.futures.Future.done
+        watch_link = False
         while not is_done(future):
             if self._closed:
                 raise RuntimeError(f"RPCClient for {self.address} was closed")
@@ -297,7 +321,7 @@ class RPCClient:
             else:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    self._check_handshake(timed_out=True)
+                    self._read_monitor(timed_out=True)
                     raise TimeoutError(f"no reply from {self.address} within {timeout:.3g} s "
                                        f"(request {future.call_id})")
                 wait_ms = min(1000, max(1, int(remaining * 1000) + 1))
@@ -306,48 +330,83 @@ class RPCClient:
                 # Unwind nested requests so that the server can finish closing.
                 raise RuntimeError(f"gave up waiting for {self.address}: the RPC server "
                                    "of this thread is closing")
-            if server is None or server._closed:
-                # Nothing else to serve: a blocking receive is the fastest wait.
+            if server is not None and server._closed:
+                server = None
+            if server is None and not watch_link:
+                # Nothing else to serve: a blocking receive is the fastest wait. After
+                # FAST_WAIT_MS the wait also watches the connection (poll below).
+                if self._monitor is not None:
+                    wait_ms = min(wait_ms, FAST_WAIT_MS)
                 if wait_ms != self._recv_timeout:
                     sock.setsockopt(zmq.RCVTIMEO, wait_ms)
                     self._recv_timeout = wait_ms
                 try:
                     msg = sock.recv(copy=False)
                 except zmq.Again:
-                    self._check_handshake()
+                    watch_link = self._monitor is not None
+                    self._read_monitor()
                     continue
                 self.process_msg(msg)
                 continue
-            poller = self._pollers.get(server)
-            if poller is None:
-                poller = self._pollers[server] = zmq.Poller()
-                poller.register(sock, zmq.POLLIN)
-                poller.register(server._socket, zmq.POLLIN)
-            events = poller.poll(wait_ms)
-            if not events:
-                self._check_handshake()
-            for ready, _ in events:
-                if ready is sock:
-                    self._read_replies()
-                else:
-                    server._process_available()
+            self._poll_once(server, wait_ms)
 
-    def _check_handshake(self, timed_out=False):
-        """Raise (and fail every pending call with) AuthenticationError if the server refuses
-        the handshake; *timed_out*: the call's time is up, so failed handshakes alone decide."""
+    def _poll_once(self, server, wait_ms):
+        """Wait up to *wait_ms* for a reply, a request to *server* (this thread's, or None)
+        or a connection event, and handle what came."""
+        key = self if server is None else server
+        poller = self._pollers.get(key)
+        if poller is None:
+            poller = self._pollers[key] = zmq.Poller()
+            poller.register(self._socket, zmq.POLLIN)
+            if server is not None:
+                poller.register(server._socket, zmq.POLLIN)
+            if self._monitor is not None:
+                poller.register(self._monitor, zmq.POLLIN)
+        ready = {sock for sock, _ in poller.poll(wait_ms)}
+        if self._socket in ready:
+            self._read_replies()
+        if not ready or self._monitor in ready:
+            self._read_monitor()
+        if server is not None and server._socket in ready:
+            server._process_available()
+
+    def _read_monitor(self, timed_out=False):
+        """Take the socket's pending monitor events into account, while calls wait.
+
+        Raise (and fail every pending call with) AuthenticationError if the server refuses
+        the handshake (*timed_out*: the call's time is up, so failed handshakes alone
+        decide), or RemoteProcessDied if the connection is lost and a witness knows that the
+        server's process died.
+        """
         monitor = self._monitor
         if monitor is None or self._closed:
             return
         problem = None
         while problem is None and monitor.poll(0):
             event = recv_monitor_message(monitor)
-            problem = self._handshakes.record(event["event"], event["value"])
+            kind = event["event"]
+            if kind & _LINK_LOST_EVENTS:
+                if not self._link_lost:
+                    self._link_lost, self._witnesses_asked = True, False
+                continue
+            if kind == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                self._link_lost = False
+            problem = self._handshakes.record(kind, event["value"])
         if problem is None and timed_out:
             problem = self._handshakes.verdict_at_timeout()
         if problem is not None:
             self._auth_failure = curve.AuthenticationError(problem)
             self._fail_futures(self._auth_failure)
             raise self._auth_failure
+        if self._link_lost and not self._witnesses_asked and self._futures:
+            self._witnesses_asked = True
+            description = server_deaths.ask_witnesses(self.address)
+            if description is not None:
+                self._death = RemoteProcessDied(
+                    f"{description}: no reply can come from {self.address}; recreate what it "
+                    "served (e.g. manager.create_nodegroup()) to go on", self.address)
+                self._fail_futures(self._death)
+                raise self._death
 
     def _read_replies(self):
         sock = self._socket
@@ -412,7 +471,7 @@ class RPCClient:
         through this client in this thread, even after get_client() replaced it: a call
         to an object of a server that closed says so.
         """
-        proxy.__dict__["_thread_client"] = (self._thread_id, self)
+        proxy._clients[self._thread_id] = self
         key = (proxy._obj_id, proxy._ref_id)
         reference = self._references.get(key)
         if reference is None:

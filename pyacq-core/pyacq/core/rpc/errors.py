@@ -17,3 +17,18 @@ class RemoteCallException(Exception):
     def __str__(self):
         remote_traceback = "".join(self.remote_traceback).rstrip()
         return f"{self.type_str} raised in remote process:\n{remote_traceback}"
+
+
+class RemoteProcessDied(TimeoutError, RuntimeError):
+    """The process serving an RPC call died: no reply will ever come.
+
+    Raised at once by a call to a server whose process is known to be dead (see
+    ``server_deaths``), instead of waiting for the call's timeout. It is a TimeoutError
+    because that is what such a call raised before (no reply came in time), and a
+    RuntimeError like the error of a call to a server that closed, so code catching either
+    keeps working. *address* is the server's address.
+    """
+
+    def __init__(self, message, address=None):
+        super().__init__(message)
+        self.address = address

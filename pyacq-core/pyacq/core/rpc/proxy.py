@@ -46,7 +46,8 @@ class ObjectProxy:
         # Shared until changed: _set_proxy_options copies before writing.
         state["_proxy_options"] = _DEFAULT_OPTIONS
         state["_reference"] = None
-        state["_thread_client"] = None
+        # thread ident -> the RPCClient this proxy talks through in that thread
+        state["_clients"] = {}
         if kwds:
             self._set_proxy_options(**kwds)
 
@@ -119,20 +120,25 @@ class ObjectProxy:
                             self._attributes + (attr,))
         proxy.__dict__["_proxy_options"] = self._proxy_options
         proxy.__dict__["_reference"] = self._reference
-        proxy.__dict__["_thread_client"] = self._thread_client
+        proxy.__dict__["_clients"] = self._clients
         return proxy
 
     def _client(self):
-        """Return the RPCClient of the calling thread for this proxy's server."""
-        cached = self._thread_client
+        """Return the RPCClient of the calling thread for this proxy's server.
+
+        A proxy keeps, in each thread, the client it first used there (or the one that
+        received it): if that server closes, or its process dies, calls through the proxy
+        say so, even once ``RPCClient.get_client()`` hands a fresh client to newcomers.
+        """
         ident = threading.get_ident()
-        if cached is not None and cached[0] == ident and not cached[1]._closed:
-            return cached[1]
+        client = self._clients.get(ident)
+        if client is not None and not client._closed:
+            return client
         from .client import RPCClient
         client = RPCClient.get_client(self._rpc_addr)
         if client is None:
             client = server_registry.get_server().local_client()
-        self.__dict__["_thread_client"] = (ident, client)
+        self._clients[ident] = client
         return client
 
     # -- remote operations ---------------------------------------------------

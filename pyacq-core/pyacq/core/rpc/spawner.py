@@ -8,7 +8,7 @@ import time
 
 import zmq
 
-from . import curve
+from . import curve, server_deaths
 from .client import RPCClient
 from .context import get_context
 from .errors import RemoteCallException
@@ -20,13 +20,19 @@ def _pyacq_search_path():
     return [os.path.dirname(os.path.abspath(p)) for p in pyacq.__path__]
 
 
+#: Seconds the spawner waits for its child to exit when a client lost its connection to it.
+DEATH_GRACE = 0.5
+
+
 class ProcessSpawner:
     """Spawn a new process running an RPCServer, connected to ``self.client``.
 
     *name* names the process in log records; *address* is where its server
     binds (127.0.0.1 by default: binding to a public address lets anyone on
     the network run code in it). With *qt*, the process runs a QApplication and
-    a QtRPCServer. With *log_addr*, its log records, uncaught exceptions, stdout
+    a QtRPCServer, offscreen when there is no display and QT_QPA_PLATFORM is unset; where
+    PyQt5 cannot be imported it says so in one warning line and runs a plain RPCServer
+    (``self.qt`` tells which). With *log_addr*, its log records, uncaught exceptions, stdout
     and stderr go to that LogServer; *log_level* sets its root logger level.
     *executable* is the Python interpreter to run (default ``sys.executable``).
     With *certificate* (a ``NAME.key_secret`` file) and *authorized_keys* (a
@@ -38,7 +44,9 @@ class ProcessSpawner:
 
     The child exits when this process dies, however it dies. An error while the
     child starts is raised here as RemoteCallException carrying the child's
-    traceback.
+    traceback. A call to the child after it died raises ``RemoteProcessDied``
+    (naming it and its exit code) at once: the spawner is a witness of
+    ``server_deaths`` until closed.
     """
 
     #: Seconds to wait for the child to report that its server is running.
@@ -87,9 +95,12 @@ class ProcessSpawner:
             raise RemoteCallException(type_str, ["Error while starting child process:\n"] + tb)
         #: Address of the child's RPCServer.
         self.address = status["address"]
+        #: Whether the child runs Qt: False if *qt* was asked but PyQt5 cannot be imported there.
+        self.qt = status.get("qt", False)
         if server_public_key is not None:
             curve.add_server_key(self.address, server_public_key)
         self.client.ensure_connection(timeout=self.start_timeout)
+        server_deaths.add_witness(self._describe_death)
 
     @property
     def client(self):
@@ -117,6 +128,18 @@ class ProcessSpawner:
         self.proc.kill()
         self._reap()
         raise TimeoutError(f"child process did not start within {self.start_timeout:g} s")
+
+    def _describe_death(self, address):
+        """Witness of ``server_deaths``: how the child died, if *address* is its server's."""
+        if address != self.address:
+            return None
+        try:
+            code = self.proc.wait(DEATH_GRACE)
+        except subprocess.TimeoutExpired:
+            return None
+        name = f"{self.name!r} " if self.name else ""
+        return (f"process {name}(pid {self.proc.pid}) serving at {address} exited, "
+                f"{server_deaths.describe_exit(code)}")
 
     def _import(self, module, **kwds):
         """Import *module* in the child and return a proxy to it."""
@@ -154,6 +177,7 @@ class ProcessSpawner:
         """
         if not self._closed:
             self._closed = True
+            server_deaths.remove_witness(self._describe_death)
             if self.proc.poll() is None:
                 try:
                     self.stop(timeout=timeout)

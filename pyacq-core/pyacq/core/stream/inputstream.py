@@ -1,7 +1,10 @@
 """InputStream: the receiving end of a stream."""
 import logging
+import os
+import time
 
 import zmq
+import zmq.utils.monitor
 
 from .errors import BufferOverrunError, StreamSpecError, StreamStateError
 from .outputstream import OutputStream
@@ -12,6 +15,9 @@ from .subscriber import StreamSubscriber
 from .transfermodes import get_transfermode
 
 logger = logging.getLogger(__name__)
+
+#: Monitor events of the receiving socket that tell whether its source is connected.
+_LINK_EVENTS = zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_SUCCEEDED
 
 
 def _resolve_output(output):
@@ -43,6 +49,10 @@ class InputStream:
     :class:`BufferOverrunError` and is counted in :attr:`overrun_count`. An
     output restarting at index 0 (``reset_buffer_index``) is counted in
     :attr:`restart_count`, and not as a gap.
+
+    A source that goes silent because its process died (or its connection dropped)
+    is not silent either: :meth:`poll` notices the lost connection, logs it once,
+    and :attr:`source_lost` is True until the source is connected again.
     """
 
     def __init__(self, spec=None, node=None, name=None):
@@ -59,6 +69,9 @@ class InputStream:
         self.lost_samples = 0
         self.overrun_count = 0
         self.restart_count = 0
+        #: True while the connection to the source is lost (its process died, say).
+        self.source_lost = False
+        self._link_monitor = None
         self._epoch = None
         self._expected = None
 
@@ -94,6 +107,12 @@ class InputStream:
         # One poller for every poll(): Socket.poll() would build one per call.
         self._poller = zmq.Poller()
         self._poller.register(subscriber.socket, zmq.POLLIN)
+        if not params["url"].startswith("inproc://"):
+            # An address of its own: the subscriber's connection monitor may still hold the default.
+            self._link_monitor = subscriber.socket.get_monitor_socket(
+                _LINK_EVENTS, addr=f"inproc://pyacq-input-link-{os.urandom(8).hex()}")
+            self._poller.register(self._link_monitor, zmq.POLLIN)
+        self.source_lost = False
         self.params = dict(params)
         self.buffer, self._own_buffer = self.receiver.buffer, False
         if subscriber.position is not None:
@@ -127,9 +146,38 @@ class InputStream:
             raise StreamStateError(f"{self._describe()} cannot {action}: it is not connected")
 
     def poll(self, timeout=None):
-        """Return True if a chunk is ready, waiting up to ``timeout`` ms (None: forever)."""
+        """Return True if a chunk is ready, waiting up to ``timeout`` ms (None: forever).
+
+        Meanwhile, a lost or restored connection to the source updates
+        :attr:`source_lost` (and is logged).
+        """
         self._require_connected("poll")
-        return bool(self._poller.poll(timeout))
+        data_socket = self._subscriber.socket
+        deadline = None if timeout is None else time.monotonic() + timeout / 1000.0
+        while True:
+            ready = dict(self._poller.poll(timeout))
+            if self._link_monitor is not None and self._link_monitor in ready:
+                self._read_link_events()
+            if data_socket in ready:
+                return True
+            if not ready:
+                return False
+            if deadline is not None:
+                timeout = max(0, int((deadline - time.monotonic()) * 1000))
+
+    def _read_link_events(self):
+        monitor = self._link_monitor
+        while monitor.poll(0):
+            event = zmq.utils.monitor.recv_monitor_message(monitor)["event"]
+            if event == zmq.EVENT_DISCONNECTED and not self.source_lost:
+                self.source_lost = True
+                logger.warning("%s: its source, the OutputStream at %s, went silent: the "
+                               "connection to it was lost (did its process die?)",
+                               self._describe(), self.params["url"])
+            elif event == zmq.EVENT_HANDSHAKE_SUCCEEDED and self.source_lost:
+                self.source_lost = False
+                logger.info("%s: its source at %s is connected again",
+                            self._describe(), self.params["url"])
 
     def recv(self, return_data=None, with_data=None):
         """Receive the next chunk (blocking): return ``(index, data)``.
@@ -263,6 +311,10 @@ class InputStream:
         if self.receiver is not None:
             self.receiver.close()
             self.receiver = None
+        if self._link_monitor is not None:
+            self._subscriber.socket.disable_monitor()
+            self._link_monitor.close(linger=0)
+            self._link_monitor = None
         if self._subscriber is not None:
             self._subscriber.close()
             self._subscriber = self._poller = None

@@ -1,0 +1,50 @@
+"""A call to a server whose process died fails at once, naming the process and how it died."""
+import signal
+import time
+
+import pytest
+from pyacq.core.rpc.errors import RemoteProcessDied
+
+#: A call to a dead process must fail well before the 10 s default timeout.
+PROMPT = 2.0
+
+
+def test_call_after_the_process_was_killed_fails_at_once(spawn):
+    """After SIGKILL, a call on a proxy to the child raises RemoteProcessDied (also a
+    TimeoutError and a RuntimeError) within PROMPT seconds, naming the process, its pid,
+    its address and the signal; later calls fail the same way without waiting."""
+    proc = spawn(name="doomed")
+    calc = proc.client._import("rpc_test_helpers").Calculator()
+    proc.kill()
+    assert proc.wait(timeout=20) == -signal.SIGKILL
+    start = time.monotonic()
+    with pytest.raises(RemoteProcessDied) as caught:
+        calc.add(1, 2, _timeout=10)
+    assert time.monotonic() - start < PROMPT
+    message = str(caught.value)
+    for part in ("'doomed'", str(proc.pid), proc.address, "SIGKILL"):
+        assert part in message
+    assert isinstance(caught.value, TimeoutError) and isinstance(caught.value, RuntimeError)
+    start = time.monotonic()
+    with pytest.raises(RemoteProcessDied):
+        calc.add(1, 2, _timeout=10)
+    assert time.monotonic() - start < 0.5
+
+
+def test_process_dying_during_a_call_fails_the_call_at_once(spawn):
+    """A process that exits while serving a call makes that call raise RemoteProcessDied
+    with its exit code within PROMPT seconds, not after the call's timeout."""
+    proc = spawn(name="quitter")
+    remote_os = proc.client._import("os")
+    start = time.monotonic()
+    with pytest.raises(RemoteProcessDied, match="exit code 3"):
+        remote_os._exit(3, _timeout=30)
+    assert time.monotonic() - start < PROMPT
+
+
+def test_a_live_server_that_is_slow_still_answers(spawn):
+    """Watching the connection does not disturb a long call to a live server."""
+    proc = spawn()
+    calc = proc.client._import("rpc_test_helpers").Calculator()
+    assert calc.sleep(0.5, _timeout=10) == 0.5
+    assert proc.client.dead() is None
