@@ -38,3 +38,29 @@ def test_input_of_a_killed_source_reports_it(manager, log_records):
         poller.stop()
         poller.join(10)
         receiver.close()
+
+
+def test_node_in_another_nodegroup_reports_its_killed_source(manager, log_records):
+    """A StreamConverter in NodeGroup 'consumer' fed from NodeGroup 'producer': after SIGKILL
+    of the producer, the converter's input reads source_lost through its proxy, and the
+    consumer's warning (naming the node's input and the source's address) reaches this log."""
+    producer = manager.create_nodegroup(name="producer", qt=False)
+    consumer = manager.create_nodegroup(name="consumer", qt=False)
+    consumer.register_node_type_from_module("pyacq.core.streamconverter", "StreamConverter")
+    dev = producer.create_node("NumpyDeviceBuffer")
+    dev.configure(nb_channel=2, sample_interval=0.001, chunksize=20)
+    dev.output.configure(protocol="tcp", interface="127.0.0.1", transfermode="plaindata")
+    dev.initialize()
+    url = dev.output.params["url"]
+    conv = consumer.create_node("StreamConverter", name="conv")
+    conv.configure()
+    conv.input.connect(dev.output)
+    conv.output.configure(protocol="tcp", interface="127.0.0.1", transfermode="plaindata")
+    conv.initialize()
+    manager.start_all()
+    assert not conv.input.source_lost
+    os.kill(manager.describe_nodegroups()["producer"]["pid"], signal.SIGKILL)
+    assert wait_until(lambda: conv.input.source_lost, 10)
+    assert wait_until(lambda: any("went silent" in r.getMessage() and url in r.getMessage()
+                                  and "conv" in r.getMessage() for r in log_records), 10)
+    conv.stop()
