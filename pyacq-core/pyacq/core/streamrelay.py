@@ -24,6 +24,7 @@ class StreamRelay(Node):
     _input_specs = {"in": {}}
 
     def _followed_inputs(self, outputname):
+        """Every output of a relay follows its input ``'in'``."""
         return ("in",)
 
     def update_output_specs(self):

@@ -5,7 +5,7 @@ import logging
 import numpy as np
 import pytest
 from follow_input_cases import CORE_CASES, ORDERS, run_locally
-from pyacq.core import InputStream, OutputStream, StreamConverter
+from pyacq.core import InputStream, Node, OutputStream, StreamConverter
 from pyacq.core.stream import StreamSpecError, StreamStateError
 
 
@@ -136,3 +136,49 @@ def test_initialize_refuses_an_output_setting_that_contradicts_the_input(streams
         assert conv.configured() and not conv.initialized()
     finally:
         conv.close()
+
+
+class _Gain(Node):
+    """A plugin's node: its output follows its input through two declarations only."""
+
+    _input_specs = {"in": {}}
+    _output_specs = {"out": {}}
+    _output_follows = {"out": ("in",)}
+
+    def update_output_specs(self):
+        if self.input.connected:
+            self.output.spec.update(dtype=self.input.params["dtype"], shape=self.input.params["shape"])
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_a_node_declaring_what_its_output_follows_gets_it_in_both_orders(streams, order):
+    """Any Node subclass that declares _output_follows and writes update_output_specs() ends
+    initialize() with its output's params from the input, whichever step came first."""
+    source = _float64_source(streams)
+    node = _Gain(name="gain")
+    node.configure()
+    try:
+        if order == "output_first":
+            node.output.configure(protocol="inproc")
+            node.input.connect(source)
+        else:
+            node.input.connect(source)
+            node.output.configure(protocol="inproc")
+        node.initialize()
+        assert (node.output.params["dtype"], node.output.params["shape"]) == ("<f8", [-1, 3])
+    finally:
+        node.close()
+
+
+def test_initialize_refuses_an_output_whose_followed_input_is_not_connected():
+    """initialize() with a configured output whose input never connected raises, naming the
+    node, the output and the input."""
+    node = _Gain(name="gain")
+    node.configure()
+    try:
+        node.output.configure(protocol="inproc")
+        with pytest.raises(RuntimeError, match="Gain node 'gain': output 'out' follows the node's "
+                                               "input 'in', which is not connected"):
+            node.initialize()
+    finally:
+        node.close()
