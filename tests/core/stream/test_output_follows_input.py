@@ -182,3 +182,19 @@ def test_initialize_refuses_an_output_whose_followed_input_is_not_connected():
             node.initialize()
     finally:
         node.close()
+
+
+def test_a_sender_refusing_the_derived_params_is_reported_at_initialize(streams):
+    """A sharedmem output configured before its input, without buffer_size: the ring buffer
+    cannot be made once the input connects, and initialize() says so, naming the output."""
+    source = _float64_source(streams)
+    conv = StreamConverter(name="conv")
+    conv.configure()
+    try:
+        conv.output.configure(protocol="inproc", transfermode="sharedmem")
+        conv.input.connect(source)
+        with pytest.raises(StreamSpecError, match="OutputStream 'out' of StreamConverter node 'conv'.*"
+                                                  "needs buffer_size"):
+            conv.initialize()
+    finally:
+        conv.close()

@@ -164,13 +164,14 @@ class OutputStream:
                 old_sender, self.sender = self.sender, None
                 if old_sender is not None:
                     old_sender.close()
-                self._adopt(sender_class, params)
+                try:
+                    self._adopt(sender_class, params)
+                except Exception as exc:
+                    error_class = StreamSpecError if isinstance(exc, StreamSpecError) else StreamStateError
+                    raise error_class(f"{self._describe()}: cannot send with the params its node "
+                                      f"derived from its inputs: {exc}") from exc
             except (StreamSpecError, StreamStateError) as exc:
                 self._out_of_date = (type(exc), str(exc))
-                raise
-            except Exception as exc:
-                self._out_of_date = (StreamStateError,
-                                     f"{self._describe()}: could not make its sender again: {exc}")
                 raise
             return True
 
