@@ -41,8 +41,11 @@ class OutputStream:
         #: set by the node; None when the spec is complete.
         self.awaiting = None
         self._params = None
+        # The keywords given to configure(), and the params derived from them and the spec
+        # (before the socket and the sender add theirs): what follow_spec() starts from.
         self._requested = {}
         self._derived = None
+        # (error class, message) while the params no longer describe what the node sends.
         self._out_of_date = None
         self._publisher = None
         self._index = 0
