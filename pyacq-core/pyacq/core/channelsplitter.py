@@ -32,11 +32,9 @@ class ChannelSplitter(StreamRelay):
             output.close()
         self.channels = channels
         self.outputs = {name: OutputStream(spec={}, node=self, name=name) for name in channels}
-        for output in self.outputs.values():
-            self.update_output_spec(output)
 
     def update_output_spec(self, output):
-        if output.configured or not self.input.connected:
+        if not self.input.connected:
             return
         shape = self.input.params.get("shape")
         if shape is None or len(shape) != 2:

@@ -9,8 +9,16 @@ at the call that made it rather than later inside a thread::
 
 Subclasses write only the hooks they need (``_configure``, ``_initialize``,
 ``_start``, ``_stop``, ``_close``, ``after_input_connect``,
-``after_output_configure``, ``check_input_specs``, ``check_output_specs``).
+``after_output_configure``, ``update_output_specs``, ``check_input_specs``,
+``check_output_specs``).
+
+An output whose params follow an input (a filter's output has its input's
+dtype and sample rate) is declared in ``_output_follows``; the node sets its
+spec in ``update_output_specs`` and the output's params are derived again after
+each input connects and at ``initialize()``, so that configuring the outputs
+before or after connecting the inputs gives the same streams.
 """
+import logging
 import threading
 
 CREATED = "created"
@@ -18,6 +26,8 @@ CONFIGURED = "configured"
 INITIALIZED = "initialized"
 RUNNING = "running"
 CLOSED = "closed"
+
+logger = logging.getLogger(__name__)
 
 
 class NodeStateError(RuntimeError):
@@ -30,11 +40,13 @@ class Node:
     ``_input_specs`` and ``_output_specs`` map stream names to the default
     configuration of each stream; ``node.inputs[name]`` / ``node.outputs[name]``
     are created from them (and ``node.input`` / ``node.output`` when there is
-    exactly one).
+    exactly one). ``_output_follows`` maps an output name to the names of the
+    inputs its params are derived from (see :meth:`update_output_specs`).
     """
 
     _input_specs = {}
     _output_specs = {}
+    _output_follows = {}
 
     def __init__(self, name="", parent=None):
         self.name = name
@@ -49,6 +61,7 @@ class Node:
             stream_name: OutputStream(spec=dict(spec), node=self, name=stream_name)
             for stream_name, spec in self._output_specs.items()
         }
+        self._track_awaited_inputs()
 
     def __repr__(self):
         return f"<{type(self).__name__} {self.name!r} {self._lifecycle_state}>"
@@ -119,12 +132,14 @@ class Node:
         """Set the node's global parameters; the accepted keywords are those of ``_configure``."""
         self._require_state("configure", (CREATED, CONFIGURED))
         self._configure(**kargs)
+        self._outputs_follow_inputs(strict=False)
         self._set_state(CONFIGURED)
 
     def initialize(self):
         """Check the streams, then allocate memory and prepare devices (``_initialize``)."""
         self._require_state("initialize", (CONFIGURED,))
         self.check_input_specs()
+        self._outputs_follow_inputs(strict=True)
         self.check_output_specs()
         self._initialize()
         self._set_state(INITIALIZED)
@@ -154,6 +169,49 @@ class Node:
                 stream.close()
             self._set_state(CLOSED)
 
+    # -- outputs that follow inputs ---------------------------------------------
+
+    def _followed_inputs(self, outputname):
+        """Names of the inputs output ``outputname`` follows (``_output_follows``)."""
+        return self._output_follows.get(outputname, ())
+
+    def _track_awaited_inputs(self):
+        """Tell each output which of the inputs it follows are not connected yet."""
+        for name, output in self.outputs.items():
+            missing = [n for n in self._followed_inputs(name) if not self.inputs[n].connected]
+            output.awaiting = (f"the node's input{'s' if len(missing) > 1 else ''} "
+                               f"{', '.join(map(repr, missing))}" if missing else None)
+
+    def _input_connected(self, inputname):
+        """Called by InputStream.connect(): the node's hook, then the outputs follow the input."""
+        self.after_input_connect(inputname)
+        self._outputs_follow_inputs(strict=False)
+
+    def _outputs_follow_inputs(self, strict):
+        """Let :meth:`update_output_specs` set the outputs' spec; configured outputs re-derive params.
+
+        At an input's connection (``strict=False``) an output that cannot follow
+        (a keyword of its configure() contradicts the input) is logged and left
+        out of date; initialize() (``strict=True``) raises the error.
+        """
+        from pyacq.core.stream import StreamSpecError, StreamStateError
+        self.update_output_specs()
+        self._track_awaited_inputs()
+        for name, output in self.outputs.items():
+            if not output.configured:
+                continue
+            if output.awaiting is not None:
+                if strict:
+                    raise RuntimeError(f"{self._describe()}: output {name!r} follows {output.awaiting}, "
+                                       "which is not connected; connect it before initialize()")
+                continue
+            try:
+                output.follow_spec()
+            except (StreamSpecError, StreamStateError) as exc:
+                if strict:
+                    raise
+                logger.warning("%s (initialize() will refuse until this is fixed)", exc)
+
     # -- hooks for subclasses ---------------------------------------------------
 
     def _configure(self, **kargs):
@@ -181,6 +239,15 @@ class Node:
 
     def after_output_configure(self, outputname):
         """Called when output ``outputname`` has been configured."""
+
+    def update_output_specs(self):
+        """Set the spec of the outputs that follow inputs from the connected inputs (override).
+
+        Called after each input connects and by initialize(), after
+        check_input_specs(); an input may not be connected yet at the first
+        calls. Edit ``output.spec`` only: the node then derives the params of
+        the outputs already configured again (``OutputStream.follow_spec``).
+        """
 
     def check_input_specs(self):
         """Called by initialize(); raise an exception when an input is misconfigured."""

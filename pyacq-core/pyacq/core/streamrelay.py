@@ -23,13 +23,17 @@ class StreamRelay(Node):
 
     _input_specs = {"in": {}}
 
-    def after_input_connect(self, inputname):
+    def _followed_inputs(self, outputname):
+        """Every output of a relay follows its input ``'in'``."""
+        return ("in",)
+
+    def update_output_specs(self):
         for output in self.outputs.values():
             self.update_output_spec(output)
 
     def update_output_spec(self, output):
-        """Copy the input's stream description into ``output``'s spec (until it is configured)."""
-        if output.configured or not self.input.connected:
+        """Copy the input's stream description into ``output``'s spec, once the input is connected."""
+        if not self.input.connected:
             return
         for key in INHERITED_PARAMS:
             if key in self.input.params:

@@ -13,6 +13,7 @@ class SosNode(ProcessingNode):
 
     _input_specs = {"signals": dict()}
     _output_specs = {"signals": dict()}
+    _output_follows = {"signals": ("signals",)}
     _chunk_handlers = {"signals": "_process_signals"}
 
     def _set_coefficients(self, coefficients, engine):
@@ -21,8 +22,8 @@ class SosNode(ProcessingNode):
         self.coefficients = check_coefficients(coefficients, self._describe(),
                                                per_channel_allowed=engine == "opencl")
 
-    def after_input_connect(self, inputname):
-        params = self.inputs[inputname].params
+    def update_output_specs(self):
+        params = self.inputs["signals"].params
         if params.get("shape") is not None and len(params["shape"]) == 2:
             self._forward_signal_params("signals", params)
 

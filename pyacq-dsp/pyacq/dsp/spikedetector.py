@@ -60,6 +60,7 @@ class SpikeDetector(ProcessingNode):
         "spikes": dict(streamtype="event", dtype=SPIKE_DTYPE, shape=(-1,)),
         "waveforms": dict(streamtype="analogsignal", dtype="float32"),
     }
+    _output_follows = {"waveforms": ("signals",)}
     _chunk_handlers = {"signals": "_process_signals"}
 
     def _configure(self, threshold=5.0, peak_sign="-", refractory_period=1e-3, smoothing=0.25e-3,
@@ -89,9 +90,9 @@ class SpikeDetector(ProcessingNode):
         self.noise_blocks = int(noise_blocks)
         self.noise_level = None
 
-    def after_input_connect(self, inputname):
-        rate = self.inputs[inputname].params.get("sample_rate")
-        if rate:
+    def update_output_specs(self):
+        rate = self.inputs["signals"].params.get("sample_rate")
+        if rate and hasattr(self, "waveform_window"):  # set by configure()
             left, right = self._waveform_samples(rate)
             self.outputs["waveforms"].spec.update(shape=(-1, right - left))
 

@@ -120,7 +120,7 @@ class InputStream:
             self._expected = subscriber.position["index"]
         self.connected = True
         if self.node is not None:
-            self.node.after_input_connect(self.name)
+            self.node._input_connected(self.name)
 
     def _check_spec(self, params):
         mismatches = []

@@ -5,7 +5,7 @@ import time
 
 import numpy as np
 
-from .errors import StreamConnectionError, StreamStateError
+from .errors import StreamConnectionError, StreamSpecError, StreamStateError
 from .publisher import StreamPublisher
 from .streamdtype import dtype_from_params
 from .streamparams import STREAM_DEFAULTS, build_params
@@ -19,9 +19,12 @@ class OutputStream:
     """Sends chunks of a stream to any number of connected InputStreams.
 
     ``spec`` holds parameters fixed by the owning node (``configure`` cannot
-    override them; the node may still edit ``spec`` before the stream is
-    configured). Each chunk travels with its *index*: the absolute index of
-    its last sample + 1.
+    override them). The node may edit ``spec`` after the stream is configured
+    too, typically when the input its output follows connects; it then calls
+    :meth:`follow_spec`, which re-derives the params. While :attr:`awaiting`
+    names such an input not yet connected, a configured stream holds its
+    socket but has no params to give. Each chunk travels with its *index*: the
+    absolute index of its last sample + 1.
 
     Streams are not thread-safe, except that ``send`` may run in one thread
     while another thread connects a new InputStream.
@@ -34,14 +37,23 @@ class OutputStream:
         self.configured = False
         self.closed = False
         self.sender = None
+        #: What the params still wait for (e.g. "the node's input 'signals'"),
+        #: set by the node; None when the spec is complete.
+        self.awaiting = None
         self._params = None
+        # The keywords given to configure(), and the params derived from them and the spec
+        # (before the socket and the sender add theirs): what follow_spec() starts from.
+        self._requested = {}
+        self._derived = None
+        # (error class, message) while the params no longer describe what the node sends.
+        self._out_of_date = None
         self._publisher = None
         self._index = 0
         self._lock = threading.Lock()
 
     def __repr__(self):
         state = "closed" if self.closed else "configured" if self.configured else "not configured"
-        url = f" {self._params['url']}" if self.configured else ""
+        url = f" {self._publisher.url}" if self.configured else ""
         return f"<OutputStream {self.name!r}{url} {state}>"
 
     def _describe(self):
@@ -51,9 +63,24 @@ class OutputStream:
     @property
     def params(self):
         """Plain dict describing the configured stream: what an InputStream needs to connect."""
-        if not self.configured:
-            raise StreamStateError(f"{self._describe()} is not configured: call configure() first")
+        self._require_ready("give its params")
         return dict(self._params)
+
+    def _require_ready(self, action):
+        """Raise unless the params describe what the stream will send."""
+        if not self.configured:
+            raise StreamStateError(
+                f"{self._describe()} cannot {action}: it is "
+                f"{'closed' if self.closed else 'not configured; call configure() first'}"
+            )
+        if self.awaiting is not None:
+            raise StreamStateError(
+                f"{self._describe()} cannot {action} yet: its params follow {self.awaiting}, "
+                "which is not connected; connect that input first"
+            )
+        if self._out_of_date is not None:
+            error_class, message = self._out_of_date
+            raise error_class(message)
 
     def configure(self, **kwargs):
         """Configure the stream and open its socket.
@@ -76,31 +103,106 @@ class OutputStream:
             raise StreamStateError(f"{self._describe()} is closed")
         if self.configured:
             raise StreamStateError(f"{self._describe()} is already configured")
+        sender_class, params = self._derive_params(kwargs)
+        publisher = StreamPublisher(params["protocol"], params["interface"], params["port"])
+        self._publisher = publisher
+        try:
+            self._adopt(sender_class, params)
+        except BaseException:
+            self._publisher = None
+            publisher.close()
+            raise
+        self._requested = dict(kwargs)
+        self.configured = True
+        if self.node is not None:
+            self.node.after_output_configure(self.name)
+
+    def follow_spec(self):
+        """Re-derive the params from ``spec``, which the node changed after configure().
+
+        The documented order configures a node's outputs before connecting its
+        inputs, but a filter's output takes its input's dtype, shape and sample
+        rate, known only once that input connects. The node then edits ``spec``
+        and calls this method (:class:`~pyacq.core.node.Node` does, after each
+        input connects and in ``initialize()``). The params are built again from
+        the new spec and the keywords given to configure(), on the same socket
+        and URL, so the protocol and transfer mode stay the user's; the sender
+        is made again for them (a sharedmem ring buffer of the new dtype and
+        shape). Nothing changes when the params stay the same.
+
+        Returns
+        -------
+        bool
+            True if the params changed.
+
+        Raises
+        ------
+        StreamSpecError
+            A keyword given to configure() contradicts the new spec (the message
+            names both values and the fix), or the sender refuses the new params.
+        StreamStateError
+            The stream is not configured, still :attr:`awaiting` an input, or
+            an InputStream already connected with the old params.
+
+        After an error the stream is out of date: reading ``params`` and
+        ``send()`` raise it again, until a later call succeeds.
+        """
+        with self._lock:
+            if not self.configured or self.awaiting is not None:
+                self._require_ready("follow its spec")
+            self._out_of_date = None
+            try:
+                sender_class, params = self._derive_params(
+                    self._requested, spec_origin="the node's spec (set from its connected input)")
+                if self.sender is not None and params == self._derived:
+                    return False
+                if self.sender is not None and self._publisher.has_readers():
+                    changed = sorted(k for k in params if params[k] != self._derived.get(k))
+                    raise StreamStateError(
+                        f"{self._describe()}: its node changes {changed} to "
+                        f"{[params[k] for k in changed]}, but an InputStream already connected to "
+                        f"{self._publisher.url} with the old values; connect downstream streams "
+                        "after the node's inputs are connected"
+                    )
+                old_sender, self.sender = self.sender, None
+                if old_sender is not None:
+                    old_sender.close()
+                try:
+                    self._adopt(sender_class, params)
+                except Exception as exc:
+                    error_class = StreamSpecError if isinstance(exc, StreamSpecError) else StreamStateError
+                    raise error_class(f"{self._describe()}: cannot send with the params its node "
+                                      f"derived from its inputs: {exc}") from exc
+            except (StreamSpecError, StreamStateError) as exc:
+                self._out_of_date = (type(exc), str(exc))
+                raise
+            return True
+
+    def _derive_params(self, kwargs, spec_origin="the node's spec"):
+        """The sender class and the normalised params for ``spec`` and the keywords ``kwargs``."""
         mode = self.spec.get("transfermode", kwargs.get("transfermode", STREAM_DEFAULTS["transfermode"]))
         sender_class, _ = get_transfermode(mode)
         params = build_params(
             self.spec, kwargs, sender_class.options,
             {key for sender, _ in all_transfermodes.values() for key in sender.options},
-            self._describe(),
+            self._describe(), spec_origin,
         )
-        publisher = StreamPublisher(params["protocol"], params["interface"], params["port"])
-        try:
-            params["url"] = publisher.url
-            if params["protocol"] == "tcp":
-                params["port"] = int(publisher.url.rsplit(":", 1)[1])
-            sender = sender_class(publisher.socket, params)
-        except BaseException:
-            publisher.close()
-            raise
-        self._publisher, self.sender, self._params = publisher, sender, params
+        return sender_class, params
+
+    def _adopt(self, sender_class, params):
+        """Use ``params`` on the open socket; make their sender unless the stream is awaiting."""
+        derived = dict(params)
+        publisher = self._publisher
+        params["url"] = publisher.url
+        if params["protocol"] == "tcp":
+            params["port"] = int(publisher.url.rsplit(":", 1)[1])
+        sender = None if self.awaiting is not None else sender_class(publisher.socket, params)
+        self.sender, self._params, self._derived = sender, params, derived
         self._dtype = dtype_from_params(params["dtype"])
         shape = params["shape"]
         self._sample_shape = None if shape is None else tuple(shape[1:])
         self._chunk_length = None if shape is None or shape[0] == -1 else shape[0]
         self._index = 0
-        self.configured = True
-        if self.node is not None:
-            self.node.after_output_configure(self.name)
 
     def _as_chunk(self, data):
         """Check ``data`` against the stream's dtype and shape; accept raw bytes too."""
@@ -141,11 +243,8 @@ class OutputStream:
         Contiguous arrays are sent without a copy: do not modify ``data``
         afterwards.
         """
-        if not self.configured:
-            raise StreamStateError(
-                f"{self._describe()} cannot send: it is "
-                f"{'closed' if self.closed else 'not configured'}"
-            )
+        if self.sender is None or self._out_of_date is not None:
+            self._require_ready("send")
         data = self._as_chunk(data)
         n = data.shape[0]
         with self._lock:
@@ -165,8 +264,8 @@ class OutputStream:
 
     def reset_buffer_index(self):
         """Restart the stream at index 0 (as on every Node.start()); readers see a new epoch."""
-        if not self.configured:
-            raise StreamStateError(f"{self._describe()} is not configured")
+        if self.sender is None:
+            self._require_ready("reset its index")
         with self._lock:
             self.sender.reset_index()
             self._index = 0
@@ -182,7 +281,7 @@ class OutputStream:
         deadline = time.monotonic() + timeout
         while True:
             with self._lock:
-                if not self.configured:
+                if self.sender is None:
                     raise StreamStateError(f"{self._describe()} is not configured or closed")
                 if self._publisher.wait_for_token(token, _CONFIRM_SLICE):
                     return {"index": self._index, "epoch": self.sender.epoch}

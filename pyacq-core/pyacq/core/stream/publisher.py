@@ -175,6 +175,12 @@ class StreamPublisher:
             self._read_monitor()
             self._read_notices()
 
+    def has_readers(self):
+        """True if a reader connected or subscribed since the socket was bound (one that left counts)."""
+        self._read_monitor()
+        self._read_notices()
+        return bool(self._accepted > 0 or self._subscribed > 0 or self.join_pending or self._tokens)
+
     def wait_for_token(self, token, timeout):
         """Return True once the subscriber announcing ``token`` is registered, False on timeout.
 

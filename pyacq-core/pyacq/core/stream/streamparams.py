@@ -103,13 +103,14 @@ def same_value(key, a, b):
     return normalize(key, a) == normalize(key, b)
 
 
-def build_params(spec, kwargs, sender_options, all_sender_options, describe):
+def build_params(spec, kwargs, sender_options, all_sender_options, describe,
+                 spec_origin="the node's spec"):
     """Merge defaults < sender options < ``kwargs`` < ``spec`` into normalised params.
 
     A keyword that contradicts the spec, or that neither the stream nor any
     transfer mode knows, is refused (options of another transfer mode are
     accepted, so one call can try several modes); ``describe`` names the
-    stream in errors.
+    stream and ``spec_origin`` what fixed the spec, in errors.
     """
     known = set(STREAM_DEFAULTS) | set(all_sender_options)
     unknown = sorted(set(kwargs) - known)
@@ -121,8 +122,8 @@ def build_params(spec, kwargs, sender_options, all_sender_options, describe):
     for key, value in kwargs.items():
         if key in spec and not same_value(key, spec[key], value):
             raise StreamSpecError(
-                f"{describe}: {key}={value!r} contradicts the node's spec, which fixes "
-                f"{key}={spec[key]!r}"
+                f"{describe}: configure({key}={value!r}) contradicts {spec_origin}, which "
+                f"fixes {key}={spec[key]!r}; leave {key} out of configure()"
             )
     params = {**STREAM_DEFAULTS, **sender_options, **kwargs, **spec}
     return {key: normalize(key, value) for key, value in params.items()}
