@@ -1,8 +1,14 @@
 """Node lifecycle: hook order, state queries, and a clear error for every misuse."""
+import inspect
+import logging
+import pydoc
 import threading
 
+import numpy as np
 import pytest
-from pyacq.core import Node, NodeStateError
+from process_checks import wait_until
+from pyacq.core import InputPoller, Node, NodeStateError, OutputStream
+from pyacq.core.node_thread import NodeThread
 
 
 class RecordingNode(Node):
@@ -38,6 +44,14 @@ class RecordingNode(Node):
 
     def after_output_configure(self, outputname):
         self.calls.append(("after_output_configure", outputname))
+
+
+def configured_node(name=""):
+    """A RecordingNode configured, with its output configured: ready for initialize()."""
+    node = RecordingNode(name=name)
+    node.configure()
+    node.output.configure(protocol="inproc", transfermode="plaindata")
+    return node
 
 
 def test_full_lifecycle_calls_hooks_in_order():
@@ -124,8 +138,7 @@ def test_start_before_initialize():
 
 def test_configure_after_initialize_and_after_close():
     """configure() is refused once initialized, and once closed."""
-    node = RecordingNode(name="n")
-    node.configure()
+    node = configured_node(name="n")
     node.configure(gain=3.0)
     node.initialize()
     with pytest.raises(NodeStateError, match=r"cannot configure\(\) while 'initialized'"):
@@ -136,9 +149,8 @@ def test_configure_after_initialize_and_after_close():
 
 
 def test_close_while_running_and_twice():
-    """close() is refused while running (stop first) and after close()."""
-    node = RecordingNode(name="n")
-    node.configure()
+    """close() is refused while running (stop first); closing a closed node does nothing."""
+    node = configured_node(name="n")
     node.initialize()
     node.start()
     with pytest.raises(NodeStateError, match=r"cannot close\(\) while 'running'"):
@@ -149,8 +161,8 @@ def test_close_while_running_and_twice():
     with pytest.raises(NodeStateError, match=r"cannot stop\(\) while 'initialized'"):
         node.stop()
     node.close()
-    with pytest.raises(NodeStateError, match=r"cannot close\(\) while 'closed'"):
-        node.close()
+    node.close()
+    assert node.closed() and node.calls.count("close") == 1
     with pytest.raises(NodeStateError, match=r"cannot initialize\(\) while 'closed'"):
         node.initialize()
 
@@ -183,7 +195,7 @@ def test_failed_step_keeps_state():
 def test_base_configure_refuses_unknown_keywords():
     """A node that takes no configuration refuses keywords instead of ignoring them."""
     node = Node(name="plain")
-    with pytest.raises(TypeError, match=r"Node node 'plain': configure\(\) got unexpected keyword .*'rate'"):
+    with pytest.raises(TypeError, match=r"Node node 'plain': Node.configure\(\) got unexpected keyword .*'rate'"):
         node.configure(rate=10)
     node.configure()
     node.close()
@@ -208,8 +220,7 @@ def test_documented_example_hooks_are_optional():
 
 def test_state_queries_are_thread_safe():
     """State queries from other threads see a consistent state while the node cycles."""
-    node = RecordingNode()
-    node.configure()
+    node = configured_node()
     node.initialize()
     stop = threading.Event()
     errors = []
@@ -232,3 +243,201 @@ def test_state_queries_are_thread_safe():
     assert not watcher.is_alive()
     assert errors == []
     node.close()
+
+
+# -- a worker thread that dies -----------------------------------------------------
+
+class ThreadedNode(Node):
+    """Runs one NodeThread; ``crash`` (an Event) makes it raise."""
+
+    def _configure(self, fail_at_once=False):
+        self.fail_at_once = fail_at_once
+        self.stops = 0
+
+    def _start(self):
+        self.crash, self.quit = threading.Event(), threading.Event()
+        self.thread = NodeThread(self, target=self._work, name=f"{self.name}-worker")
+        self.thread.start()
+        if self.fail_at_once:
+            self.crash.set()
+            self.thread.join(timeout=10)
+
+    def _work(self):
+        while not self.quit.wait(0.01):
+            if self.crash.is_set():
+                raise ValueError("the device went away")
+
+    def _stop(self):
+        self.stops += 1
+        self.quit.set()
+        self.thread.join(timeout=10)
+
+
+def test_dead_worker_thread_makes_the_node_failed(caplog):
+    """A NodeThread that raises makes its node 'failed' (not running), keeps the exception in
+    node.error, logs it once naming the node and the thread; stop() and start() work again."""
+    node = ThreadedNode(name="amp")
+    node.configure()
+    node.initialize()
+    node.start()
+    assert node.running() and not node.failed() and node.error is None
+    with caplog.at_level(logging.ERROR, logger="pyacq.core.node"):
+        node.crash.set()
+        assert wait_until(node.failed, 10.0)
+    assert not node.running() and node.initialized() and node.configured()
+    assert isinstance(node.error, ValueError)
+    assert node.error_message() == "thread 'amp-worker' failed: ValueError: the device went away"
+    records = [r for r in caplog.records if r.name == "pyacq.core.node"]
+    assert len(records) == 1
+    assert "ThreadedNode node 'amp'" in records[0].getMessage()
+    assert "'amp-worker' failed" in records[0].getMessage() and records[0].exc_info is not None
+    assert repr(node) == "<ThreadedNode 'amp' failed>"
+    with pytest.raises(NodeStateError, match=r"cannot start\(\) while 'failed' \(thread 'amp-worker' "
+                                             r"failed: ValueError.*stop\(\) or close\(\) it\)"):
+        node.start()
+    node.stop()
+    assert node.initialized() and not node.failed() and node.stops == 1
+    assert isinstance(node.error, ValueError), "the error stays readable after stop()"
+    node.start()
+    assert node.running() and node.error is None
+    node.stop()
+    node.close()
+
+
+def test_failure_while_start_runs_is_not_lost():
+    """A thread failing before start() returns leaves the node 'failed', not 'running'."""
+    node = ThreadedNode(name="quick")
+    node.configure(fail_at_once=True)
+    node.initialize()
+    node.start()
+    assert node.failed() and not node.running()
+    assert "ValueError: the device went away" in node.error_message()
+    node.stop()
+    node.close()
+
+
+def test_close_of_a_failed_node_stops_it_first():
+    """close() works on a failed node and releases what its run used (_stop runs)."""
+    node = ThreadedNode(name="n")
+    node.configure()
+    node.initialize()
+    node.start()
+    node.crash.set()
+    assert wait_until(node.failed, 10.0)
+    node.close()
+    assert node.closed() and node.stops == 1 and not node.thread.is_alive()
+
+
+class Consumer(Node):
+    """A node reading its input with an InputPoller whose callback raises on a negative value."""
+
+    _input_specs = {"signals": {}}
+
+    def _start(self):
+        self.poller = InputPoller(self.input, self._on_chunk, timeout=20)
+        self.poller.start()
+
+    def _on_chunk(self, index, data):
+        if data.min() < 0:
+            raise RuntimeError("negative sample")
+
+    def _stop(self):
+        self.poller.stop()
+        self.poller.join(timeout=10)
+
+
+def test_input_poller_failure_reaches_the_node():
+    """An exception in an InputPoller's callback makes the node owning the input 'failed'."""
+    source = OutputStream(name="source")
+    source.configure(protocol="inproc", transfermode="plaindata", dtype="float32", shape=(-1, 1))
+    node = Consumer(name="consumer")
+    node.configure()
+    node.input.connect(source)
+    node.initialize()
+    node.start()
+    source.send(np.ones((4, 1), "float32"))
+    source.send(-np.ones((4, 1), "float32"))
+    assert wait_until(node.failed, 10.0)
+    assert node.error_message().startswith("thread 'InputPoller-signals' failed: RuntimeError")
+    node.stop()
+    node.close()
+    source.close()
+
+
+# -- outputs needed at initialize() --------------------------------------------------
+
+def test_initialize_refuses_an_unconfigured_output():
+    """initialize() names the node, the unconfigured output and the call that configures it."""
+    node = RecordingNode(name="filt")
+    node.configure()
+    with pytest.raises(NodeStateError) as info:
+        node.initialize()
+    message = str(info.value)
+    assert "RecordingNode node 'filt'" in message and "output 'filtered' not configured" in message
+    assert "node.outputs['filtered'].configure(" in message
+    assert node.configured() and not node.initialized()
+    node.output.configure(protocol="inproc", transfermode="plaindata")
+    node.initialize()
+    node.close()
+
+
+def test_optional_outputs_may_stay_unconfigured():
+    """Outputs a class lists in _optional_outputs need no configuration; the others do."""
+    class Amplifier(Node):
+        _output_specs = {"signals": dict(dtype="float32", shape=(-1, 2)),
+                         "triggers": dict(dtype="int64", shape=(-1,))}
+        _optional_outputs = ("triggers",)
+
+    node = Amplifier(name="amp")
+    node.configure()
+    with pytest.raises(NodeStateError, match=r"output 'signals' not configured"):
+        node.initialize()
+    node.outputs["signals"].configure(protocol="inproc", transfermode="plaindata")
+    node.initialize()
+    node.close()
+
+
+# -- configure(): keywords, signature, documentation ------------------------------------
+
+class Gain(Node):
+    def _configure(self, gain=1.0, nb_channel=2, channel_names=None):
+        """Multiply every channel by ``gain``."""
+        self.gain = gain
+
+
+class RequiredRate(Gain):
+    def _configure(self, rate, gain=1.0):
+        self.rate = rate
+
+
+def test_configure_typo_names_the_public_method_and_valid_keywords():
+    """A wrong keyword is refused before _configure runs, naming Class.configure(), the closest
+    valid keyword and all of them."""
+    node = Gain(name="g")
+    with pytest.raises(TypeError) as info:
+        node.configure(nb_chanel=3)
+    message = str(info.value)
+    assert message.startswith("Gain node 'g': Gain.configure() got unexpected keyword argument "
+                              "'nb_chanel' (did you mean 'nb_channel'?)")
+    assert "valid keywords: gain=1.0, nb_channel=2, channel_names=None" in message
+    assert "_configure" not in message
+    assert not node.configured()
+    with pytest.raises(TypeError, match=r"RequiredRate.configure\(\) needs the keyword argument 'rate'"):
+        RequiredRate(name="r").configure(gain=2.0)
+    node.close()
+
+
+def test_configure_shows_the_node_parameters():
+    """inspect.signature and help() of node.configure show the class's own _configure keywords
+    and documentation, for subclasses too; the call still goes through the lifecycle."""
+    gain, required = Gain(), RequiredRate()
+    assert str(inspect.signature(gain.configure)) == "(*, gain=1.0, nb_channel=2, channel_names=None)"
+    assert str(inspect.signature(required.configure)) == "(*, rate, gain=1.0)"
+    assert "Multiply every channel by ``gain``." in gain.configure.__doc__
+    assert Gain.configure.__qualname__ == "Gain.configure"
+    assert "configure(*, gain=1.0, nb_channel=2, channel_names=None)" in pydoc.plain(
+        pydoc.render_doc(gain.configure))
+    required.configure(rate=10)
+    assert required.configured() and required.rate == 10
+    gain.close()
+    required.close()

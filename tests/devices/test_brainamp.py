@@ -5,6 +5,7 @@ import time
 
 import numpy as np
 import pytest
+from process_checks import wait_until
 from pyacq.core import get_node_type
 from pyacq.devices import BrainAmpSocket
 from pyacq.devices.simulators import RDAServer
@@ -150,3 +151,19 @@ def test_runs_in_a_spawned_nodegroup_created_by_name(spawned_nodegroup):
     assert indexes[0] == 10 and np.all(np.diff(indexes) == 10)
     assert params["nb_channel"] == 3
     np.testing.assert_array_equal(data, np.resize(known_signal(400, 3), data.shape))
+
+
+def test_lost_connection_makes_the_node_failed(run_node):
+    """The Recorder going away while the node runs makes it 'failed' (not running), with a
+    ConnectionError naming the server in node.error; stop() and close() still work."""
+    server = RDAServer(nb_channel=4, block_points=10, resolutions=RESOLUTIONS, signal=known_signal())
+    with server:
+        dev, inputs = run_node(server, outputs=("signals",))
+        collect(inputs, 50)
+        server.close()
+        assert wait_until(dev.failed, 10.0)
+    assert not dev.running()
+    assert isinstance(dev.error, ConnectionError)
+    assert f"acquisition from 127.0.0.1:{server.port} ended" in dev.error_message()
+    dev.stop()
+    assert dev.initialized() and not dev.failed()

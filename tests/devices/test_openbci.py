@@ -176,6 +176,7 @@ def test_daisy_requested_without_daisy_fails_at_initialize():
     with OpenBCIBoard(daisy=False) as board:
         dev = OpenBCI(name="nodaisy")
         dev.configure(device_handle=board.port, board="daisy")
+        dev.outputs["chan"].configure(protocol="inproc", transfermode="plaindata")
         with pytest.raises(OSError, match="has no Daisy module"):
             dev.initialize()
         dev.close()

@@ -2,11 +2,15 @@
 
 Headless nodes (and the stream tools) use it where GUI nodes use the Qt
 ``ThreadPollInput``; both run :func:`poll_chunks`. Every wait is a poll with a
-timeout, so ``stop()`` takes effect within one timeout.
+timeout, so ``stop()`` takes effect within one timeout. An exception that ends
+the thread (from the stream or the callback) is reported to the node that owns
+the input (it becomes ``failed``, see :mod:`pyacq.core.node`).
 """
 import threading
 
 from pyacq.core.stream import BufferOverrunError
+
+from .node_thread import NodeThread
 
 
 def poll_chunks(input_stream, timeout, return_data, stop_requested, handle):
@@ -25,7 +29,7 @@ def poll_chunks(input_stream, timeout, return_data, stop_requested, handle):
         handle(index, data)
 
 
-class InputPoller(threading.Thread):
+class InputPoller(NodeThread):
     """Thread calling ``callback(index, data)`` for every chunk received on ``input_stream``.
 
     ``timeout`` is in milliseconds; ``return_data=None`` uses the stream's
@@ -35,14 +39,14 @@ class InputPoller(threading.Thread):
     """
 
     def __init__(self, input_stream, callback=None, timeout=200, return_data=None, name=None):
-        super().__init__(name=name or f"InputPoller-{input_stream.name}", daemon=True)
+        super().__init__(getattr(input_stream, "node", None), name=name or f"InputPoller-{input_stream.name}")
         self.input_stream = input_stream
         self.callback = callback
         self.timeout = timeout
         self.return_data = return_data
         self._stop_requested = threading.Event()
 
-    def run(self):
+    def work(self):
         poll_chunks(self.input_stream, self.timeout, self.return_data,
                     self._stop_requested.is_set, self.process_data)
 

@@ -5,12 +5,21 @@ at the call that made it rather than later inside a thread::
 
     created --configure()--> configured --initialize()--> initialized
     initialized --start()--> running --stop()--> initialized   (any number of times)
-    created | configured | initialized --close()--> closed
+    running --a worker thread dies--> failed --stop()--> initialized
+    created | configured | initialized | failed --close()--> closed
+
+``failed`` is a node whose worker thread (a device's sending thread, a
+polling thread) ended with an exception: it is not running, ``node.error``
+holds the exception (``node.error_message()`` describes it, also through a
+proxy), and it was logged once. ``stop()`` releases what the run used and
+``start()`` may then run it again; ``close()`` works directly. ``close()`` on
+a closed node does nothing, as for files.
 
 Subclasses write only the hooks they need (``_configure``, ``_initialize``,
 ``_start``, ``_stop``, ``_close``, ``after_input_connect``,
 ``after_output_configure``, ``update_output_specs``, ``check_input_specs``,
-``check_output_specs``).
+``check_output_specs``); worker threads are :class:`~pyacq.core.node_thread.NodeThread`
+(or run their work with ``run_reporting_failure``) so that their failure reaches the node.
 
 An output whose params follow an input (a filter's output has its input's
 dtype and sample rate) is declared in ``_output_follows``; the node sets its
@@ -21,13 +30,16 @@ before or after connecting the inputs gives the same streams.
 import logging
 import threading
 
+from .node_configure import check_keywords, check_values, public_configure
+
+logger = logging.getLogger(__name__)
+
 CREATED = "created"
 CONFIGURED = "configured"
 INITIALIZED = "initialized"
 RUNNING = "running"
+FAILED = "failed"
 CLOSED = "closed"
-
-logger = logging.getLogger(__name__)
 
 
 class NodeStateError(RuntimeError):
@@ -47,11 +59,23 @@ class Node:
     _input_specs = {}
     _output_specs = {}
     _output_follows = {}
+    #: Names of outputs the node can run without; initialize() refuses any other
+    #: output that is not configured.
+    _optional_outputs = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        inherited = cls.configure
+        if "configure" not in vars(cls) and (
+                inherited is Node.configure or getattr(inherited, "derived_from_configure_hook", False)):
+            cls.configure = public_configure(cls, Node.configure)
 
     def __init__(self, name="", parent=None):
         self.name = name
         self._lifecycle_state = CREATED
         self._state_lock = threading.Lock()
+        self._thread_error = None
+        self._error_thread = None
         from pyacq.core.stream import InputStream, OutputStream
         self.inputs = {
             stream_name: InputStream(spec=dict(spec), node=self, name=stream_name)
@@ -81,16 +105,55 @@ class Node:
             self._lifecycle_state = state
 
     def running(self):
-        """True between start() and stop(). Thread-safe."""
+        """True between start() and stop(), unless a worker thread failed. Thread-safe."""
         return self._get_state() == RUNNING
+
+    def failed(self):
+        """True when a worker thread died while running (see ``error``), until stop(). Thread-safe."""
+        return self._get_state() == FAILED
 
     def configured(self):
         """True once configure() has succeeded, until close(). Thread-safe."""
-        return self._get_state() in (CONFIGURED, INITIALIZED, RUNNING)
+        return self._get_state() in (CONFIGURED, INITIALIZED, RUNNING, FAILED)
 
     def initialized(self):
         """True once initialize() has succeeded, until close(). Thread-safe."""
-        return self._get_state() in (INITIALIZED, RUNNING)
+        return self._get_state() in (INITIALIZED, RUNNING, FAILED)
+
+    @property
+    def error(self):
+        """The exception that ended a worker thread of the current (or last) run, else None."""
+        return self._thread_error
+
+    def error_message(self):
+        """``node.error`` as text naming the thread (a plain value, also through a proxy), or None."""
+        with self._state_lock:
+            error, thread = self._thread_error, self._error_thread
+        if error is None:
+            return None
+        return f"thread {thread!r} failed: {type(error).__name__}: {error}"
+
+    def _thread_failed(self, error, thread_name):
+        """Called by a worker thread of this node that ends with ``error``.
+
+        The first failure of a run is kept in ``error`` and logged (with the
+        traceback); a running node becomes ``failed``. Later failures of the
+        same run are logged at debug level only.
+        """
+        with self._state_lock:
+            first = self._thread_error is None
+            if first:
+                self._thread_error, self._error_thread = error, thread_name
+        if not first:
+            logger.debug("%s: thread %r also failed: %r", self._describe(), thread_name, error)
+            return
+        # Logged before the state changes, so that whoever sees 'failed' finds it in the log.
+        logger.error("%s: its thread %r failed, the node no longer runs (node.error holds the "
+                     "exception; stop() or close() the node)", self._describe(), thread_name,
+                     exc_info=(type(error), error, error.__traceback__))
+        with self._state_lock:
+            if self._lifecycle_state == RUNNING:
+                self._lifecycle_state = FAILED
 
     def closed(self):
         """True once close() has been called. Thread-safe."""
@@ -100,8 +163,9 @@ class Node:
         state = self._get_state()
         if state not in allowed:
             needed = " or ".join(repr(s) for s in allowed)
+            failure = f" ({self.error_message()}; stop() or close() it)" if state == FAILED else ""
             raise NodeStateError(
-                f"{self._describe()}: cannot {step}() while {state!r}; "
+                f"{self._describe()}: cannot {step}() while {state!r}{failure}; "
                 f"{step}() needs the node to be {needed}"
             )
 
@@ -129,45 +193,89 @@ class Node:
     # -- lifecycle ------------------------------------------------------------------
 
     def configure(self, **kargs):
-        """Set the node's global parameters; the accepted keywords are those of ``_configure``."""
+        """Set the node's global parameters; the accepted keywords are those of ``_configure``.
+
+        A wrong or missing keyword is refused before ``_configure`` runs, with
+        the valid keywords; so is an argument that reached a remote node as a
+        proxy because it has no value form (see ``node_configure``).
+        """
         self._require_state("configure", (CREATED, CONFIGURED))
+        class_name = type(self).__name__
+        check_keywords(self._describe(), class_name, self._configure, kargs)
+        check_values(self._describe(), class_name, kargs)
         self._configure(**kargs)
         self._outputs_follow_inputs(strict=False)
         self._set_state(CONFIGURED)
 
     def initialize(self):
-        """Check the streams, then allocate memory and prepare devices (``_initialize``)."""
+        """Check the streams, then allocate memory and prepare devices (``_initialize``).
+
+        Every output must be configured first, except those the class lists in
+        ``_optional_outputs``.
+        """
         self._require_state("initialize", (CONFIGURED,))
         self.check_input_specs()
+        self._check_outputs_configured()
         self._outputs_follow_inputs(strict=True)
         self.check_output_specs()
         self._initialize()
         self._set_state(INITIALIZED)
 
+    def _check_outputs_configured(self):
+        missing = [name for name, output in self.outputs.items()
+                   if not output.configured and name not in self._optional_outputs]
+        if missing:
+            fixes = "; ".join(f"node.outputs[{name!r}].configure(protocol=..., transfermode=...)"
+                              for name in missing)
+            plural = "s" if len(missing) > 1 else ""
+            raise NodeStateError(
+                f"{self._describe()}: cannot initialize() with output{plural} "
+                f"{', '.join(repr(name) for name in missing)} not configured; configure "
+                f"{'them' if plural else 'it'} first: {fixes}"
+            )
+
     def start(self):
-        """Begin reading inputs and writing outputs; output indexes restart at 0."""
+        """Begin reading inputs and writing outputs; output indexes restart at 0.
+
+        ``error`` is cleared: it describes the run that failed until the next start().
+        """
         self._require_state("start", (INITIALIZED,))
+        with self._state_lock:
+            self._thread_error = self._error_thread = None
         for output in self.outputs.values():
             if output.configured:
                 output.reset_buffer_index()
         self._start()
-        self._set_state(RUNNING)
+        with self._state_lock:
+            # A thread may already have failed while _start() was starting it.
+            self._lifecycle_state = FAILED if self._thread_error is not None else RUNNING
 
     def stop(self):
-        """Stop processing; the node may be started again."""
-        self._require_state("stop", (RUNNING,))
+        """Stop processing (also a failed node: that releases what its run used); it may start again."""
+        self._require_state("stop", (RUNNING, FAILED))
         self._stop()
         self._set_state(INITIALIZED)
 
     def close(self):
-        """Release devices, memory and every stream. A running node must be stopped first."""
-        self._require_state("close", (CREATED, CONFIGURED, INITIALIZED))
+        """Release devices, memory and every stream.
+
+        A running node must be stopped first; a failed one is stopped here; a
+        closed one is left as it is (closing twice does nothing).
+        """
+        state = self._get_state()
+        if state == CLOSED:
+            return
+        self._require_state("close", (CREATED, CONFIGURED, INITIALIZED, FAILED))
         try:
-            self._close()
+            if state == FAILED:
+                self._stop()
         finally:
-            for stream in (*self.inputs.values(), *self.outputs.values()):
-                stream.close()
-            self._set_state(CLOSED)
+            try:
+                self._close()
+            finally:
+                for stream in (*self.inputs.values(), *self.outputs.values()):
+                    stream.close()
+                self._set_state(CLOSED)
 
     # -- outputs that follow inputs ---------------------------------------------
 
@@ -214,13 +322,8 @@ class Node:
 
     # -- hooks for subclasses ---------------------------------------------------
 
-    def _configure(self, **kargs):
-        """Store configuration; a node accepting no keyword refuses any."""
-        if kargs:
-            raise TypeError(
-                f"{self._describe()}: configure() got unexpected keyword arguments "
-                f"{sorted(kargs)}"
-            )
+    def _configure(self):
+        """Store configuration; its parameters are the keywords configure() accepts."""
 
     def _initialize(self):
         pass

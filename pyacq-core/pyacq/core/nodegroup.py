@@ -84,9 +84,9 @@ class NodeGroup:
                 node.start()
 
     def stop_all_nodes(self):
-        """Stop every running node."""
+        """Stop every running node, and every failed one (whose worker thread died)."""
         for node in self.nodes:
-            if node.running():
+            if node.running() or node.failed():
                 node.stop()
 
     def any_node_running(self):

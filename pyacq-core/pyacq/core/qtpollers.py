@@ -1,8 +1,9 @@
 """Qt threads that turn stream chunks into Qt signals, for GUI nodes.
 
 Blocking in a QThread and emitting a signal per chunk gives GUI nodes low
-latency without a busy QTimer. This module imports Qt, so ``pyacq.core.tools``
-exposes these classes lazily.
+latency without a busy QTimer. An exception that ends one is reported to the
+node that owns the stream (see :mod:`pyacq.core.node_thread`). This module
+imports Qt, so ``pyacq.core.tools`` exposes these classes lazily.
 """
 import threading
 
@@ -10,7 +11,8 @@ from pyqtgraph.Qt import QtCore
 
 from . import qtcompat  # noqa: F401 -- the documented examples' Qt names
 from .inputpoller import poll_chunks
-from .stream import InputStream
+from .node_thread import run_reporting_failure
+from .stream import InputStream, OutputStream
 
 
 class ThreadPollInput(QtCore.QThread):
@@ -36,8 +38,18 @@ class ThreadPollInput(QtCore.QThread):
         QtCore.QThread.start(self, *args)
 
     def run(self):
+        run_reporting_failure(self._owner_node(), self._poll,
+                              f"{type(self).__name__} of {self._watched()}")
+
+    def _poll(self):
         poll_chunks(self.input_stream, self.timeout, self.return_data,
                     self._stop_requested.is_set, self.processData)
+
+    def _owner_node(self):
+        return self.input_stream.node
+
+    def _watched(self):
+        return f"input {self.input_stream.name!r}"
 
     def processData(self, index, data):
         self.new_data.emit(index, data)
@@ -69,3 +81,10 @@ class ThreadPollOutput(ThreadPollInput):
             ThreadPollInput.run(self)
         finally:
             self.input_stream.close()
+
+    def _owner_node(self):
+        # A proxy to a remote output has no local node to report to.
+        return self.output_stream.node if isinstance(self.output_stream, OutputStream) else None
+
+    def _watched(self):
+        return f"output {self.output_stream.name!r}"

@@ -43,13 +43,6 @@ class StreamRelay(Node):
         if not self.input.connected:
             raise RuntimeError(f"{self._describe()}: connect its input before initialize()")
 
-    def check_output_specs(self):
-        for name, output in self.outputs.items():
-            if not output.configured:
-                raise RuntimeError(
-                    f"{self._describe()}: configure output {name!r} before initialize()"
-                )
-
     def _start(self):
         self._restarts = self.input.restart_count
         self._copy_chunks = self.input.params["transfermode"] != "plaindata"

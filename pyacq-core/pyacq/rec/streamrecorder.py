@@ -7,6 +7,7 @@ writes each chunk as it arrives. The file format is left to subclasses
 :class:`~pyacq.rec.avirecorder.AviRecorder`), which implement
 ``_open_writers``, ``_save_annotations`` and ``_close_writers``.
 """
+import functools
 import logging
 import os
 import threading
@@ -14,6 +15,7 @@ import time
 
 from pyacq.core.inputpoller import poll_chunks
 from pyacq.core.node import INITIALIZED, Node
+from pyacq.core.node_thread import NodeThread
 from pyacq.core.stream import BufferOverrunError, InputStream
 
 from .description import check_json_values, describe_stream
@@ -77,8 +79,9 @@ class StreamRecorder(Node):
 
     @property
     def error(self):
-        """The RecordingWriteError that stopped the recorder, or None."""
-        return self._failure
+        """The RecordingWriteError that stopped the recorder, else the exception that ended a
+        receiving thread (see Node), else None."""
+        return self._failure if self._failure is not None else super().error
 
     # -- configuration -------------------------------------------------------------
 
@@ -161,9 +164,9 @@ class StreamRecorder(Node):
             track.input.empty_queue()
             track.resume()
         self._threads = [
-            threading.Thread(target=poll_chunks, name=f"{self.name or 'recorder'}-{name}",
-                             args=(track.input, POLL_TIMEOUT_MS, True, self._stopping.is_set,
-                                   self._chunk_handler(track)), daemon=True)
+            NodeThread(self, name=f"{self.name or 'recorder'}-{name}",
+                       target=functools.partial(poll_chunks, track.input, POLL_TIMEOUT_MS, True,
+                                                self._stopping.is_set, self._chunk_handler(track)))
             for name, track in self.tracks.items()
         ]
         for thread in self._threads:

@@ -9,6 +9,7 @@ import threading
 
 import numpy as np
 from pyacq.core import Node
+from pyacq.core.node_thread import NodeThread
 
 try:
     import pyaudio
@@ -190,11 +191,6 @@ class PyAudio(Node):
                              f"cannot {'record' if direction == 'input' else 'play'} {nb_channel} "
                              f"channels of {format} at {rate} Hz: {error.args[0]}") from None
 
-    def check_output_specs(self):
-        if "signals" in self.outputs and not self._recorded.configured:
-            raise RuntimeError(f"{self._describe()} records: configure its output 'signals' "
-                               "before initialize()")
-
     def check_input_specs(self):
         if "signals" in self.inputs and not self._played.connected:
             raise RuntimeError(f"{self._describe()} plays: connect its input 'signals' "
@@ -224,7 +220,7 @@ class PyAudio(Node):
             self._record_stream.start_stream()
         if self._play_stream is not None:
             self._play_stream.start_stream()
-            self._player = _Player(self._played, self._play_stream, self._describe())
+            self._player = _Player(self, self._played, self._play_stream)
             self._player.start()
 
     def _stop(self):
@@ -262,18 +258,19 @@ class PyAudio(Node):
         chunk = np.frombuffer(in_data, dtype=self.dtype).reshape(frame_count, self.nb_channel)
         try:
             self._recorded.send(chunk, index=index)
-        except Exception:
-            logger.exception("%s: sending a recorded chunk failed; recording aborted", self._describe())
+        except Exception as error:  # noqa: BLE001 -- PortAudio's thread must not raise
+            self._thread_failed(error, "PortAudio recording callback")
             return None, pyaudio.paAbort
         return None, pyaudio.paContinue
 
 
-class _Player(threading.Thread):
+class _Player(NodeThread):
     """Writes every chunk received on ``input`` to the PortAudio output ``stream`` until stop()."""
 
-    def __init__(self, input, stream, describe):
-        super().__init__(name=f"{describe} playback", daemon=True)
-        self.input, self.stream, self.describe = input, stream, describe
+    def __init__(self, node, input, stream):
+        self.describe = node._describe()
+        super().__init__(node, name=f"{self.describe} playback")
+        self.input, self.stream = input, stream
         self._stopping = threading.Event()
 
     def stop(self, timeout=10.0):
@@ -282,12 +279,9 @@ class _Player(threading.Thread):
         if self.is_alive():
             logger.error("%s: playback did not stop within %.0f s", self.describe, timeout)
 
-    def run(self):
-        try:
-            while not self._stopping.is_set():
-                if self.input.poll(timeout=50):
-                    _, chunk = self.input.recv(return_data=True)
-                    # pyaudio's write() accepts only bytes (no buffer with a release hook).
-                    self.stream.write(chunk.tobytes(), num_frames=len(chunk))
-        except Exception:
-            logger.exception("%s: playback failed", self.describe)
+    def work(self):
+        while not self._stopping.is_set():
+            if self.input.poll(timeout=50):
+                _, chunk = self.input.recv(return_data=True)
+                # pyaudio's write() accepts only bytes (no buffer with a release hook).
+                self.stream.write(chunk.tobytes(), num_frames=len(chunk))

@@ -12,6 +12,7 @@ import threading
 
 import numpy as np
 from pyacq.core import Node
+from pyacq.core.node_thread import NodeThread
 
 from .rda_protocol import (
     DATA_DTYPES,
@@ -120,16 +121,18 @@ class BrainAmpSocket(Node):
     unreachable server fails here. Port 51244 serves float32 data, 51234
     int16 data; both are scaled to µV with each channel's resolution.
 
-    Every ``start()`` opens a fresh connection. A jump in block numbers is lost
-    data: it is logged, counted in ``lost_blocks`` / ``lost_samples`` /
-    ``gap_count``, and appears in ``signals`` as an index that skips the lost
-    samples.
+    Every ``start()`` opens a fresh connection; a connection lost while
+    running makes the node ``failed`` (see ``node.error``). A jump in block
+    numbers is lost data: it is logged, counted in ``lost_blocks`` /
+    ``lost_samples`` / ``gap_count``, and appears in ``signals`` as an index
+    that skips the lost samples. ``triggers`` need not be configured.
     """
 
     _output_specs = {
         "signals": dict(streamtype="analogsignal", dtype="float32", shape=(-1, 32), units="uV"),
         "triggers": dict(streamtype="event", dtype=MARKER_DTYPE, shape=(-1,)),
     }
+    _optional_outputs = ("triggers",)
 
     def _configure(self, brainamp_host="localhost", brainamp_port=51244):
         self.brainamp_host = brainamp_host
@@ -173,8 +176,7 @@ class BrainAmpSocket(Node):
         self._head = 0
         self._last_block = None
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._receive_loop, daemon=True,
-                                        name=f"{self.name or 'brainamp'}-rda")
+        self._thread = NodeThread(self, target=self._receive_loop, name=f"{self.name or 'brainamp'}-rda")
         self._thread.start()
 
     def _stop(self):
@@ -206,8 +208,7 @@ class BrainAmpSocket(Node):
             return
         except (OSError, RDAProtocolError) as exc:
             if not self._stopping.is_set():
-                logger.error("%s: acquisition from %s ended: %s", self._describe(),
-                             self._connection.address, exc)
+                raise ConnectionError(f"acquisition from {self._connection.address} ended: {exc}") from exc
 
     def _handle_block(self, block, values, markers):
         n_points = values.shape[0]
@@ -230,7 +231,7 @@ class BrainAmpSocket(Node):
         start = self._head
         self._head += n_points
         signals, triggers = self.outputs["signals"], self.outputs["triggers"]
-        if n_points and signals.configured:
+        if n_points:
             signals.send(np.multiply(values, self._scale, dtype="float32"), index=self._head)
         if len(markers) and triggers.configured:
             markers["index"] += start

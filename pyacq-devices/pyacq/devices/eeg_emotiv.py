@@ -17,6 +17,7 @@ import threading
 
 import numpy as np
 from pyacq.core import Node
+from pyacq.core.node_thread import NodeThread
 
 from .emotiv_protocol import (
     BATTERY_FLAG,
@@ -94,6 +95,8 @@ class Emotiv(Node):
     (reports carry one electrode at a time; -1 until one is known); ``gyro``
     is centred on 0. A counter jump is lost data: logged, counted in
     ``gap_count`` / ``lost_samples``, and shown as a skipped index.
+    ``impedances`` and ``gyro`` need not be configured. A device error while
+    running makes the node ``failed`` (see ``node.error``).
     """
 
     _output_specs = {
@@ -106,6 +109,7 @@ class Emotiv(Node):
         "gyro": dict(streamtype="analogsignal", dtype="int64", shape=(-1, 2), sample_rate=SAMPLE_RATE,
                      nb_channel=2, channel_info=[{"name": n} for n in GYRO_NAMES]),
     }
+    _optional_outputs = ("impedances", "gyro")
 
     def _configure(self, device_handle=None, serial=None):
         if not HAVE_PYCRYPTO:
@@ -151,8 +155,7 @@ class Emotiv(Node):
         self._last_counter = None
         self._quality = np.full(14, -1, dtype=np.int64)
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._read_loop, daemon=True,
-                                        name=f"{self.name or 'emotiv'}-hid")
+        self._thread = NodeThread(self, target=self._read_loop, name=f"{self.name or 'emotiv'}-hid")
         self._thread.start()
 
     def _stop(self):
@@ -165,13 +168,10 @@ class Emotiv(Node):
             self._source = None
 
     def _read_loop(self):
-        try:
-            while not self._stopping.is_set():
-                data = self._source.read(POLL_INTERVAL)
-                if data:
-                    self.process_reports(data)
-        except OSError as exc:
-            logger.error("%s: acquisition stopped: %s", self._describe(), exc)
+        while not self._stopping.is_set():
+            data = self._source.read(POLL_INTERVAL)
+            if data:
+                self.process_reports(data)
 
     def process_reports(self, encrypted):
         """Decrypt, decode and send whole reports (bytes, a multiple of 32)."""

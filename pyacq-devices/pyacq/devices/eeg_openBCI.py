@@ -13,6 +13,7 @@ import time
 
 import numpy as np
 from pyacq.core import Node
+from pyacq.core.node_thread import NodeThread
 
 from .openbci_protocol import (
     ACCEL_G_PER_COUNT,
@@ -54,7 +55,9 @@ class OpenBCI(Node):
     aux bytes hold something else. Bytes that break the packet format are
     skipped until the stream is back in step (``skipped_bytes``). A jump of the
     sample number is lost data: logged, counted in ``gap_count`` /
-    ``lost_samples`` and shown as a skipped index, never filled in.
+    ``lost_samples`` and shown as a skipped index, never filled in. ``aux``
+    need not be configured. A serial error while running makes the node
+    ``failed`` (see ``node.error``).
     """
 
     _output_specs = {
@@ -63,6 +66,7 @@ class OpenBCI(Node):
                     sample_rate=PACKET_RATE, nb_channel=3,
                     channel_info=[{"name": f"accel_{axis}"} for axis in "xyz"]),
     }
+    _optional_outputs = ("aux",)
 
     def _configure(self, device_handle="/dev/ttyUSB0", board="cyton"):
         if not HAVE_PYSERIAL:
@@ -132,8 +136,7 @@ class OpenBCI(Node):
         self._pending_half = None
         self._stopping = threading.Event()
         self._command("b", expect_answer=False)
-        self._thread = threading.Thread(target=self._read_loop, daemon=True,
-                                        name=f"{self.name or 'openbci'}-serial")
+        self._thread = NodeThread(self, target=self._read_loop, name=f"{self.name or 'openbci'}-serial")
         self._thread.start()
 
     def _stop(self):
@@ -150,15 +153,12 @@ class OpenBCI(Node):
     # -- decoding -------------------------------------------------------------------
 
     def _read_loop(self):
-        try:
-            while not self._stopping.is_set():
-                data = self._serial.read(self._serial.in_waiting or 1)
-                if data:
-                    packets = self._splitter.feed(data)
-                    if len(packets):
-                        self.process_packets(packets)
-        except (serial.SerialException, OSError) as exc:
-            logger.error("%s: acquisition stopped: %s", self._describe(), exc)
+        while not self._stopping.is_set():
+            data = self._serial.read(self._serial.in_waiting or 1)
+            if data:
+                packets = self._splitter.feed(data)
+                if len(packets):
+                    self.process_packets(packets)
 
     def _unwrap(self, numbers):
         """Packet numbers that do not wrap: 0 for the first packet since start()."""
@@ -218,6 +218,6 @@ class OpenBCI(Node):
                 self.lost_samples += lost
                 logger.warning("%s: %d samples lost (packet numbers jumped); %d gaps so far",
                                self._describe(), lost, self.gap_count)
-            if output.configured:
+            if name == "chan" or output.configured:
                 output.send(values[start:stop], index=int(positions[stop - 1]) + 1)
         self._last_position[name] = int(positions[-1])

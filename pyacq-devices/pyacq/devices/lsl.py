@@ -12,6 +12,7 @@ import time
 import numpy as np
 from pyacq.core import Node
 from pyacq.core.inputpoller import InputPoller
+from pyacq.core.node_thread import NodeThread
 
 try:
     import pylsl
@@ -154,8 +155,7 @@ class LslInlet(Node):
         self._stopping = threading.Event()
         self._index = 0
         self._next_timestamp = None
-        self._thread = threading.Thread(target=self._pull_loop, daemon=True,
-                                        name=f"{self.name or 'lsl'}-inlet")
+        self._thread = NodeThread(self, target=self._pull_loop, name=f"{self.name or 'lsl'}-inlet")
         self._thread.start()
 
     def _stop(self):

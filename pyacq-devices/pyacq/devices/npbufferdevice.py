@@ -9,6 +9,7 @@ import time
 
 import numpy as np
 from pyacq.core import Node
+from pyacq.core.node_thread import NodeThread
 
 
 def generate_test_signal(n_samples, nb_channel, sample_rate, seed=0):
@@ -65,8 +66,7 @@ class NumpyDeviceBuffer(Node):
 
     def _start(self):
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._send_chunks, name=f"{self.name or 'npbuffer'}-send",
-                                        daemon=True)
+        self._thread = NodeThread(self, target=self._send_chunks, name=f"{self.name or 'npbuffer'}-send")
         self._thread.start()
 
     def _stop(self):

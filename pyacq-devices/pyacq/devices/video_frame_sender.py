@@ -13,6 +13,7 @@ import time
 
 import numpy as np
 from pyacq.core import Node
+from pyacq.core.node_thread import NodeThread
 
 logger = logging.getLogger(__name__)
 
@@ -54,23 +55,24 @@ class FrameCounter:
         return self.index
 
 
-class FrameSenderThread(threading.Thread):
+class FrameSenderThread(NodeThread):
     """Sends every frame of ``frames`` (an iterator of ``(image, timestamp)``) on ``output``.
 
     ``paced``: wait until each frame's timestamp (relative to the first one)
     has come on the monotonic clock, for files and generated sources; live
     devices are paced by the device itself. The thread ends at ``stop()`` or
-    when the source is exhausted (end of file).
+    when the source is exhausted (end of file); a failure of the source or of
+    the stream is reported to ``node``, which becomes ``failed``.
     """
 
-    def __init__(self, frames, output, frame_rate, paced, describe):
-        super().__init__(name=f"{describe} frames", daemon=True)
+    def __init__(self, node, frames, output, frame_rate, paced):
+        describe = node._describe()
+        super().__init__(node, name=f"{describe} frames")
         self.frames = frames
         self.output = output
         self.paced = paced
         self.counter = FrameCounter(frame_rate, describe)
         self.describe = describe
-        self.error = None
         self._stopping = threading.Event()
 
     def stop(self, timeout=10.0):
@@ -80,28 +82,24 @@ class FrameSenderThread(threading.Thread):
         if self.is_alive():
             logger.error("%s: the frame source did not return within %.0f s", self.describe, timeout)
 
-    def run(self):
+    def work(self):
         started = first_time = None
-        try:
-            for image, timestamp in self.frames:
-                if self._stopping.is_set():
+        for image, timestamp in self.frames:
+            if self._stopping.is_set():
+                return
+            if self.paced:
+                if started is None:
+                    started, first_time = time.monotonic(), timestamp or 0.0
+                if timestamp is None:
+                    position = self.counter.index / self.counter.frame_rate
+                else:
+                    position = timestamp - first_time
+                if self._stopping.wait(max(0.0, started + position - time.monotonic())):
                     return
-                if self.paced:
-                    if started is None:
-                        started, first_time = time.monotonic(), timestamp or 0.0
-                    if timestamp is None:
-                        position = self.counter.index / self.counter.frame_rate
-                    else:
-                        position = timestamp - first_time
-                    if self._stopping.wait(max(0.0, started + position - time.monotonic())):
-                        return
-                index = self.counter.next_index(timestamp)
-                self.output.send(np.ascontiguousarray(image)[np.newaxis], index=index)
-            logger.info("%s: the source has no more frames (%d sent)", self.describe,
-                        self.counter.index - self.counter.dropped_frames)
-        except Exception as error:
-            self.error = error
-            logger.exception("%s: reading frames failed", self.describe)
+            index = self.counter.next_index(timestamp)
+            self.output.send(np.ascontiguousarray(image)[np.newaxis], index=index)
+        logger.info("%s: the source has no more frames (%d sent)", self.describe,
+                    self.counter.index - self.counter.dropped_frames)
 
 
 class FrameSourceNode(Node):
@@ -126,8 +124,8 @@ class FrameSourceNode(Node):
         return self._dropped_before + running
 
     def _start(self):
-        self._thread = FrameSenderThread(self._frames, self.output, self.frame_rate,
-                                         paced=not self.live, describe=self._describe())
+        self._thread = FrameSenderThread(self, self._frames, self.output, self.frame_rate,
+                                         paced=not self.live)
         self._thread.start()
 
     def _stop(self):

@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 from pyacq.core.node import Node
+from pyacq.core.node_thread import NodeThread
 from pyacq.core.stream import BufferOverrunError
 
 logger = logging.getLogger(__name__)
@@ -151,8 +152,7 @@ class TimeFreqWorker(Node):
 
     def _start(self):
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"{self.name or 'TimeFreqWorker'}",
-                                        daemon=True)
+        self._thread = NodeThread(self, target=self._run, name=f"{self.name or 'TimeFreqWorker'}")
         self._thread.start()
 
     def _stop(self):

@@ -157,3 +157,25 @@ def test_hostile_tags_are_rejected_without_evaluation(cls, tagged):
     raw = json.dumps(tagged).encode() if cls is JsonSerializer else msgpack.packb(tagged)
     with pytest.raises((ValueError, TypeError, KeyError)):
         cls().loads(raw)
+
+
+@pytest.mark.parametrize("cls", SERIALIZERS)
+def test_lent_argument_says_what_it_stands_for(cls, lazy_server):
+    """An argument sent as a proxy (it has no value form) carries the extra field 'lent'
+    describing the object; the receiver's proxy keeps it in _lent. Plain proxies have none."""
+    class Client:
+        address = "tcp://127.0.0.1:1"
+
+    def handler():
+        pass
+
+    raw = cls(client=Client()).dumps([handler, np.array([None, 1], dtype=object)])
+    decoded = (json.loads(raw) if cls is JsonSerializer else msgpack.unpackb(raw, raw=False))
+    assert decoded[0]["lent"].startswith("a function (") and decoded[0]["lent"].endswith(".handler)")
+    assert decoded[1]["lent"] == "a numpy array of dtype object"
+    for wire in decoded:
+        wire["rpc_addr"] = "tcp://127.0.0.1:2"  # as received in another process
+    receiver = cls()
+    proxies = receiver.loads(json.dumps(decoded) if cls is JsonSerializer else msgpack.packb(decoded))
+    assert [p._lent for p in proxies] == [decoded[0]["lent"], "a numpy array of dtype object"]
+    assert ObjectProxy("tcp://127.0.0.1:2", 1, 1)._lent is None

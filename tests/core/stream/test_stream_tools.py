@@ -240,6 +240,38 @@ def test_thread_poll_input_emits_new_data(qapp, streams):
     assert received[-1][0] == big
 
 
+class _Viewer(Node):
+    _input_specs = {"signals": {}}
+
+
+def test_thread_poll_input_failure_reaches_the_node(qapp, streams):
+    """An exception in a ThreadPollInput's processData makes the node owning the input 'failed',
+    naming the poller and the input."""
+    from pyacq.core.tools import ThreadPollInput
+
+    class Refusing(ThreadPollInput):
+        def processData(self, index, data):
+            raise ValueError("cannot draw this chunk")
+
+    out = OutputStream()
+    streams(out)
+    out.configure(protocol="inproc", shape=(-1, 2))
+    node = _Viewer(name="viewer")
+    node.configure()
+    node.input.connect(out)
+    node.initialize()
+    node.start()
+    poller = Refusing(node.input, timeout=50, return_data=True)
+    poller.start()
+    out.send(np.zeros((5, 2), "float32"))
+    assert poller.wait(int(WAIT * 1000))
+    assert node.failed() and not node.running()
+    assert node.error_message() == ("thread \"Refusing of input 'signals'\" failed: ValueError: "
+                                    "cannot draw this chunk")
+    node.stop()
+    node.close()
+
+
 def test_thread_poll_output_watches_an_output(qapp, streams):
     """ThreadPollOutput emits new_data for what an OutputStream sends."""
     from pyacq.core.tools import ThreadPollOutput

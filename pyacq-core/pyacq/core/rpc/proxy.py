@@ -43,6 +43,9 @@ class ObjectProxy:
         state["_ref_id"] = ref_id
         state["_type_str"] = type_str
         state["_attributes"] = tuple(attributes)
+        # What the object is, when it is an argument lent by its caller because it has
+        # no value form (set by the serializer that decoded it), else None.
+        state["_lent"] = None
         # Shared until changed: _set_proxy_options copies before writing.
         state["_proxy_options"] = _DEFAULT_OPTIONS
         state["_reference"] = None

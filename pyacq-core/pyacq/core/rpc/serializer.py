@@ -150,8 +150,12 @@ class Serializer(abc.ABC):
                 f"cannot send {type(obj).__name__}: it needs a proxy, and no RPCServer runs in this "
                 "thread (start one with RPCServer().run_lazy())")
         if self.client is not None:
-            # An argument: the receiver borrows the proxy, so reuse one reference.
-            return server.get_shared_proxy(obj)._to_dict()
+            # An argument: the receiver borrows the proxy, so reuse one reference. The
+            # extra field "lent" (other clients ignore it) tells the receiver that this
+            # proxy stands for a value that could not be sent, and what it was.
+            wire = server.get_shared_proxy(obj)._to_dict()
+            wire["lent"] = describe_lent_object(obj)
+            return wire
         return server.get_proxy(obj)._to_dict()
 
     # -- decoding ----------------------------------------------------------
@@ -217,7 +221,11 @@ class Serializer(abc.ABC):
                 raise ValueError(f"malformed proxy: server_key must be text, got {key!r}")
             if curve.server_key(rpc_addr) != key.encode("ascii", "replace"):
                 curve.add_server_key(rpc_addr, key)
+        lent = dct.get("lent")
+        if lent is not None and not isinstance(lent, str):
+            raise ValueError(f"malformed proxy: lent must be text, got {lent!r}")
         proxy = ObjectProxy(rpc_addr, obj_id, ref_id, type_str, attributes)
+        proxy.__dict__["_lent"] = lent
         if self.client is not None and rpc_addr == self.client.address:
             self.client._adopt_proxy(proxy)
         return proxy
@@ -230,6 +238,18 @@ class Serializer(abc.ABC):
         "bytes": _decode_bytes,
         "proxy": _decode_proxy,
     }
+
+
+def describe_lent_object(obj):
+    """A short description of an argument sent as a proxy because it has no value form."""
+    if isinstance(obj, np.ndarray):
+        return f"a numpy array of dtype {obj.dtype}"
+    kind = type(obj)
+    name = getattr(obj, "__qualname__", None)
+    if callable(obj) and isinstance(name, str):
+        return f"a {kind.__name__} ({name})"
+    module = "" if kind.__module__ == "builtins" else f"{kind.__module__}."
+    return f"a {module}{kind.__qualname__} object"
 
 
 def _text(value):

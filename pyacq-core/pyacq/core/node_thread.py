@@ -1,0 +1,47 @@
+"""Worker threads of nodes, and how an exception that ends one reaches its node.
+
+A device's sending thread or a node's polling thread that dies must not leave
+its node looking "running" while nothing flows: :func:`run_reporting_failure`
+hands the exception to the node (``Node._thread_failed``), which records it in
+``node.error``, logs it once and leaves the ``running`` state for ``failed``.
+"""
+import logging
+import threading
+
+logger = logging.getLogger(__name__)
+
+
+def run_reporting_failure(node, work, thread_name=None):
+    """Run ``work()`` in the calling (worker) thread; report an exception that ends it.
+
+    The exception goes to ``node`` (see ``Node._thread_failed``); with ``node``
+    None (a thread that serves no node) it is logged with the thread's name.
+    """
+    try:
+        work()
+    except Exception as error:
+        name = thread_name or threading.current_thread().name
+        if node is None:
+            logger.exception("thread %r failed", name)
+        else:
+            node._thread_failed(error, name)
+
+
+class NodeThread(threading.Thread):
+    """A daemon thread working for ``node``: an exception that ends it marks the node failed.
+
+    Pass ``target`` (called without arguments), or subclass and override
+    :meth:`work`.
+    """
+
+    def __init__(self, node, target=None, name=None):
+        super().__init__(name=name, daemon=True)
+        self.node = node
+        self._work = target
+
+    def run(self):
+        run_reporting_failure(self.node, self.work, self.name)
+
+    def work(self):
+        """The thread's job (by default, the ``target`` given at creation)."""
+        self._work()
