@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # pyacq developer entry point: installs what is needed, then runs a nox session.
 #   ./dev.sh demo    run the demo
-#   ./dev.sh test    lint + per-distribution import checks + the whole test suite
+#   ./dev.sh test    lint + per-distribution import checks + the whole test suite, then
+#                    tests/core again with the declared minimum version of every dependency
 #   ./dev.sh bench   the benchmarks
 # Extra arguments go to the session (e.g. ./dev.sh test -k registry).
 set -euo pipefail
@@ -42,7 +43,7 @@ command=${1:-}
 shift || true
 case "$command" in
     demo)  exec "$TOOLS/bin/nox" -s demo -- "$@" ;;
-    test)  exec "$TOOLS/bin/nox" -s lint imports tests -- "$@" ;;
+    test)  exec "$TOOLS/bin/nox" -s lint imports tests tests_minimum -- "$@" ;;
     bench) exec "$TOOLS/bin/nox" -s bench -- "$@" ;;
     *)     echo "usage: ./dev.sh demo|test|bench [session arguments]" >&2; exit 2 ;;
 esac

@@ -3,17 +3,28 @@
 Installing every distribution as a user would (not from the source tree on
 sys.path) is the point: a dependency missing from one pyproject fails a session.
 """
+import re
 from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["lint", "imports", "tests"]
+try:
+    import tomllib
+except ImportError:  # Python 3.10: nox itself depends on tomli there
+    import tomli as tomllib
+
+nox.options.sessions = ["lint", "imports", "tests", "tests_minimum"]
 nox.options.error_on_missing_interpreters = True
 
 CORE = "./pyacq-core[qt,blosc,hdf5,av]"
 PLUGINS = ["./pyacq-devices[audio,av,imageio,serial,hid,crypto,lsl]", "./pyacq-dsp[opencl]",
            "./pyacq-viewers"]
 EXAMPLE_PLUGIN = "./examples/plugin_sine"
+#: Every pyproject whose ``>=`` bounds the ``tests_minimum`` session pins.
+PYPROJECTS = ["pyacq-core", "pyacq-devices", "pyacq-dsp", "pyacq-viewers", "examples/plugin_sine"]
+#: What tests/core needs (NumpyDeviceBuffer, SineGenerator, Qt, blosc), no more: every extra
+#: installed at its minimum is one more old release to download in CI.
+MINIMUM_INSTALL = ["./pyacq-core[qt,blosc]", "./pyacq-devices", EXAMPLE_PLUGIN]
 TEST_REQUIREMENTS = ["pytest>=8", "pytest-timeout>=2.3", "setuptools>=64", "wheel", "neo>=0.13"]
 
 # Each distribution without its optional extras (modules with an optional
@@ -35,6 +46,36 @@ for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
         importlib.import_module(module.name)
 print("imported", sys.argv[1], "and its modules")
 """
+
+
+def declared_minimums(pyprojects=PYPROJECTS):
+    """``{name: version}``: the ``>=`` bound of every third-party requirement of *pyprojects*.
+
+    Dependencies and every extra count; a name bounded in several places gets
+    the highest bound (the lowest version all of them accept). The pyacq
+    distributions themselves are installed from the checkout, so they are left out.
+    """
+    local = {tomllib.loads(Path(p, "pyproject.toml").read_text())["project"]["name"] for p in pyprojects}
+    minimums = {}
+    for directory in pyprojects:
+        project = tomllib.loads(Path(directory, "pyproject.toml").read_text())["project"]
+        requirements = list(project.get("dependencies", []))
+        for extra in project.get("optional-dependencies", {}).values():
+            requirements += extra
+        for requirement in requirements:
+            name = re.match(r"[A-Za-z0-9._-]+", requirement).group(0)
+            bound = re.search(r">=\s*([^,;\s]+)", requirement)
+            if name in local or bound is None:
+                continue
+            key = re.sub(r"[-_.]+", "-", name).lower()
+            version = bound.group(1)
+            if key not in minimums or _version_key(version) > _version_key(minimums[key]):
+                minimums[key] = version
+    return minimums
+
+
+def _version_key(version):
+    return tuple(int(part) for part in re.findall(r"\d+", version))
 
 
 def install_everything(session):
@@ -63,6 +104,22 @@ def tests(session):
     install_everything(session)
     session.install(*TEST_REQUIREMENTS)
     session.run("pytest", "tests", *session.posargs,
+                env={"QT_QPA_PLATFORM": "offscreen", "PYTHONFAULTHANDLER": "1"})
+
+
+@nox.session
+def tests_minimum(session):
+    """The declared minimum version of every dependency; pytest over tests/core.
+
+    A constraints file pins each ``>=`` bound of the pyprojects, so a bound
+    that is too low for the code fails here instead of on a user's machine.
+    """
+    constraints = Path(session.create_tmp()) / "minimum-constraints.txt"
+    constraints.write_text("".join(f"{name}=={version}\n"
+                                   for name, version in sorted(declared_minimums().items())))
+    session.install("-c", str(constraints), *MINIMUM_INSTALL, *TEST_REQUIREMENTS)
+    session.run("pip", "list", silent=False)
+    session.run("pytest", "tests/core", *session.posargs,
                 env={"QT_QPA_PLATFORM": "offscreen", "PYTHONFAULTHANDLER": "1"})
 
 

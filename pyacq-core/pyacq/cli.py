@@ -19,14 +19,18 @@ def _print_nodes(args):
 
 
 def _print_devices(args):
-    from pyacq.core.plugins import list_devices
-    devices = list_devices()
+    from pyacq.core.plugins import list_devices, list_missing_probe_libraries
+    devices = list_devices(all_ports=args.all_ports)
     if not devices:
         print("no devices found by the installed plugins")
-        return 0
     for device in devices:
         options = ", ".join(f"{k}={v!r}" for k, v in device.get("configure", {}).items())
         print(f"{device['node_type']}: {device['name']}  configure({options})")
+    missing = list_missing_probe_libraries()
+    if missing:
+        print("not looked for, a library is missing:")
+        for sentence in missing:
+            print(f"  {sentence}")
     return 0
 
 
@@ -74,9 +78,10 @@ def build_parser():
     commands.add_parser(
         "nodes", help="list every installed node type and its distribution (imports none)"
     ).set_defaults(run=_print_nodes)
-    commands.add_parser(
-        "devices", help="list the devices the installed plugins can see now"
-    ).set_defaults(run=_print_devices)
+    devices = commands.add_parser("devices", help="list the devices the installed plugins can see now")
+    devices.add_argument("--all-ports", action="store_true",
+                         help="offer every serial port, not only those with a known board's USB ids")
+    devices.set_defaults(run=_print_devices)
     # Listed for the help text only: main() hands "pyacq host ..." to pyacq.core.host.
     commands.add_parser("host", help="serve a Host at tcp://IP:PORT: Managers spawn NodeGroups here "
                                      "(--curve-dir DIR: require CURVE authentication)")

@@ -19,6 +19,7 @@ drew nothing. Every node is created by name: pyacq-core depends on no plugin,
 so a missing plugin ends the demo with the distribution to install.
 """
 import os
+import shlex
 import signal
 import tempfile
 import threading
@@ -87,7 +88,21 @@ def check_plugins():
     missing = sorted({dist for name, dist in REQUIRED_NODE_TYPES.items() if name not in installed})
     if missing:
         raise DemoError("pyacq demo needs the plugin distribution(s) " + ", ".join(missing)
-                        + "; install them with: pip install " + " ".join(missing))
+                        + "; install them with: " + install_command(missing))
+
+
+def install_command(distributions):
+    """The pip command that installs pyacq *distributions*, which no package index serves.
+
+    When this pyacq-core runs from a checkout (an editable install), the
+    command names the distributions' directories in it; otherwise it names
+    them relative to the root of a checkout, where it must be run.
+    """
+    checkout = Path(__file__).resolve().parents[2]
+    if all((checkout / name / "pyproject.toml").is_file() for name in distributions):
+        return "pip install " + " ".join(shlex.quote(str(checkout / name)) for name in distributions)
+    return ("pip install " + " ".join(f"./{name}" for name in distributions)
+            + " (from the root of a pyacq checkout)")
 
 
 def simulated_eeg(sample_rate=SAMPLE_RATE, seconds=LOOP_SECONDS, seed=0):
@@ -383,6 +398,17 @@ def loss_report(pipeline, report):
     return total
 
 
+#: Qt warnings that say nothing about the demo: the offscreen platform cannot pass size hints
+#: on, and Qt falls back to a runtime directory of its own when XDG_RUNTIME_DIR is unset.
+KNOWN_QT_NOISE = ("This plugin does not support propagateSizeHints()", "XDG_RUNTIME_DIR not set")
+
+
+def _qt_message_without_known_noise(kind, context, message):
+    """Qt message handler: Qt's messages on stderr, as by default, minus KNOWN_QT_NOISE."""
+    if not any(noise in message for noise in KNOWN_QT_NOISE):
+        print(message, file=sys.stderr)
+
+
 def _place_windows(app, viewers):
     """Tile the four windows over the screen."""
     area = app.primaryScreen().availableGeometry()
@@ -407,6 +433,7 @@ def run_demo(headless=None, screenshots=None, report=print):
         if screenshots is None:
             screenshots = tempfile.mkdtemp(prefix="pyacq-demo-")
     from pyqtgraph.Qt import QtCore, QtWidgets
+    previous_qt_handler = QtCore.qInstallMessageHandler(_qt_message_without_known_noise)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["pyacq demo"])
 
     pipeline = DemoPipeline(report)
@@ -446,6 +473,7 @@ def run_demo(headless=None, screenshots=None, report=print):
     finally:
         signal.signal(signal.SIGINT, previous_sigint)
         pipeline.close()
+        QtCore.qInstallMessageHandler(previous_qt_handler)
     for problem in problems:
         report(f"problem: {problem}")
     if lost:

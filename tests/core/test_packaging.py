@@ -1,13 +1,19 @@
-"""The four distributions install on their own, as wheels and as editable installs.
+"""The four distributions install on their own, as wheels and as editable installs, and
+the install commands of the README work as written.
 
 Each layout is built in a fresh virtual environment with ``--no-deps``: only the
 packaging of pyacq itself is under test (dependencies are covered by the nox
 ``imports`` session). Builds are isolated, as pip does for a user: the build
-backend (setuptools) comes from the package index.
+backend (setuptools) comes from the package index. The README's commands run
+with their dependencies, offline (see ``third_party_site``).
 """
+import json
+import re
+import shlex
 import shutil
 import subprocess
 import sys
+import sysconfig
 import venv
 from pathlib import Path
 
@@ -44,7 +50,6 @@ def make_venv(path):
 
 
 def imports(python, packages=PACKAGES):
-    import json
     return json.loads(run(python, "-c", IMPORT_CHECK, *packages, cwd="/").splitlines()[-1])
 
 
@@ -58,11 +63,13 @@ def pip_install(python, *args):
 
 @pytest.fixture(scope="module")
 def source_copy(tmp_path_factory):
-    """A copy of the distributions, so that builds leave no file in the checkout."""
+    """A copy of the distributions and of the root's build files, so that builds leave no
+    file in the checkout."""
     root = tmp_path_factory.mktemp("src")
-    for name in DISTRIBUTIONS:
+    for name in [*DISTRIBUTIONS, "tools"]:
         shutil.copytree(REPO / name, root / name,
                         ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
     return root
 
 
@@ -113,3 +120,84 @@ def test_mixed_editable_plugin_over_wheel_core(wheels, source_copy, tmp_path):
     pip_install(python, "-e", source_copy / "pyacq-viewers")
     assert imports(python, ["pyacq", "pyacq.viewers", "pyacq.devices"]) == {
         "pyacq": "ok", "pyacq.viewers": "ok", "pyacq.devices": "ModuleNotFoundError"}
+
+
+def readme_install_commands():
+    """Every ``pip install`` line of the README's code blocks, as its arguments."""
+    text = (REPO / "README.md").read_text()
+    blocks = re.findall(r"^```[^\n]*\n(.*?)^```", text, flags=re.MULTILINE | re.DOTALL)
+    lines = [line.strip() for block in blocks for line in block.splitlines()]
+    return [shlex.split(line, comments=True)[2:] for line in lines if line.startswith("pip install ")]
+
+
+def local_directory(argument):
+    """``"./pyacq-core[qt]"`` -> ``"pyacq-core"``; None for anything but a path."""
+    return Path(argument.split("[")[0]).name if argument.startswith("./") else None
+
+
+@pytest.fixture(scope="module")
+def third_party_site(tmp_path_factory):
+    """This environment's installed packages except pyacq's, linked into one directory.
+
+    A fresh venv with this directory on its path (a .pth file) has every
+    third-party dependency already installed and no pyacq distribution, so pip
+    resolves the README's commands offline (``--no-index``): each pyacq
+    distribution a command needs must come from a directory it names. The
+    build backend (setuptools) is in it too, for ``--no-build-isolation``.
+    """
+    site = tmp_path_factory.mktemp("third-party-site")
+    for entry in Path(sysconfig.get_paths()["purelib"]).iterdir():
+        name = entry.name.lower()
+        if name.startswith(("pyacq", "__editable__", "pip")) or name.endswith(".pth"):
+            continue
+        (site / entry.name).symlink_to(entry)
+    return site
+
+
+def venv_with_third_party(path, site):
+    python = make_venv(path)
+    purelib = run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])").strip()
+    Path(purelib, "third_party.pth").write_text(f"{site}\n")
+    return python
+
+
+@pytest.mark.parametrize("arguments", readme_install_commands(), ids=" ".join)
+def test_readme_install_command_works_as_written(arguments, source_copy, third_party_site, tmp_path):
+    """Each `pip install` line of the README, run from the checkout's root in a fresh venv that
+    has the third-party dependencies but no pyacq, installs the pyacq distributions it names
+    and nothing else: none is looked up on an index. Their packages import, the others do not."""
+    directories = {local_directory(a) for a in arguments} - {None}
+    assert directories and directories <= set(DISTRIBUTIONS), arguments
+    python = venv_with_third_party(tmp_path / "venv", third_party_site)
+    result = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q",
+                             "--no-index", "--no-build-isolation", *arguments],
+                            capture_output=True, text=True, timeout=600, cwd=source_copy, check=False)
+    missing = re.search(r"No matching distribution found for ([A-Za-z0-9_.-]+)", result.stderr)
+    if missing and not missing.group(1).lower().startswith("pyacq"):
+        pytest.skip(f"{missing.group(1)} is not installed in this test environment")
+    assert result.returncode == 0, f"pip install {shlex.join(arguments)}:\n{result.stdout}\n{result.stderr}"
+    listed = json.loads(run(sys.executable, "-m", "pip", "--python", python, "list", "--format", "json"))
+    installed = {p["name"] for p in listed if p["name"].startswith("pyacq")}
+    assert installed == directories
+    packages = {"pyacq-core": "pyacq.core", "pyacq-devices": "pyacq.devices", "pyacq-dsp": "pyacq.dsp",
+                "pyacq-viewers": "pyacq.viewers"}
+    assert imports(python, list(packages.values())) == {
+        package: "ok" if dist in directories else "ModuleNotFoundError" for dist, package in packages.items()}
+
+
+def test_root_install_stops_with_the_commands(source_copy, tmp_path):
+    """`pip install .` (and -e) at the repository root installs nothing and fails, printing the
+    README's install commands instead of building an empty 'UNKNOWN' distribution."""
+    python = make_venv(tmp_path / "venv")
+    readme_lines = {shlex.join(arguments) for arguments in readme_install_commands()}
+    for editable in ([], ["-e"]):
+        result = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install",
+                                 "--no-index", *editable, "."],
+                                capture_output=True, text=True, timeout=240, cwd=source_copy, check=False)
+        output = result.stdout + result.stderr
+        assert result.returncode != 0 and "UNKNOWN" not in output, output
+        shown = [shlex.split(line.strip())[2:] for line in output.splitlines()
+                 if line.strip().startswith("pip install ")]
+        assert {shlex.join(arguments) for arguments in shown} == readme_lines, output
+        assert f"From {source_copy}:" in output
+    assert "pyacq" not in run(sys.executable, "-m", "pip", "--python", python, "list")

@@ -56,27 +56,98 @@ def test_v4l2_devices_are_read_from_dev_and_sysfs(tmp_path):
     assert find_v4l2_device("Missing", devices) is None
 
 
-def test_serial_ports_come_from_pyserial():
-    """Serial ports are pyserial's list, each offered to the OpenBCI node by its path."""
+def test_all_serial_ports_come_from_pyserial():
+    """Asked for all ports, the serial ports are pyserial's list, each offered to the OpenBCI
+    node by its path."""
     list_ports = pytest.importorskip("serial.tools.list_ports")
     expected = sorted(port.device for port in list_ports.comports())
-    ports = hooks.list_serial_ports()
+    ports = hooks.list_serial_ports(all_ports=True)
     assert sorted(p["path"] for p in ports) == expected
     assert all(p["node_type"] == "OpenBCI" and p["configure"] == {"device_handle": p["path"]}
                for p in ports)
 
 
+def test_only_openbci_dongles_are_offered_by_default(monkeypatch):
+    """By default a serial port is offered to the OpenBCI node only when its USB ids are the
+    FTDI FT231X dongle's (0403:6015): not a plain UART (ttyS0, no USB ids) nor another USB
+    adapter; --all-ports style listing offers all three."""
+    list_ports = pytest.importorskip("serial.tools.list_ports")
+    from serial.tools.list_ports_common import ListPortInfo
+
+    def port(device, vid=None, pid=None, description="n/a"):
+        info = ListPortInfo(device, skip_link_detection=True)
+        info.vid, info.pid, info.description = vid, pid, description
+        return info
+
+    ports = [port("/dev/ttyS0"), port("/dev/ttyUSB0", 0x0403, 0x6015, "FT231X USB UART"),
+             port("/dev/ttyUSB1", 0x067B, 0x2303, "USB-Serial Controller")]
+    monkeypatch.setattr(list_ports, "comports", lambda *args, **kwargs: ports)
+    assert hooks.list_serial_ports() == [{"node_type": "OpenBCI", "name": "FT231X USB UART",
+                                          "path": "/dev/ttyUSB0", "configure": {"device_handle": "/dev/ttyUSB0"}}]
+    assert [p["path"] for p in hooks.list_serial_ports(all_ports=True)] == [
+        "/dev/ttyS0", "/dev/ttyUSB0", "/dev/ttyUSB1"]
+
+
+def test_cli_prints_no_probe_noise():
+    """`pyacq devices` without a sound server (PortAudio then makes ALSA and JACK print their
+    errors to file descriptor 2) writes nothing to stderr."""
+    pytest.importorskip("pyaudio")
+    env = {k: v for k, v in os.environ.items() if k not in ("PULSE_SERVER", "PULSE_RUNTIME_PATH")}
+    env["PULSE_SERVER"] = "unix:/nonexistent/pulse-socket"
+    result = subprocess.run([sys.executable, "-m", "pyacq.cli", "devices"], check=False, capture_output=True,
+                            text=True, timeout=60, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+
+
+def test_c_stderr_goes_to_the_debug_log():
+    """What C code writes to file descriptor 2 inside c_stderr_to_debug_log is one DEBUG
+    record, not output; stderr works again after the block."""
+    code = (
+        "import logging, os, sys\n"
+        "logging.basicConfig(level=logging.DEBUG, stream=sys.stdout, format='%(levelname)s %(message)s')\n"
+        "from pyacq.devices.c_stderr import c_stderr_to_debug_log\n"
+        "with c_stderr_to_debug_log('probe'):\n"
+        "    os.write(2, b'ALSA lib noise\\n')\n"
+        "os.write(2, b'after\\n')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "after\n"
+    assert result.stdout == "DEBUG probe wrote to stderr:\nALSA lib noise\n"
+
+
+def test_cli_says_which_probe_libraries_are_missing():
+    """Without PyAudio and pyserial, `pyacq devices` says that audio devices and OpenBCI dongles
+    were not looked for, naming each library and the pyacq-devices extra that installs it."""
+    code = (
+        "import sys\n"
+        "sys.modules['pyaudio'] = None; sys.modules['serial'] = None\n"
+        "from pyacq.cli import main\n"
+        "sys.exit(main(['devices']))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    start = lines.index("not looked for, a library is missing:")
+    assert lines[start + 1:] == [
+        '  audio devices: PyAudio is not installed (extra "audio" of pyacq-devices)',
+        '  OpenBCI serial dongles (USB ids): pyserial is not installed (extra "serial" of pyacq-devices)']
+
+
 def test_light_import_and_no_failure_without_device_libraries():
     """Importing the hook module imports no device library; without PyAudio and pyserial
-    the hook still answers (no audio devices, serial ports from /dev)."""
+    the hook still answers: no audio devices, no serial port by default (no USB ids to
+    check), every /dev/tty{USB,ACM}* when all ports are asked for."""
     code = (
         "import sys\n"
         "import pyacq.devices.hooks as hooks\n"
         "heavy = [m for m in ('pyaudio', 'av', 'imageio', 'serial', 'numpy', 'zmq') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
         "sys.modules['pyaudio'] = None; sys.modules['serial'] = None\n"
-        "devices = hooks.pyacq_list_devices()\n"
-        "assert not [d for d in devices if d['node_type'] == 'PyAudio'], devices\n"
+        "devices = hooks.pyacq_list_devices(all_ports=False)\n"
+        "assert not [d for d in devices if d['node_type'] in ('PyAudio', 'OpenBCI')], devices\n"
+        "devices = hooks.pyacq_list_devices(all_ports=True)\n"
         "print(sorted(d['path'] for d in devices if d['node_type'] == 'OpenBCI'))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60)

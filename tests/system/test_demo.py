@@ -22,9 +22,10 @@ MARKER_VARIABLE = "PYACQ_DEMO_TEST_MARKER"
 
 
 def headless_env(marker):
-    """This environment without a display, tagged so that the demo's processes can be found."""
+    """This environment without a display (nor XDG_RUNTIME_DIR, as under sudo or in CI), tagged
+    so that the demo's processes can be found."""
     env = {k: v for k, v in os.environ.items()
-           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM", "XDG_RUNTIME_DIR")}
     env[MARKER_VARIABLE] = marker
     return env
 
@@ -82,6 +83,14 @@ def test_demo_exits_0_and_leaves_nothing_behind(demo_run):
     assert wait_until(lambda: not (leftovers() - before), 30.0), sorted(leftovers() - before)
 
 
+def test_demo_prints_no_qt_noise(demo_run):
+    """Qt's harmless offscreen warnings (XDG_RUNTIME_DIR not set, propagateSizeHints) are not
+    printed."""
+    result, _, _, _ = demo_run
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "XDG_RUNTIME_DIR" not in result.stderr and "propagateSizeHints" not in result.stderr
+
+
 def test_demo_prints_rates_and_no_gap(demo_run):
     """Progress lines show both streams every second; the final table gives each stream's rate
     within 2 % of 1000 Hz and 0 gaps, 0 lost samples and 0 overruns for every consumer (the
@@ -129,7 +138,9 @@ def test_screenshots_show_live_data(demo_run):
 
 def test_missing_plugin_names_the_distribution(run_python):
     """Without the SosFilter node type the demo stops at once, before spawning anything,
-    with exit code 1 and a message naming pyacq-dsp."""
+    with exit code 1 and a pip command that installs pyacq-dsp from a checkout (no index
+    serves it): its directory in this checkout when pyacq-core runs from one, else
+    ./pyacq-dsp from the root of a checkout."""
     result = run_python("""
         import sys
         from pyacq.core import registry
@@ -138,8 +149,25 @@ def test_missing_plugin_names_the_distribution(run_python):
         sys.exit(main(["demo", "--headless", "1"]))
     """, check=False, timeout=60)
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "pip install pyacq-dsp" in result.stderr
     assert "simulated_eeg" not in result.stdout
+    command = re.search(r"install them with: pip install (\S+)(.*)", result.stderr)
+    assert command, result.stderr
+    path, rest = command.groups()
+    if Path(path).is_absolute():
+        assert Path(path, "pyproject.toml").is_file() and Path(path).name == "pyacq-dsp", path
+    else:
+        assert path == "./pyacq-dsp" and "from the root of a pyacq checkout" in rest, result.stderr
+
+
+def test_install_command_names_directories_of_this_checkout():
+    """The install command of missing plugins names their directories in the checkout
+    pyacq-core runs from (the editable layout), paths pip installs without an index."""
+    from pyacq import demo
+    checkout = Path(demo.__file__).resolve().parents[2]
+    if not (checkout / "pyacq-dsp" / "pyproject.toml").is_file():
+        pytest.skip("pyacq-core is not installed from a checkout here")
+    assert demo.install_command(["pyacq-dsp", "pyacq-viewers"]) == (
+        f"pip install {checkout / 'pyacq-dsp'} {checkout / 'pyacq-viewers'}")
 
 
 def test_default_is_offscreen_for_a_while_without_display(monkeypatch):

@@ -14,8 +14,13 @@ hookspec = pluggy.HookspecMarker("pyacq")
 
 
 @hookspec
-def pyacq_list_devices():
+def pyacq_list_devices(all_ports):
     """Report the devices this plugin can see right now.
+
+    *all_ports*: False to report only ports that look like a device the plugin
+    knows (e.g. by their USB vendor and product ids), True to offer every port
+    (any serial port may have a board behind it). An implementation may omit
+    the argument.
 
     Return a list of dicts, one per device, each with at least:
 
@@ -27,4 +32,14 @@ def pyacq_list_devices():
     plus any detail worth showing (channels, sample rates, path, ...). Probing
     must be quick and must not fail because a device is missing: return an
     empty list instead. pluggy collects the lists of every plugin.
+    """
+
+
+@hookspec
+def pyacq_missing_probe_libraries():
+    """Report the kinds of device this plugin could not look for, for want of a library.
+
+    Return a list of sentences, each naming the devices, the missing library
+    and how to install it (e.g. ``'audio devices: PyAudio is not installed
+    (extra "audio" of pyacq-devices)'``); an empty list when every probe can run.
     """

@@ -515,18 +515,11 @@ def create_process_manager():
     return manager
 
 
-_started = {"logging": False}
-
-
 def _start_logging():
-    """Start the log server of this process, printing through an RPCLogHandler on the root logger."""
-    from pyacq.core.rpc.log import RPCLogHandler, start_log_server
-    root = logging.getLogger()
-    start_log_server(root)
-    if not _started["logging"]:
-        _started["logging"] = True
-        if not any(isinstance(h, RPCLogHandler) for h in root.handlers):
-            root.addHandler(RPCLogHandler())
+    """Start the log server of this process; records print once (see print_records_by_default)."""
+    from pyacq.core.rpc.log import print_records_by_default, start_log_server
+    start_log_server(logging.getLogger())
+    print_records_by_default()
 
 
 def _ensure_rpc_server():

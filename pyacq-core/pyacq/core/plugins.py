@@ -46,16 +46,26 @@ def _load_plugins(manager):
             manager.register(module, name=ep.name)
 
 
-def list_devices():
+def list_devices(all_ports=False):
     """Every device reported by the installed plugins' ``pyacq_list_devices`` hooks.
 
     Each plugin is asked on its own, so that one failing probe is logged with
     the plugin's name and does not hide the devices of the others.
+    *all_ports*: offer every port, not only those that look like a known device.
     """
-    devices = []
-    for impl in get_plugin_manager().hook.pyacq_list_devices.get_hookimpls():
+    return _ask_each_plugin("pyacq_list_devices", "list its devices", all_ports=all_ports)
+
+
+def list_missing_probe_libraries():
+    """What the installed plugins could not probe for, for want of a library (sentences)."""
+    return _ask_each_plugin("pyacq_missing_probe_libraries", "report its missing probe libraries")
+
+
+def _ask_each_plugin(hook_name, what, **arguments):
+    results = []
+    for impl in getattr(get_plugin_manager().hook, hook_name).get_hookimpls():
         try:
-            devices.extend(impl.function())
+            results.extend(impl.function(**{name: arguments[name] for name in impl.argnames}))
         except Exception:
-            logger.exception("pyacq plugin %r failed to list its devices", impl.plugin_name)
-    return devices
+            logger.exception("pyacq plugin %r failed to %s", impl.plugin_name, what)
+    return results

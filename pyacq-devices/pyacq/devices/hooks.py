@@ -2,16 +2,29 @@
 
 Light on purpose (loaded by every ``pyacq devices`` and plugin-manager start):
 device libraries are imported inside the probes, and a probe whose library is
-missing or whose devices are absent returns nothing instead of failing.
+missing or whose devices are absent returns nothing instead of failing
+(``pyacq_missing_probe_libraries`` says which libraries are missing).
 """
 import glob
+import importlib.util
 import logging
 import os
 
 from pyacq.core.plugins import hookimpl
+from pyacq.devices.c_stderr import c_stderr_to_debug_log
 from pyacq.devices.video_capture_devices import list_v4l2_devices
 
 logger = logging.getLogger(__name__)
+
+#: USB (vendor id, product id) of the serial dongles OpenBCI boards talk through: FTDI's
+#: FT231X, the dongle of the Cyton and Ganglion boards.
+OPENBCI_DONGLE_USB_IDS = {(0x0403, 0x6015)}
+
+#: Import name, distribution and pyacq-devices extra of each probe's library, and what it probes.
+PROBE_LIBRARIES = (
+    ("pyaudio", "PyAudio", "audio", "audio devices"),
+    ("serial", "pyserial", "serial", "OpenBCI serial dongles (USB ids)"),
+)
 
 
 def list_audio_devices():
@@ -22,11 +35,13 @@ def list_audio_devices():
         return []
     if not HAVE_PYAUDIO:
         return []
-    portaudio = pyaudio.PyAudio()
-    try:
-        specs = portaudio_device_specs(portaudio)
-    finally:
-        portaudio.terminate()
+    # Without a sound card or server, ALSA and JACK print pages of errors while PortAudio looks.
+    with c_stderr_to_debug_log("PortAudio's device probe"):
+        portaudio = pyaudio.PyAudio()
+        try:
+            specs = portaudio_device_specs(portaudio)
+        finally:
+            portaudio.terminate()
     devices = []
     for spec in specs:
         for direction, channels_key, keyword in (("input", "maxInputChannels", "input_device_index"),
@@ -51,27 +66,44 @@ def list_video_devices():
     return devices
 
 
-def list_serial_ports():
-    """Serial ports an OpenBCI board may be on: pyserial's list when installed, else /dev/tty{USB,ACM}*."""
+def list_serial_ports(all_ports=False):
+    """Serial ports an OpenBCI board may be on.
+
+    By default only ports whose USB ids are those of an OpenBCI dongle (pyserial
+    reads them; a plain UART such as ttyS0 has none). With *all_ports*, every
+    port pyserial lists, or without pyserial every /dev/tty{USB,ACM}*.
+    """
     try:
         from serial.tools import list_ports
     except ImportError:
+        if not all_ports:
+            return []
         ports = [(path, os.path.basename(path)) for pattern in ("/dev/ttyUSB*", "/dev/ttyACM*")
                  for path in sorted(glob.glob(pattern))]
     else:
         ports = [(port.device, port.description if port.description not in ("", "n/a") else port.name)
-                 for port in list_ports.comports()]
+                 for port in list_ports.comports()
+                 if all_ports or (port.vid, port.pid) in OPENBCI_DONGLE_USB_IDS]
     return [{"node_type": "OpenBCI", "name": description, "path": path,
              "configure": {"device_handle": path}} for path, description in ports]
 
 
 @hookimpl
-def pyacq_list_devices():
+def pyacq_list_devices(all_ports):
     """Audio devices (PortAudio), cameras and serial ports; a failing probe is logged and skipped."""
     devices = []
-    for probe in (list_audio_devices, list_video_devices, list_serial_ports):
+    for probe, arguments in ((list_audio_devices, {}), (list_video_devices, {}),
+                             (list_serial_ports, {"all_ports": all_ports})):
         try:
-            devices.extend(probe())
+            devices.extend(probe(**arguments))
         except Exception:
             logger.exception("pyacq-devices: listing devices with %s failed", probe.__name__)
     return devices
+
+
+@hookimpl
+def pyacq_missing_probe_libraries():
+    """The probe libraries (PyAudio, pyserial) that are not installed, with the extra to install."""
+    return [f'{what}: {distribution} is not installed (extra "{extra}" of pyacq-devices)'
+            for module, distribution, extra, what in PROBE_LIBRARIES
+            if importlib.util.find_spec(module) is None]

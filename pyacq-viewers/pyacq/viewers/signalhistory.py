@@ -44,7 +44,7 @@ class SignalHistory:
             if index - n < self.ring.index():
                 self.ring.reset()
                 self.restart_count += 1
-                logger.info("stream restarted at index %d: display history cleared", index - n)
+                logger.debug("stream restarted at index %d: display history cleared", index - n)
             self.ring.new_chunk(traces, index)
 
     def head(self):

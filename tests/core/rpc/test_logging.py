@@ -108,8 +108,13 @@ def test_log_server_survives_malformed_records(log_server):
 
 
 def test_rpc_log_handler_sorts_and_colours():
-    """RPCLogHandler writes records in creation order, with source names and colours."""
-    stream = io.StringIO()
+    """RPCLogHandler writes records in creation order, with source names and (on a
+    terminal) colours."""
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    stream = Terminal()
     handler = RPCLogHandler(stream)
     late = logging.makeLogRecord({"msg": "second", "levelno": logging.ERROR,
                                   "levelname": "ERROR", "created": time.time()})

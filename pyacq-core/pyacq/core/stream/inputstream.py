@@ -214,7 +214,7 @@ class InputStream:
         if epoch != self._epoch:
             if self._epoch is not None:
                 self.restart_count += 1
-                logger.info("%s: the output restarted at index 0", self._describe())
+                logger.debug("%s: the output restarted at index 0", self._describe())
                 self._expected = 0
                 if self._own_buffer:
                     self.buffer.reset()

@@ -25,10 +25,12 @@ class RPCLogHandler(logging.StreamHandler):
     """StreamHandler that writes records sorted by creation time, coloured by source.
 
     Records are held for a fraction of a second so that those arriving late
-    from other processes are still written in creation order. Host, process
-    and thread names each get a stable colour; the level colours the message.
-    Without a *stream*, records go to whatever ``sys.stderr`` is when they are
-    written (it may have been replaced, and the old one closed, meanwhile).
+    from other processes are still written in creation order. On a terminal,
+    host, process and thread names each get a stable colour and the level
+    colours the message; written to a file or a pipe, the text stays plain
+    (escape codes would only clutter it). Without a *stream*, records go to
+    whatever ``sys.stderr`` is when they are written (it may have been
+    replaced, and the old one closed, meanwhile).
     """
 
     def __init__(self, stream=None):
@@ -86,10 +88,18 @@ class RPCLogHandler(logging.StreamHandler):
         super().flush()
 
     def format(self, record):
-        source = " ".join(_colored(name, _source_color(name)) for name in (
-            record.hostname, record.process_name, record.thread_name))
+        names = (record.hostname, record.process_name, record.thread_name)
         text = super().format(record)
+        if not self._on_terminal():
+            return f"[{' '.join(names)}] {text}"
+        source = " ".join(_colored(name, _source_color(name)) for name in names)
         return f"[{source}] {_colored(text, _LEVEL_COLORS.get(record.levelno, 0))}"
+
+    def _on_terminal(self):
+        try:
+            return self.stream.isatty()
+        except (AttributeError, ValueError):  # no isatty(), or a closed stream
+            return False
 
     def close(self):
         """Write the held records and stop the flushing thread."""
