@@ -21,6 +21,7 @@ so a missing plugin ends the demo with the distribution to install.
 import os
 import shlex
 import signal
+import sys
 import tempfile
 import threading
 import time
