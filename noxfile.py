@@ -22,9 +22,10 @@ PLUGINS = ["./pyacq-devices[audio,av,imageio,serial,hid,crypto,lsl]", "./pyacq-d
 EXAMPLE_PLUGIN = "./examples/plugin_sine"
 #: Every pyproject whose ``>=`` bounds the ``tests_minimum`` session pins.
 PYPROJECTS = ["pyacq-core", "pyacq-devices", "pyacq-dsp", "pyacq-viewers", "examples/plugin_sine"]
-#: What tests/core needs (NumpyDeviceBuffer, SineGenerator, Qt, blosc), no more: every extra
-#: installed at its minimum is one more old release to download in CI.
-MINIMUM_INSTALL = ["./pyacq-core[qt,blosc]", "./pyacq-devices", EXAMPLE_PLUGIN]
+#: What tests/core needs (NumpyDeviceBuffer, SineGenerator, the filters whose outputs follow
+#: their input, Qt, blosc), no more: every extra installed at its minimum is one more old
+#: release to download in CI.
+MINIMUM_INSTALL = ["./pyacq-core[qt,blosc]", "./pyacq-devices", "./pyacq-dsp", EXAMPLE_PLUGIN]
 TEST_REQUIREMENTS = ["pytest>=8", "pytest-timeout>=2.3", "setuptools>=64", "wheel", "neo>=0.13"]
 
 # Each distribution without its optional extras (modules with an optional

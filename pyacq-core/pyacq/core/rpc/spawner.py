@@ -1,6 +1,7 @@
 """ProcessSpawner: start a Python process that serves RPC, and control it."""
 import json
 import os
+import site
 import subprocess
 import sys
 import threading
@@ -15,9 +16,20 @@ from .errors import RemoteCallException
 
 
 def _pyacq_search_path():
-    """Directories the child needs on its path to import the same pyacq as we do."""
+    """Directories the child needs on its path to import the same pyacq as we do.
+
+    Site directories are left out: the child finds them by itself, and putting them
+    on PYTHONPATH would let every package installed there shadow the ones the
+    caller's PYTHONPATH puts first.
+    """
     import pyacq
-    return [os.path.dirname(os.path.abspath(p)) for p in pyacq.__path__]
+    site_dirs = {os.path.abspath(d) for d in (*site.getsitepackages(), site.getusersitepackages())}
+    found = []
+    for path in pyacq.__path__:
+        directory = os.path.dirname(os.path.abspath(path))
+        if directory not in site_dirs and directory not in found:
+            found.append(directory)
+    return found
 
 
 #: Seconds the spawner waits for its child to exit when a client lost its connection to it.
