@@ -123,8 +123,10 @@ class RPCClient:
             return None
         clients = _clients_of_this_thread()
         client = clients.get(address)
-        if client is not None and not client._closed:
-            client._read_replies()  # a 'disconnect' notice may wait unread
+        if client is not None and not client._closed and not client._futures:
+            # A 'disconnect' notice may wait unread. Only read while no call waits: a
+            # reply read here, outside the caller's wait, must not race its Future.
+            client._read_replies()
         if client is not None and (client._disconnected or client._death is not None):
             clients.pop(address)
             client = None
