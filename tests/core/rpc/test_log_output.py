@@ -4,20 +4,10 @@ import logging
 import re
 
 import numpy as np
+from log_collector import Collector
 from process_checks import wait_until
 from pyacq.core.rpc.log import LogServer, RPCLogHandler
 from pyacq.core.stream import InputStream, OutputStream
-
-
-class Collector(logging.Handler):
-    """Keeps every record it handles."""
-
-    def __init__(self):
-        super().__init__()
-        self.records = []
-
-    def emit(self, record):
-        self.records.append(record)
 
 
 class Terminal(io.StringIO):

@@ -5,6 +5,7 @@ import re
 import time
 
 import pytest
+from log_collector import Collector
 from process_checks import wait_until
 from pyacq.core.rpc.log import (
     LogSender,
@@ -17,20 +18,6 @@ from pyacq.core.rpc.log import (
     set_process_name,
     set_thread_name,
 )
-
-
-class Collector(logging.Handler):
-    """Keeps every record it handles."""
-
-    def __init__(self):
-        super().__init__()
-        self.records = []
-
-    def emit(self, record):
-        self.records.append(record)
-
-    def messages(self):
-        return [r.getMessage() for r in list(self.records)]
 
 
 @pytest.fixture
