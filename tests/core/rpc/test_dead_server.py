@@ -1,5 +1,6 @@
 """A call to a server whose process died fails at once, naming the process and how it died."""
 import signal
+import threading
 import time
 
 import pytest
@@ -48,3 +49,28 @@ def test_a_live_server_that_is_slow_still_answers(spawn):
     calc = proc.client._import("rpc_test_helpers").Calculator()
     assert calc.sleep(0.5, _timeout=10) == 0.5
     assert proc.client.dead() is None
+
+
+def test_first_call_of_a_thread_to_a_process_already_dead_fails_at_once(spawn):
+    """A thread that never talked to the child calls it after the child was killed: its new
+    client never gets a connection, and the call raises RemoteProcessDied within PROMPT s."""
+    proc = spawn(name="gone-before")
+    calc = proc.client._import("rpc_test_helpers").Calculator()
+    proc.kill()
+    assert proc.wait(timeout=20) == -signal.SIGKILL
+    outcome = {}
+
+    def call_from_a_new_thread():
+        start = time.monotonic()
+        try:
+            calc.add(1, 2, _timeout=10)
+        except Exception as exc:  # noqa: BLE001 -- the test asserts on what was raised
+            outcome["error"] = exc
+        outcome["seconds"] = time.monotonic() - start
+
+    thread = threading.Thread(target=call_from_a_new_thread)
+    thread.start()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert isinstance(outcome["error"], RemoteProcessDied), outcome
+    assert "'gone-before'" in str(outcome["error"]) and outcome["seconds"] < PROMPT

@@ -8,7 +8,6 @@ import time
 import weakref
 
 import zmq
-from zmq.utils.monitor import recv_monitor_message
 
 from . import curve, server_deaths, server_registry
 from .context import make_socket
@@ -18,6 +17,7 @@ from .malloc_tuning import keep_large_buffers_mapped
 from .proxy import check_call_options
 from .remote_reference import RemoteReference
 from .serializer import all_serializers
+from .socket_watch import SocketWatch
 
 logger = logging.getLogger(__name__)
 
@@ -25,8 +25,10 @@ logger = logging.getLogger(__name__)
 #: the connection, so that a server process dying during a longer call is noticed at once.
 FAST_WAIT_MS = 50
 
-#: Socket monitor events that tell the connection to the server went down.
-_LINK_LOST_EVENTS = zmq.EVENT_DISCONNECTED | zmq.EVENT_CONNECT_RETRIED
+#: Socket monitor events that tell whether the connection to the server is up. Failed
+#: connection attempts are not watched: a client idle while its server is gone would
+#: collect ten such events a second.
+_LINK_EVENTS = zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_DISCONNECTED
 
 _thread_clients = threading.local()
 
@@ -83,14 +85,16 @@ class RPCClient:
         except curve.AuthenticationError:
             self._socket.close(linger=0)
             raise
-        # Handshake failures are the only sign of a refused authentication, and a lost
-        # connection the first sign of a dead server: watch for them (read only when a
-        # wait lasts longer than FAST_WAIT_MS, so quick replies pay nothing for it).
-        self._monitor = (None if address.startswith("inproc://") else self._socket.get_monitor_socket(
-            curve.handshake_events() | _LINK_LOST_EVENTS))
+        # Handshake failures are the only sign of a refused authentication, and a
+        # connection that is down the first sign of a dead server: watch for them (read
+        # only when a wait lasts longer than FAST_WAIT_MS, so quick replies pay nothing).
+        self._watch = (None if address.startswith("inproc://") else SocketWatch(
+            self._socket, curve.handshake_events() | _LINK_EVENTS, owner=self))
         self._handshakes = curve.HandshakeWatch(address, self._server_key)
         self._auth_failure = None
-        self._link_lost = False
+        # Until its first handshake succeeds, the connection is not up either: a server
+        # that died before this client connected is asked about like a lost one.
+        self._link_up = False
         self._witnesses_asked = False
         self._death = None
         self._socket.connect(address)
@@ -294,9 +298,7 @@ class RPCClient:
             del clients[self.address]
         if self._disconnected or self._auth_failure is not None or self._death is not None:
             self._socket.setsockopt(zmq.LINGER, 0)
-        if self._monitor is not None:
-            self._socket.disable_monitor()
-            self._monitor.close(linger=0)
+        self._stop_watching()
         self._socket.close()
         self._fail_futures(RuntimeError(f"RPCClient for {self.address} was closed"))
 
@@ -337,7 +339,7 @@ class RPCClient:
             if server is None and not watch_link:
                 # Nothing else to serve: a blocking receive is the fastest wait. After
                 # FAST_WAIT_MS the wait also watches the connection (poll below).
-                if self._monitor is not None:
+                if self._watch is not None:
                     wait_ms = min(wait_ms, FAST_WAIT_MS)
                 if wait_ms != self._recv_timeout:
                     sock.setsockopt(zmq.RCVTIMEO, wait_ms)
@@ -345,7 +347,7 @@ class RPCClient:
                 try:
                     msg = sock.recv(copy=False)
                 except zmq.Again:
-                    watch_link = self._monitor is not None
+                    watch_link = self._watch is not None
                     self._read_monitor()
                     continue
                 self.process_msg(msg)
@@ -362,12 +364,12 @@ class RPCClient:
             poller.register(self._socket, zmq.POLLIN)
             if server is not None:
                 poller.register(server._socket, zmq.POLLIN)
-            if self._monitor is not None:
-                poller.register(self._monitor, zmq.POLLIN)
+            if self._watch is not None:
+                poller.register(self._watch.reader, zmq.POLLIN)
         ready = {sock for sock, _ in poller.poll(wait_ms)}
         if self._socket in ready:
             self._read_replies()
-        if not ready or self._monitor in ready:
+        if self._watch is not None and (not ready or self._watch.reader in ready):
             self._read_monitor()
         if server is not None and server._socket in ready:
             server._process_available()
@@ -380,35 +382,45 @@ class RPCClient:
         decide), or RemoteProcessDied if the connection is lost and a witness knows that the
         server's process died.
         """
-        monitor = self._monitor
-        if monitor is None or self._closed:
+        if self._watch is None or self._closed:
             return
         problem = None
-        while problem is None and monitor.poll(0):
-            event = recv_monitor_message(monitor)
+        for event in self._watch.pending():
             kind = event["event"]
-            if kind & _LINK_LOST_EVENTS:
-                if not self._link_lost:
-                    self._link_lost, self._witnesses_asked = True, False
+            if kind == zmq.EVENT_DISCONNECTED:
+                self._link_up, self._witnesses_asked = False, False
                 continue
             if kind == zmq.EVENT_HANDSHAKE_SUCCEEDED:
-                self._link_lost = False
+                self._link_up = True
             problem = self._handshakes.record(kind, event["value"])
+            if problem is not None:
+                break
         if problem is None and timed_out:
             problem = self._handshakes.verdict_at_timeout()
         if problem is not None:
             self._auth_failure = curve.AuthenticationError(problem)
-            self._fail_futures(self._auth_failure)
-            raise self._auth_failure
-        if self._link_lost and not self._witnesses_asked and self._futures:
+            self._give_up(self._auth_failure)
+        if not self._link_up and not self._witnesses_asked and self._futures:
             self._witnesses_asked = True
             description = server_deaths.ask_witnesses(self.address)
             if description is not None:
                 self._death = RemoteProcessDied(
                     f"{description}: no reply can come from {self.address}; recreate what it "
                     "served (e.g. manager.create_nodegroup()) to go on", self.address)
-                self._fail_futures(self._death)
-                raise self._death
+                self._give_up(self._death)
+
+    def _give_up(self, error):
+        """Fail every pending call with *error* and raise it: no reply can come any more, so
+        the connection is no longer watched (a refused or dead server's events only pile up)."""
+        self._stop_watching()
+        self._fail_futures(error)
+        raise error
+
+    def _stop_watching(self):
+        if self._watch is not None:
+            self._watch.stop()
+            self._watch = None
+            self._pollers.clear()  # they poll the watch's reader
 
     def _read_replies(self):
         sock = self._socket
@@ -440,6 +452,7 @@ class RPCClient:
                 future.set_exception(_remote_exception(error))
         elif action == "disconnect":
             self._disconnected = True
+            self._stop_watching()
             self._fail_futures(RuntimeError(f"RPC server at {self.address} has disconnected"))
         else:
             logger.warning("ignoring message with unknown action %r from %s",

@@ -1,11 +1,10 @@
 """InputStream: the receiving end of a stream."""
 import logging
-import os
 import time
 
 import zmq
-import zmq.utils.monitor
 
+from ..rpc.socket_watch import SocketWatch
 from .errors import BufferOverrunError, StreamSpecError, StreamStateError
 from .outputstream import OutputStream
 from .ringbuffer import RingBuffer
@@ -108,10 +107,8 @@ class InputStream:
         self._poller = zmq.Poller()
         self._poller.register(subscriber.socket, zmq.POLLIN)
         if not params["url"].startswith("inproc://"):
-            # An address of its own: the subscriber's connection monitor may still hold the default.
-            self._link_monitor = subscriber.socket.get_monitor_socket(
-                _LINK_EVENTS, addr=f"inproc://pyacq-input-link-{os.urandom(8).hex()}")
-            self._poller.register(self._link_monitor, zmq.POLLIN)
+            self._link_monitor = SocketWatch(subscriber.socket, _LINK_EVENTS, owner=self)
+            self._poller.register(self._link_monitor.reader, zmq.POLLIN)
         self.source_lost = False
         self.params = dict(params)
         self.buffer, self._own_buffer = self.receiver.buffer, False
@@ -156,7 +153,7 @@ class InputStream:
         deadline = None if timeout is None else time.monotonic() + timeout / 1000.0
         while True:
             ready = dict(self._poller.poll(timeout))
-            if self._link_monitor is not None and self._link_monitor in ready:
+            if self._link_monitor is not None and self._link_monitor.reader in ready:
                 self._read_link_events()
             if data_socket in ready:
                 return True
@@ -166,9 +163,8 @@ class InputStream:
                 timeout = max(0, int((deadline - time.monotonic()) * 1000))
 
     def _read_link_events(self):
-        monitor = self._link_monitor
-        while monitor.poll(0):
-            event = zmq.utils.monitor.recv_monitor_message(monitor)["event"]
+        for message in self._link_monitor.pending():
+            event = message["event"]
             if event == zmq.EVENT_DISCONNECTED and not self.source_lost:
                 self.source_lost = True
                 logger.warning("%s: its source, the OutputStream at %s, went silent: the "
@@ -312,8 +308,7 @@ class InputStream:
             self.receiver.close()
             self.receiver = None
         if self._link_monitor is not None:
-            self._subscriber.socket.disable_monitor()
-            self._link_monitor.close(linger=0)
+            self._link_monitor.stop()
             self._link_monitor = None
         if self._subscriber is not None:
             self._subscriber.close()

@@ -25,6 +25,7 @@ import weakref
 import zmq
 import zmq.utils.monitor
 
+from ..rpc.socket_watch import SocketWatch
 from .errors import StreamConnectionError
 
 protocols = ("tcp", "ipc", "inproc")
@@ -91,8 +92,8 @@ class StreamPublisher:
         self.socket.setsockopt(zmq.XPUB_VERBOSE, 1)
         try:
             if protocol != "inproc":
-                self._monitor = self.socket.get_monitor_socket(
-                    zmq.EVENT_ACCEPTED | _HANDSHAKE_FAILED)
+                self._monitor = SocketWatch(self.socket, zmq.EVENT_ACCEPTED | _HANDSHAKE_FAILED,
+                                            owner=self)
             self.url = getattr(self, f"_bind_{protocol}")(interface, port)
         except BaseException:
             self.close()
@@ -143,8 +144,10 @@ class StreamPublisher:
             self._read_notices()
 
     def _read_monitor(self):
-        monitor = self._monitor
-        while monitor is not None and monitor.get(_EVENTS) & _POLLIN:
+        if self._monitor is None:
+            return
+        monitor = self._monitor.reader
+        while monitor.get(_EVENTS) & _POLLIN:
             event = zmq.utils.monitor.recv_monitor_message(monitor)["event"]
             self._accepted += 1 if event == zmq.EVENT_ACCEPTED else -1
 
@@ -160,7 +163,7 @@ class StreamPublisher:
     def _await_subscriptions(self):
         poller = zmq.Poller()
         poller.register(self.socket, zmq.POLLIN)
-        poller.register(self._monitor, zmq.POLLIN)
+        poller.register(self._monitor.reader, zmq.POLLIN)
         deadline = time.monotonic() + SUBSCRIPTION_WAIT
         while self._accepted > self._subscribed:
             remaining = deadline - time.monotonic()
@@ -202,8 +205,7 @@ class StreamPublisher:
     def close(self):
         """Close the socket and remove the ipc socket file and its directory."""
         if self._monitor is not None:
-            self.socket.disable_monitor()
-            self._monitor.close()
+            self._monitor.stop()
             self._monitor = None
         if self.socket is not None:
             self.socket.close()

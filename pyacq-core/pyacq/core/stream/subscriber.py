@@ -16,6 +16,7 @@ import time
 import zmq
 import zmq.utils.monitor
 
+from ..rpc.socket_watch import SocketWatch
 from .errors import StreamConnectionError
 from .publisher import TOKEN_TOPIC, live_inproc_urls, stream_context
 
@@ -76,9 +77,7 @@ class StreamSubscriber:
             self.socket.connect(self.url)
             live_inproc_urls[self.url].join_pending = True
             return
-        monitor = self.socket.get_monitor_socket(
-            zmq.EVENT_HANDSHAKE_SUCCEEDED | _HANDSHAKE_FAILED
-        )
+        monitor = SocketWatch(self.socket, zmq.EVENT_HANDSHAKE_SUCCEEDED | _HANDSHAKE_FAILED)
         try:
             self.socket.connect(self.url)
             deadline = time.monotonic() + timeout
@@ -88,14 +87,13 @@ class StreamSubscriber:
                     raise StreamConnectionError(
                         f"no OutputStream answered at {self.url} within {timeout} s"
                     )
-                event = zmq.utils.monitor.recv_monitor_message(monitor)["event"]
+                event = zmq.utils.monitor.recv_monitor_message(monitor.reader)["event"]
                 if event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
                     return
                 if event & _HANDSHAKE_FAILED:
                     raise StreamConnectionError(f"handshake with {self.url} failed")
         finally:
-            self.socket.disable_monitor()
-            monitor.close()
+            monitor.stop()
 
     def close(self):
         if self.socket is not None:
