@@ -93,8 +93,33 @@ def test_out_of_range_reads_raise():
         rb.get_data(1.5, 3)
     with pytest.raises(TypeError, match="integers or slices"):
         rb["a"]
-    with pytest.raises(ValueError, match="positive step"):
-        rb[::-1]
+    with pytest.raises(ValueError, match="step cannot be zero"):
+        rb[::0]
+
+
+@pytest.mark.parametrize("double", [True, False])
+def test_negative_steps_walk_back_like_python_slices(double):
+    """buf[::-1], buf[-10::-2], buf[a:b:-k] return what the same slice of the list of held
+    absolute indexes gives, across the wrap of the ring."""
+    rb, head = _filled(double, None)
+    held = list(range(head - SIZE, head))
+    for key in (slice(None, None, -1), slice(-10, None, -2), slice(head - 2, head - 9, -3),
+                slice(-1, -4, -1), slice(head - 8, head - 5, -1), slice(None, -5, -2)):
+        # Absolute indexes count from the oldest held sample; negative ones, as in a list,
+        # from the newest.
+        start, stop = (v - (head - SIZE) if v is not None and v >= 0 else v
+                       for v in (key.start, key.stop))
+        expected = held[start:stop:key.step]
+        assert rb[key][:, 0].tolist() == [i * 10.0 for i in expected], key
+
+
+def test_float_and_complex_buffers_start_as_nan():
+    """Unwritten samples of float and complex buffers read as NaN unless fill says otherwise;
+    integer buffers read as zero."""
+    for dtype in ("float32", "complex64"):
+        assert np.isnan(RingBuffer((4, 2), dtype).get_data(-4, 0)).all()
+    assert (RingBuffer((4, 2), "float32", fill=0.0).get_data(-4, 0) == 0).all()
+    assert (RingBuffer((4,), "int16").get_data(-4, 0) == 0).all()
 
 
 def test_bad_chunks_raise():

@@ -76,7 +76,9 @@ def test_spec_is_fixed_but_editable_before_configure(streams):
     (dict(streamtype="sound"), StreamSpecError, "streamtype"),
     (dict(shape=(-1, -1)), StreamSpecError, "shape"),
     (dict(sample_rate=-5), StreamSpecError, "sample_rate"),
-    (dict(bogus=1), TypeError, "bogus"),
+    (dict(transfertmode="plaindata"), TypeError, "did you mean 'transfermode'"),
+    (dict(sample_rates=100.0), TypeError, "did you mean 'sample_rate'"),
+    (dict(nb_channel=object()), StreamSpecError, "nb_channel"),
     (dict(transfermode="sharedmem", shape=(-1, 2)), StreamSpecError, "buffer_size"),
     (dict(transfermode="sharedmem", buffer_size=10), StreamSpecError, "shape"),
     (dict(transfermode="sharedmem", shape=(-1, 2), buffer_size=10, compression="blosc-lz4"),
@@ -269,3 +271,26 @@ def test_empty_queue_discards_pending_chunks(streams):
     index, data = inp.recv()
     assert index == 24 and data[0, 0] == 1
     assert inp.gap_count == 0
+
+
+def test_extra_configure_keywords_reach_the_readers(streams):
+    """Keywords configure() does not know (pyacq 2.0 scripts pass nb_channel=16) are kept in
+    params, as plain data, and a connected InputStream reads them there; last_index follows
+    the chunks sent and InputStream.socket is the socket a zmq.Poller can watch."""
+    import zmq
+    out, inp = OutputStream(), InputStream()
+    streams(out)
+    streams(inp)
+    out.configure(protocol="tcp", shape=(-1, 16), nb_channel=16,
+                  channel_names=("Fp1", "Fp2"), gain=np.float32(0.5))
+    assert out.params["nb_channel"] == 16 and out.params["channel_names"] == ["Fp1", "Fp2"]
+    assert inp.socket is None
+    inp.connect(out)
+    assert inp.params["nb_channel"] == 16 and inp.params["gain"] == 0.5
+    assert out.last_index == 0
+    out.send(np.zeros((10, 16), "float32"))
+    assert out.last_index == 10
+    poller = zmq.Poller()
+    poller.register(inp.socket, zmq.POLLIN)
+    assert dict(poller.poll(5000)).get(inp.socket) == zmq.POLLIN
+    assert inp.recv()[0] == 10

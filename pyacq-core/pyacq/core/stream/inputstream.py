@@ -138,6 +138,12 @@ class InputStream:
                 + ", ".join(mismatches)
             )
 
+    @property
+    def socket(self):
+        """The ZeroMQ SUB socket chunks arrive on, for polling several inputs with one
+        ``zmq.Poller`` (then read with ``recv()``); None until connected."""
+        return None if self._subscriber is None else self._subscriber.socket
+
     def _require_connected(self, action):
         if not self.connected:
             raise StreamStateError(f"{self._describe()} cannot {action}: it is not connected")

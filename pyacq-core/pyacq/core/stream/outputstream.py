@@ -66,6 +66,12 @@ class OutputStream:
         self._require_ready("give its params")
         return dict(self._params)
 
+    @property
+    def last_index(self):
+        """Absolute index of the last chunk sent (its last sample + 1); 0 before any, and
+        again after ``reset_buffer_index()``."""
+        return self._index
+
     def _require_ready(self, action):
         """Raise unless the params describe what the stream will send."""
         if not self.configured:

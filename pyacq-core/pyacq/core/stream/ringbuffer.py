@@ -47,7 +47,8 @@ class RingBuffer:
         writing every sample twice.
     fill : scalar or None
         Value of samples never written (and of samples skipped by an index
-        gap); ``None`` means zero.
+        gap); ``None`` means NaN for float and complex dtypes (a missing sample
+        then never reads as a plausible value), zero for the others.
     axisorder : sequence of int or None
         Memory order of the axes, outermost first; ``None`` is row-major with
         time outermost. ``(1, 0)`` keeps each channel's samples contiguous.
@@ -189,7 +190,9 @@ class RingBuffer:
         return int(self._header[_HEAD_SLOT]) - self._size
 
     def _fill_value(self):
-        return 0 if self.fill is None else self.fill
+        if self.fill is not None:
+            return self.fill
+        return np.nan if self.dtype.kind in "fc" else 0
 
     def _fill_all(self):
         # A mirrored buffer's second turn is the first one again.
@@ -332,7 +335,10 @@ class RingBuffer:
         """Absolute-index access: ``buf[i]``, ``buf[start:stop:step]``, ``buf[start:stop, channels]``.
 
         Negative indexes count back from the write head (``buf[-10:]`` is the
-        last ten samples); an omitted start means the oldest sample held.
+        last ten samples); an omitted start means the oldest sample held. A
+        negative step walks back from the newest sample (``buf[::-1]``: every
+        sample held, newest first; ``buf[-10::-2]``: from the tenth newest back
+        to the oldest, every other one), as Python sequences do.
         """
         if isinstance(key, tuple):
             if not key:
@@ -343,14 +349,24 @@ class RingBuffer:
         head = self.index()
         if isinstance(key, slice):
             step = 1 if key.step is None else operator.index(key.step)
-            if step <= 0:
-                raise ValueError(f"RingBuffer slices need a positive step, got {step}")
+            if step == 0:
+                raise ValueError("RingBuffer slice step cannot be zero")
+            if step < 0:
+                return self._backwards(key, step, head)
             start = head - self._size if key.start is None else self._absolute(key.start, head)
             stop = head if key.stop is None else self._absolute(key.stop, head)
             data = self.get_data(start, stop)
             return data if step == 1 else data[::step]
         index = self._absolute(key, head)
         return self.get_data(index, index + 1)[0]
+
+    def _backwards(self, key, step, head):
+        """``buf[start:stop:step]`` for a negative step: samples start, start + step, ...
+        down to (excluding) stop, which default to the newest and to before the oldest."""
+        start = head - 1 if key.start is None else self._absolute(key.start, head)
+        lowest = head - self._size if key.stop is None else self._absolute(key.stop, head) + 1
+        lowest = min(lowest, start + 1)
+        return self.get_data(lowest, start + 1)[::-1][::-step]
 
     @staticmethod
     def _absolute(index, head):

@@ -44,12 +44,15 @@ class SharedMem:
 
     With ``shm_id=None`` a new segment is created and owned by this object
     (it is removed when the owner closes); otherwise the existing segment
-    ``shm_id`` is opened, read-only when ``readonly`` is true (``nbytes=None``
-    then maps the whole segment, POSIX only).
+    ``shm_id`` is opened (``nbytes=None`` then maps the whole segment, POSIX
+    only). An opened segment is mapped read-only unless ``readonly=False``: a
+    reader in another process cannot then overwrite the writer's data by mistake.
     """
 
-    def __init__(self, nbytes, shm_id=None, readonly=False):
+    def __init__(self, nbytes, shm_id=None, readonly=None):
         self.owner = shm_id is None
+        if readonly is None:
+            readonly = not self.owner
         if nbytes is None and not self.owner and _posixshmem is not None:
             nbytes = self._segment_size(str(shm_id))
         nbytes = int(nbytes)
@@ -148,18 +151,27 @@ class SharedMem:
 class SharedArray:
     """A numpy array (``.array``) stored in a :class:`SharedMem`, openable by another process.
 
-    ``SharedArray(shape, dtype)`` creates it; ``SharedArray.from_dict(d)``
-    opens, in another process, the one that ``to_dict()`` returned ``d`` for.
+    ``SharedArray(shape, dtype)`` creates it (an int *shape* is one axis; the
+    defaults make one float64); ``SharedArray.from_dict(d)`` opens, in another
+    process, the one that ``to_dict()`` returned ``d`` for, read-only unless
+    ``readonly=False`` (as ``SharedArray(..., shm_id=...)`` does).
     """
 
-    def __init__(self, shape, dtype, shm_id=None, readonly=False):
+    def __init__(self, shape=(1,), dtype="float64", shm_id=None, readonly=None):
+        if isinstance(shape, (int, np.integer)):
+            shape = (shape,)
         self.shape = tuple(int(n) for n in shape)
         self.dtype = dtype_from_params(dtype)
         nbytes = int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
         self.shm = SharedMem(max(nbytes, 1), shm_id=shm_id, readonly=readonly)
         self.array = self.shm.to_numpy(0, self.dtype, self.shape)
 
+    def to_numpy(self):
+        """The array (a view of the shared memory, read-only if opened so)."""
+        return self.array
+
     def to_dict(self):
+        """What another process needs to open this array: ``SharedArray.from_dict(d)``."""
         return {
             "shape": list(self.shape),
             "dtype": dtype_to_params(self.dtype),
@@ -168,6 +180,7 @@ class SharedArray:
 
     @classmethod
     def from_dict(cls, description, readonly=True):
+        """Open the array that ``to_dict()`` described (read-only by default)."""
         return cls(description["shape"], description["dtype"], description["shm_id"], readonly)
 
     def close(self):

@@ -5,6 +5,7 @@ defaults below, the sender's options, the keywords given to ``configure()``
 and the node's ``spec``. Every value ends up as str, int, float, bool, None,
 list or dict so the dict crosses RPC unchanged.
 """
+import difflib
 import numbers
 
 import numpy as np
@@ -96,6 +97,35 @@ def normalize(key, value):
     return value
 
 
+#: How close (difflib ratio) an unknown keyword must be to a known one to be taken for a
+#: misspelling of it: 'transfertmode' or 'sample_rates' are, 'nb_channel' is not.
+NEAR_MISS_CUTOFF = 0.85
+
+
+def extra_value(key, value, describe):
+    """The serialisable form of an extra ``configure()`` keyword's value.
+
+    Params cross RPC and reach readers in other processes, so extra values must be
+    plain data: numbers, text, None, and lists, tuples or str-keyed dicts of them
+    (numpy scalars and arrays become Python numbers and lists).
+    """
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [extra_value(key, item, describe) for item in value]
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {k: extra_value(key, item, describe) for k, item in value.items()}
+    raise StreamSpecError(
+        f"{describe}: configure({key}=...) got {type(value).__name__} {value!r}; extra "
+        "parameters are kept in params and sent to readers, so they must be numbers, "
+        "text, None, or lists and str-keyed dicts of them"
+    )
+
+
 def same_value(key, a, b):
     """True if two spellings of parameter ``key`` mean the same thing."""
     if key == "dtype":
@@ -107,18 +137,23 @@ def build_params(spec, kwargs, sender_options, all_sender_options, describe,
                  spec_origin="the node's spec"):
     """Merge defaults < sender options < ``kwargs`` < ``spec`` into normalised params.
 
-    A keyword that contradicts the spec, or that neither the stream nor any
-    transfer mode knows, is refused (options of another transfer mode are
-    accepted, so one call can try several modes); ``describe`` names the
-    stream and ``spec_origin`` what fixed the spec, in errors.
+    A keyword that contradicts the spec is refused. A keyword that neither the
+    stream nor any transfer mode knows is kept in the params, where connected
+    InputStreams and nodes read it (``nb_channel=16``, as pyacq 2.0 allowed), unless
+    it looks like a misspelt known one (``transfertmode``), which is refused with
+    the suggestion; options of another transfer mode are accepted, so one call can
+    try several modes. ``describe`` names the stream and ``spec_origin`` what
+    fixed the spec, in errors.
     """
     known = set(STREAM_DEFAULTS) | set(all_sender_options)
-    unknown = sorted(set(kwargs) - known)
-    if unknown:
-        raise TypeError(
-            f"{describe}: configure() got unknown parameters {unknown}; known "
-            f"parameters are {sorted(known)}"
-        )
+    for key in sorted(set(kwargs) - known):
+        near = difflib.get_close_matches(key, known, n=1, cutoff=NEAR_MISS_CUTOFF)
+        if near:
+            raise TypeError(
+                f"{describe}: configure() got the unknown parameter {key!r}; did you mean "
+                f"{near[0]!r}? (other keywords are kept in params for the readers)"
+            )
+        kwargs = {**kwargs, key: extra_value(key, kwargs[key], describe)}
     for key, value in kwargs.items():
         if key in spec and not same_value(key, spec[key], value):
             raise StreamSpecError(
