@@ -86,7 +86,7 @@ CORE_CASES = [
          dict(dtype="<f8", shape=[-1, 2], sample_rate=SAMPLE_RATE), noise,
          lambda data: data[:, [2, 0]]),
     Case("ChunkResizer", "out", dict(chunksize=64), ANALOG,
-         dict(dtype="<f8", shape=[-1, 3], sample_rate=SAMPLE_RATE), noise, lambda data: data,
+         dict(dtype="<f8", shape=[64, 3], sample_rate=SAMPLE_RATE), noise, lambda data: data,
          min_items=N_SAMPLES // 64 * 64),
 ]
 

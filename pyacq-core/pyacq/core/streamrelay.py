@@ -55,15 +55,16 @@ class StreamRelay(Node):
         self._poller.join(timeout=_JOIN_TIMEOUT)
         if self._poller.is_alive():
             raise RuntimeError(f"{self._describe()}: polling thread did not stop")
-        self.flush()
+        self.flush("stop")
 
     def _on_chunk(self, index, data):
         if self.input.restart_count != self._restarts:
             self._restarts = self.input.restart_count
-            self.flush()
+            self.flush("restart")
             for output in self.outputs.values():
                 output.reset_buffer_index()
         self.process_chunk(index, data.copy() if self._copy_chunks else data)
 
-    def flush(self):
-        """Send anything held back (called on stop and on input restart)."""
+    def flush(self, cause):
+        """Settle anything held back: *cause* is ``'stop'`` (the node stops) or ``'restart'``
+        (the input restarted, so what follows does not continue what came before)."""

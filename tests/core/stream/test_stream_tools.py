@@ -109,9 +109,10 @@ def test_channel_splitter_refuses_bad_channels(source, nodes):
         splitter.input.connect(source)
 
 
-def test_chunk_resizer_keeps_indexes(source, streams, nodes):
-    """ChunkResizer emits chunks of exactly chunksize samples whose indexes are absolute;
-    at an input gap and at stop, pending samples go out first as a shorter chunk."""
+def test_chunk_resizer_sends_only_full_chunks(source, streams, nodes, caplog):
+    """ChunkResizer emits chunks of exactly chunksize samples whose indexes are absolute (its
+    output shape says so); the remainder waits for the next chunk, and what cannot be
+    completed (before an input gap, at stop) is discarded, counted and logged."""
     resizer = ChunkResizer(name="resize")
     nodes(resizer)
     with pytest.raises(ValueError, match="chunksize"):
@@ -119,6 +120,7 @@ def test_chunk_resizer_keeps_indexes(source, streams, nodes):
     resizer.configure(chunksize=16)
     resizer.input.connect(source)
     resizer.output.configure(protocol="inproc")
+    assert resizer.output.params["shape"] == [16, 6]
     resizer.initialize()
     sink = InputStream()
     streams(sink)
@@ -127,14 +129,28 @@ def test_chunk_resizer_keeps_indexes(source, streams, nodes):
     for start, stop in [(0, 5), (5, 40), (40, 41), (41, 64), (64, 70)]:
         source.send(_signal(start, stop))
     source.send(_signal(100, 130), index=130)
-    chunks = _collect(sink, 6)
-    resizer.stop()
-    chunks += _collect(sink, 1)
+    chunks = _collect(sink, 5)
+    with caplog.at_level("INFO", logger="pyacq.core.chunkresizer"):
+        resizer.stop()
     assert [(index, len(data)) for index, data in chunks] == [
-        (16, 16), (32, 16), (48, 16), (64, 16), (70, 6), (116, 16), (130, 14)]
+        (16, 16), (32, 16), (48, 16), (64, 16), (116, 16)]
     for index, data in chunks:
         np.testing.assert_array_equal(data, _signal(index - len(data), index))
-    assert sink.gap_count == 1 and sink.lost_samples == 30
+    assert not sink.poll(timeout=200), "a partial chunk was sent"
+    assert sink.gap_count == 1 and sink.lost_samples == 36
+    assert resizer.discarded_samples == 6 + 14
+    assert any("14 samples up to index 130" in r.getMessage() and "stop" in r.getMessage()
+               for r in caplog.records)
+
+
+def test_chunk_resizer_defaults_to_100_samples(source, nodes):
+    """configure() without chunksize cuts chunks of 100 samples, as pyacq 2.0 did."""
+    resizer = ChunkResizer(name="resize100")
+    nodes(resizer)
+    resizer.configure()
+    resizer.input.connect(source)
+    resizer.output.configure(protocol="inproc")
+    assert resizer.chunksize == 100 and resizer.output.params["shape"] == [100, 6]
 
 
 def test_input_poller_stops_promptly(streams):
