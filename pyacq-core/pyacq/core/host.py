@@ -89,6 +89,7 @@ class Host:
         self._stop_polling = threading.Event()
         self._poll_thread = None
         self._process_server = None
+        self._spawned_hosts = []  # (spawner, proxy to its Host) for each spawn()
         if poll_procs:
             self._poll_thread = threading.Thread(target=self._poll_processes, daemon=True,
                                                  name=f"Host-{name}-watch")
@@ -144,6 +145,40 @@ class Host:
             self._dead.pop(name, None)
             logger.info("Host %r: NodeGroup %r started (process %d)", self.name, name, spawner.pid)
             return nodegroup
+
+    def spawn(self, name, **kwds):
+        """Start a child process running a Host named *name*; return ``(spawner, host)``.
+
+        *host* is a proxy to the new Host, which creates NodeGroups in processes of its
+        own, as pyacq 2.0 scripts start a Host in a child process. Keywords go to
+        ProcessSpawner (``address``, ``qt``, ``log_addr``...; log records go to this
+        process's log server by default). The child is one of :attr:`spawners`, and
+        ``close()`` closes it, with its NodeGroups.
+        """
+        from pyacq.core.rpc.log import get_logger_address
+        from pyacq.core.rpc.spawner import ProcessSpawner
+        with self._lock:
+            if self._closed:
+                raise RuntimeError(f"Host {self.name!r} is closed")
+            kwds.setdefault("log_addr", get_logger_address())
+            kwds.setdefault("qt", False)
+            spawner = ProcessSpawner(name=name, **kwds)
+            try:
+                host = spawner.client._import("pyacq.core.host").create_spawned_host(name)
+            except BaseException:
+                spawner.close(timeout=CLOSE_TIMEOUT)
+                raise
+            self._spawned_hosts.append((spawner, host))
+            logger.info("Host %r: Host %r started (process %d)", self.name, name, spawner.pid)
+            return spawner, host
+
+    @property
+    def spawners(self):
+        """The ProcessSpawners of the processes this Host runs: its NodeGroups and the Hosts
+        it spawned (``spawn()``), while they run."""
+        with self._lock:
+            return ([proc.spawner for proc in self._processes.values()]
+                    + [spawner for spawner, _ in self._spawned_hosts])
 
     def _nodegroup_interface(self):
         """The IP this Host's RPC server listens on; NodeGroups listen there too."""
@@ -289,11 +324,24 @@ class Host:
         if self._poll_thread is not None and self._poll_thread is not threading.current_thread():
             self._poll_thread.join(5.0)
         self.close_all_nodegroups()
+        self._close_spawned_hosts()
         if self._watchdog is not None:
             self._watchdog.close()
             self._watchdog = None
         if self._process_server is not None:
             self._process_server.close()
+
+
+    def _close_spawned_hosts(self):
+        with self._lock:
+            spawned, self._spawned_hosts = self._spawned_hosts, []
+        for spawner, host in spawned:
+            try:
+                host.close(_timeout=CLOSE_TIMEOUT)
+            except Exception as exc:  # noqa: BLE001 -- the process is ended below anyway
+                logger.warning("Host %r: the Host it spawned in process %d did not close "
+                               "cleanly (%s); ending the process", self.name, spawner.pid, exc)
+            spawner.close(timeout=CLOSE_TIMEOUT)
 
 
 def create_spawned_host(name):

@@ -142,3 +142,24 @@ def test_second_host_in_network_namespace(manager, network_namespace, log_record
         local_code = stop_host_server(local_proc)
     assert (remote_code, local_code) == (0, 0)
     assert_all_gone(pids)
+
+
+def test_host_spawn_starts_a_host_in_a_child_process():
+    """Host.spawn(name), as pyacq 2.0 scripts use it: a Host in a child process, reached
+    by proxy, that creates NodeGroups of its own; it is among Host.spawners, and closing
+    the parent Host ends it and its NodeGroups, leaving no process behind."""
+    from pyacq.core.host import Host
+    before = descendants(os.getpid())
+    host = Host("parent")
+    spawner, child = host.spawn("child-host")
+    try:
+        assert child.name == "child-host" and spawner in host.spawners
+        assert spawner.client._import("os").getpid() == spawner.pid != os.getpid()
+        nodegroup = child.create_nodegroup(name="grandchild", qt=False)
+        assert nodegroup.list_node_types() and child.list_nodegroups() == ["grandchild"]
+        started = descendants(os.getpid()) - before
+        assert spawner.pid in started and len(started) >= 2
+    finally:
+        host.close()
+    assert host.spawners == [] and spawner.poll() is not None
+    assert_all_gone(started)
