@@ -144,3 +144,10 @@ def test_without_av_the_node_names_the_package():
     result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "needs PyAV: pip install av" in result.stdout
+
+
+def test_dshow_device_list_is_public_and_empty_off_windows():
+    """get_device_list_dshow(), which pyacq 2.0 scripts call to pick a camera, lists no
+    DirectShow device where DirectShow does not exist."""
+    from pyacq.devices.webcam_av import get_device_list_dshow
+    assert get_device_list_dshow() == [] and get_device_list_dshow(platform="linux") == []

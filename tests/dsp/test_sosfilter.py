@@ -114,3 +114,30 @@ def test_opencl_missing_names_the_package(run_python):
             print(exc)
     """)
     assert "engine='opencl' needs pyopencl (pip install 'pyacq-dsp[opencl]')" in result.stdout
+
+
+def test_module_flags_and_engine_registries():
+    """pyacq 2.0 scripts pick an engine from HAVE_PYOPENCL and the registries: both modules
+    export them, the registries map every accepted name (the OpenCL variants too) to a class."""
+    import importlib.util
+
+    from pyacq.dsp.overlapfiltfilt import HAVE_PYOPENCL as overlap_has_opencl
+    from pyacq.dsp.overlapfiltfilt import sosfiltfilt_engines
+    from pyacq.dsp.sosfilter import HAVE_PYOPENCL, sosfilter_engines
+    assert HAVE_PYOPENCL is overlap_has_opencl is (importlib.util.find_spec("pyopencl") is not None)
+    for registry in (sosfilter_engines, sosfiltfilt_engines):
+        assert set(registry) == {"scipy", "opencl", "opencl2", "opencl3"}
+        assert registry["opencl2"] is registry["opencl3"] is registry["opencl"]
+        assert registry["scipy"].name == "scipy" and registry["opencl"].name == "opencl"
+
+
+@needs_opencl
+@pytest.mark.parametrize("engine", ["opencl2", "opencl3"])
+def test_opencl_variant_names_run_the_opencl_engine(engine, closing, source, make_sink, random_cuts):
+    """engine='opencl2' or 'opencl3' (pyacq 2.0 names) filters like scipy, per channel too."""
+    data = np.random.default_rng(4).standard_normal((6000, 2)).astype("float32")
+    per_channel = np.stack([SOS, SOS])
+    _, _, _, out = stream_through_filter(closing, source, make_sink, random_cuts, data,
+                                         coefficients=per_channel, engine=engine)
+    expected = scipy.signal.sosfilt(SOS, data, axis=0)
+    np.testing.assert_allclose(out, expected, rtol=0, atol=1e-5 * np.abs(expected).max())

@@ -66,3 +66,48 @@ def test_refuses_signals(qapp, closing, vt):
     viewer.input.connect(source)
     with pytest.raises(ValueError, match="video frames"):
         viewer.initialize()
+
+
+def test_several_videos_in_a_grid(qapp, closing, vt):
+    """configure(num_video=3, nb_column=2), as pyacq 2.0 scripts write it: inputs video0..video2,
+    each camera's frame drawn in its own cell (two on the first row, one below), in its colour."""
+    colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255)]
+    viewer = ImageViewer(name="three cameras")
+    closing(viewer)
+    viewer.configure(num_video=3, nb_column=2)
+    assert sorted(viewer.inputs) == ["video0", "video1", "video2"]
+    sources = []
+    for i in range(3):
+        source = video_source(30, 40)
+        closing(source)
+        viewer.inputs[f"video{i}"].connect(source)
+        sources.append(source)
+    viewer.initialize()
+    viewer.resize(600, 450)
+    viewer.show()
+    viewer.start()
+    for source, colour in zip(sources, colours):
+        source.send(np.broadcast_to(np.array(colour, np.uint8), (1, 30, 40, 3)).copy())
+    vt.wait_until(qapp, lambda: all(item.image is not None for item in viewer.image_items),
+                  message="a frame drawn in every cell")
+    qapp.processEvents()
+    rgb = vt.grab_rgb(viewer)
+    centres = []
+    for viewbox, colour in zip(viewer.viewboxes, colours):
+        point = viewer.graphicsview.mapTo(viewer, viewbox.mapViewToDevice(pg_point(20, 15)).toPoint())
+        assert tuple(rgb[point.y(), point.x()]) == colour
+        centres.append((point.x(), point.y()))
+    (x0, y0), (x1, y1), (x2, y2) = centres
+    assert abs(y0 - y1) < 5 and x1 > x0 and y2 > y0 + 50 and abs(x2 - x0) < 5
+
+
+def test_one_video_keeps_its_input_name(qapp, closing):
+    """configure() alone keeps the single input 'video'; nb_column needs num_video."""
+    viewer = ImageViewer()
+    closing(viewer)
+    viewer.configure()
+    assert list(viewer.inputs) == ["video"]
+    other = ImageViewer()
+    closing(other)
+    with pytest.raises(ValueError, match="num_video"):
+        other.configure(nb_column=2)

@@ -82,3 +82,9 @@ def test_documented_params_and_validation(qapp, closing, vt):
         viewer.params["colormap"] = "rainbow-ish"
     with pytest.raises(ValueError, match="f_stop"):
         viewer.params["timefreq", "f_stop"] = 30000.0
+
+
+def test_have_scipy_flag():
+    """pyacq.viewers.qtimefreq.HAVE_SCIPY tells pyacq 2.0 scripts that scipy is there."""
+    from pyacq.viewers.qtimefreq import HAVE_SCIPY
+    assert HAVE_SCIPY is True

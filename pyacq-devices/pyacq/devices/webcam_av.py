@@ -31,8 +31,11 @@ LIVE_FORMATS = {"v4l2", "video4linux2", "dshow", "vfwcap", "avfoundation", "andr
                 "x11grab", "gdigrab", "kmsgrab", "fbdev"}
 
 
-def _dshow_video_devices():
-    """Names of the DirectShow video devices, as ffmpeg's ``list_devices`` logs them."""
+def get_device_list_dshow(platform=sys.platform):
+    """Names of the DirectShow video devices (cameras), as ffmpeg's ``list_devices`` logs
+    them; an empty list off Windows, where DirectShow does not exist."""
+    if platform != "win32":
+        return []
     with av.logging.Capture() as logs:
         try:
             av.open("dummy", format="dshow", options={"list_devices": "true"}).close()
@@ -64,7 +67,7 @@ def capture_source(camera_num, camera_name, options, platform=sys.platform):
         if system == "darwin":
             return str(camera_num), "avfoundation"
         if system == "win32":
-            names = _dshow_video_devices()
+            names = get_device_list_dshow(platform)
             if not 0 <= camera_num < len(names):
                 raise ValueError(f"no camera number {camera_num}: DirectShow lists {names}")
             return f"video={names[camera_num]}", "dshow"

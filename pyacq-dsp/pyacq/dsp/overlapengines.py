@@ -18,7 +18,7 @@ as they are, and numpy code reads them like any other array.
 """
 import numpy as np
 
-from .sosengines import steady_state_per_channel
+from .sosengines import canonical_engine, steady_state_per_channel
 
 
 class ScipyOverlapEngine:
@@ -98,12 +98,10 @@ class ScipyOverlapEngine:
 
 def make_overlap_engine(engine, coefficients, nb_channel, dtype, chunksize, overlapsize, describe):
     """Build the overlap engine named ``engine`` for ``nb_channel`` channels of ``dtype`` samples."""
-    if engine == "scipy":
+    if canonical_engine(engine, describe) == "scipy":
         if coefficients.ndim == 3:
             raise ValueError(f"{describe}: per-channel coefficients {coefficients.shape} need "
                              "engine='opencl'")
         return ScipyOverlapEngine(coefficients, nb_channel, dtype, chunksize, overlapsize)
-    if engine == "opencl":
-        from .opencloverlap import OpenCLOverlapEngine
-        return OpenCLOverlapEngine(coefficients, nb_channel, dtype, chunksize, overlapsize)
-    raise ValueError(f"{describe}: unknown engine {engine!r}; choose 'scipy' or 'opencl'")
+    from .opencloverlap import OpenCLOverlapEngine
+    return OpenCLOverlapEngine(coefficients, nb_channel, dtype, chunksize, overlapsize)

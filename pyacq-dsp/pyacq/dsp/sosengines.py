@@ -8,7 +8,10 @@ too.) Engines:
 * ``'scipy'``: ``scipy.signal.sosfilt`` (float64 arithmetic), coefficients
   (n_sections, 6) shared by every channel;
 * ``'opencl'``: :mod:`pyacq.dsp.openclsos` (needs pyopencl and an OpenCL
-  device), which also accepts (n_channels, n_sections, 6).
+  device), which also accepts (n_channels, n_sections, 6). ``'opencl2'`` and
+  ``'opencl3'``, the names of pyacq 2.0's OpenCL kernel variants, are accepted
+  for it: one kernel (one work item per channel, the sections in registers)
+  serves every case they covered.
 
 Sections are rows ``[b0, b1, b2, a0, a1, a2]`` with ``a0 == 1``, as made by
 ``scipy.signal.iirfilter(..., output='sos')``; both engines use the
@@ -17,6 +20,25 @@ transposed direct form II of ``scipy.signal.sosfilt``.
 import numpy as np
 
 ENGINES = ("scipy", "opencl")
+
+#: Other names accepted for an engine: pyacq 2.0's OpenCL variants.
+ENGINE_VARIANTS = {"opencl2": "opencl", "opencl3": "opencl"}
+
+
+def canonical_engine(engine, describe):
+    """The engine (``'scipy'`` or ``'opencl'``) that the name *engine* stands for."""
+    name = ENGINE_VARIANTS.get(engine, engine)
+    if name not in ENGINES:
+        raise ValueError(f"{describe}: unknown engine {engine!r}; choose one of "
+                         f"{ENGINES + tuple(ENGINE_VARIANTS)}")
+    return name
+
+
+def engine_registry(scipy_engine, opencl_engine):
+    """``{name: engine class}`` for every accepted engine name (variants included)."""
+    classes = {"scipy": scipy_engine, "opencl": opencl_engine}
+    return {name: classes[ENGINE_VARIANTS.get(name, name)]
+            for name in ENGINES + tuple(ENGINE_VARIANTS)}
 
 
 def check_coefficients(coefficients, describe, per_channel_allowed):
@@ -83,21 +105,17 @@ class ScipySosEngine:
 
 def make_sos_engine(engine, coefficients, nb_channel, dtype, chunksize, describe):
     """Build the engine named ``engine`` for ``nb_channel`` channels of ``dtype`` samples."""
-    if engine == "scipy":
+    if canonical_engine(engine, describe) == "scipy":
         if coefficients.ndim == 3:
             raise ValueError(f"{describe}: per-channel coefficients {coefficients.shape} need "
                              "engine='opencl'")
         return ScipySosEngine(coefficients, nb_channel, dtype)
-    if engine == "opencl":
-        from .openclsos import OpenCLSosEngine
-        return OpenCLSosEngine(coefficients, nb_channel, dtype, chunksize)
-    raise ValueError(f"{describe}: unknown engine {engine!r}; choose one of {ENGINES}")
+    from .openclsos import OpenCLSosEngine
+    return OpenCLSosEngine(coefficients, nb_channel, dtype, chunksize)
 
 
 def check_engine_available(engine, describe):
     """Raise at configure() time when ``engine`` cannot run here, naming what to install."""
-    if engine not in ENGINES:
-        raise ValueError(f"{describe}: unknown engine {engine!r}; choose one of {ENGINES}")
-    if engine == "opencl":
+    if canonical_engine(engine, describe) == "opencl":
         from .openclsos import require_opencl
         require_opencl(describe)

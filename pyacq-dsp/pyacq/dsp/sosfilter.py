@@ -6,7 +6,22 @@ the chunk sizes.
 """
 import numbers
 
+from .sosengines import ScipySosEngine, engine_registry
 from .sosnode import SosNode
+
+
+def __getattr__(name):
+    """``HAVE_PYOPENCL`` (pyopencl imports) and ``sosfilter_engines`` (``{name: engine
+    class}``, variants included), made on first use since they import pyopencl."""
+    if name == "HAVE_PYOPENCL":
+        from .openclsos import HAVE_PYOPENCL as value
+    elif name == "sosfilter_engines":
+        from .openclsos import OpenCLSosEngine
+        value = engine_registry(ScipySosEngine, OpenCLSosEngine)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
 
 class SosFilter(SosNode):

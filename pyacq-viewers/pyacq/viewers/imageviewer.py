@@ -1,4 +1,7 @@
-"""ImageViewer: shows the latest frame of a video stream."""
+"""ImageViewer: shows the latest frame of one video stream, or of several in a grid."""
+import math
+import numbers
+
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore
@@ -18,29 +21,64 @@ class ImageViewer(ViewerNode):
     screen costs no drawing. Frames are shown upright (row 0 at the top)
     with square pixels; uint8 frames use levels 0-255, other dtypes
     ``params['levels']`` when set, else each frame's own range.
+
+    ``configure()`` gives one input, ``video``. ``configure(num_video=N, nb_column=C)``
+    gives N inputs ``video0`` .. ``video{N-1}``, shown side by side in a grid of C
+    columns (default: the smallest C that makes the grid about square), each with
+    its own view; :attr:`image_items` lists their image items in input order.
     """
 
     _input_specs = {"video": dict()}
 
     def __init__(self, **kargs):
         ViewerNode.__init__(self, **kargs)
-        self.viewbox = self.graphicsview.addViewBox(lockAspect=True, invertY=True, enableMenu=False)
-        self.image_item = pg.ImageItem(axisOrder="row-major")
-        self.viewbox.addItem(self.image_item)
         self.frame_count = 0
-        self._poller = None
+        self._pollers = []
         self._timer = QtCore.QTimer(self)
         self._timer.timeout.connect(self.refresh)
+        self._make_views(1, 1)
 
-    def _configure(self):
-        pass
+    def _make_views(self, count, nb_column):
+        """One view box with one image item per input, in a grid of *nb_column* columns."""
+        self.graphicsview.clear()
+        self.viewboxes, self.image_items = [], []
+        for position in range(count):
+            viewbox = self.graphicsview.addViewBox(row=position // nb_column, col=position % nb_column,
+                                                   lockAspect=True, invertY=True, enableMenu=False)
+            item = pg.ImageItem(axisOrder="row-major")
+            viewbox.addItem(item)
+            self.viewboxes.append(viewbox)
+            self.image_items.append(item)
+        self.viewbox, self.image_item = self.viewboxes[0], self.image_items[0]
+
+    def _configure(self, num_video=None, nb_column=None):
+        for key, value in (("num_video", num_video), ("nb_column", nb_column)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral)
+                                      or value < 1):
+                raise ValueError(f"{self._describe()}: {key} must be None or an int >= 1, got {value!r}")
+        if num_video is None:
+            if nb_column is not None:
+                raise ValueError(f"{self._describe()}: nb_column arranges several videos: give "
+                                 "num_video too")
+            return
+        from pyacq.core.stream import InputStream
+        for stream in self.inputs.values():
+            stream.close()
+        self.inputs = {f"video{i}": InputStream(spec={}, node=self, name=f"video{i}")
+                       for i in range(num_video)}
+        nb_column = math.ceil(math.sqrt(num_video)) if nb_column is None else min(nb_column, num_video)
+        self._make_views(num_video, nb_column)
 
     def check_input_specs(self):
-        self._check_input_connected()
-        shape = self.input.params.get("shape")
-        if shape is None or len(shape) not in (3, 4) or (len(shape) == 4 and shape[3] not in (1, 3, 4)):
-            raise ValueError(f"{self._describe()}: the input must be video frames shaped (time, height, "
-                             f"width) or (time, height, width, 1|3|4), got shape {shape!r}")
+        for name, stream in self.inputs.items():
+            if not stream.connected:
+                raise RuntimeError(f"{self._describe()}: connect its input {name!r} "
+                                   f"(viewer.inputs[{name!r}].connect(output)) before initialize()")
+            shape = stream.params.get("shape")
+            if shape is None or len(shape) not in (3, 4) or (len(shape) == 4 and shape[3] not in (1, 3, 4)):
+                raise ValueError(f"{self._describe()}: input {name!r} must be video frames shaped "
+                                 "(time, height, width) or (time, height, width, 1|3|4), got shape "
+                                 f"{shape!r}")
 
     def _initialize(self):
         self.params = make_params([
@@ -50,7 +88,7 @@ class ImageViewer(ViewerNode):
         ])
         install_validation(self.params, self._describe())
         self.params.sigTreeStateChanged.connect(self._on_params_changed)
-        self._poller = LatestChunkPoller(self.input)
+        self._pollers = [LatestChunkPoller(stream) for stream in self.inputs.values()]
         self._on_params_changed()
 
     def _on_params_changed(self, *args):
@@ -66,22 +104,26 @@ class ImageViewer(ViewerNode):
             self._levels = None
 
     def _start(self):
-        self._poller.start()
+        for poller in self._pollers:
+            poller.start()
         self._timer.start()
 
     def _stop(self):
         self._timer.stop()
-        stop_poller(self._poller, self._describe())
+        for poller in self._pollers:
+            stop_poller(poller, self._describe())
 
     def _close(self):
         self._timer.stop()
 
     def refresh(self):
-        """Draw the newest frame, if a new one arrived (called by the timer)."""
-        latest = self._poller.take() if self._poller is not None else None
-        if latest is None:
-            return
-        frame = latest[1][-1]
+        """Draw the newest frame of each input where a new one arrived (called by the timer)."""
+        for poller, item in zip(self._pollers, self.image_items):
+            latest = poller.take()
+            if latest is not None:
+                self._draw(item, latest[1][-1])
+
+    def _draw(self, item, frame):
         if frame.ndim == 3 and frame.shape[2] == 1:
             frame = frame[:, :, 0]
         if frame.dtype == np.uint8:
@@ -89,7 +131,7 @@ class ImageViewer(ViewerNode):
         else:
             levels = self._levels
         if levels is None:
-            self.image_item.setImage(frame, autoLevels=True)
+            item.setImage(frame, autoLevels=True)
         else:
-            self.image_item.setImage(frame, levels=levels, autoLevels=False)
+            item.setImage(frame, levels=levels, autoLevels=False)
         self.frame_count += 1

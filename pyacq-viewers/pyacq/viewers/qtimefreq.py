@@ -17,6 +17,17 @@ from .viewerparams import (
     make_params,
 )
 
+
+def __getattr__(name):
+    """``HAVE_SCIPY``, which pyacq 2.0 scripts check: whether scipy imports (found on first
+    use, so importing this module loads no scipy; the transform itself needs only numpy)."""
+    if name != "HAVE_SCIPY":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib.util
+    value = globals()[name] = importlib.util.find_spec("scipy") is not None
+    return value
+
+
 __all__ = ["QTimeFreq", "TimeFreqWorker"]
 
 logger = logging.getLogger(__name__)
