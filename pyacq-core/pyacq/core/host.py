@@ -76,6 +76,8 @@ class Host:
     *name* names the Host in log records. With *poll_procs*, a thread calls
     ``check_spawners()`` every ``POLL_INTERVAL`` seconds, so that a NodeGroup
     process that dies is logged (with its exit code) even if nobody asks.
+    A Host made in a thread that runs an RPCServer publishes itself there as
+    ``'host'``, so that ``Manager.get_host(server.address)`` reaches it.
     """
 
     def __init__(self, name, poll_procs=False):
@@ -90,6 +92,10 @@ class Host:
         self._poll_thread = None
         self._process_server = None
         self._spawned_hosts = []  # (spawner, proxy to its Host) for each spawn()
+        from pyacq.core.rpc import server_registry
+        server = server_registry.get_server()
+        if server is not None:
+            server["host"] = self
         if poll_procs:
             self._poll_thread = threading.Thread(target=self._poll_processes, daemon=True,
                                                  name=f"Host-{name}-watch")

@@ -14,7 +14,7 @@ from .context import make_socket
 from .errors import RemoteCallException, RemoteProcessDied
 from .future import Future
 from .malloc_tuning import keep_large_buffers_mapped
-from .proxy import check_call_options
+from .proxy import DEFAULT_PROXY_OPTIONS, check_call_options
 from .remote_reference import RemoteReference
 from .serializer import all_serializers
 from .socket_watch import SocketWatch
@@ -60,6 +60,13 @@ class RPCClient:
     naming the process and its exit code, instead of waiting for their timeout.
     """
 
+    #: Every open client, as ``{(thread ident, address): client}``; read it, do not change it.
+    clients_by_thread = weakref.WeakValueDictionary()
+
+    #: The options a new proxy starts with (read-only; ``proxy._set_proxy_options()``
+    #: changes one proxy's).
+    default_proxy_options = DEFAULT_PROXY_OPTIONS
+
     def __init__(self, address, reentrant=True, serializer="msgpack"):
         if serializer not in all_serializers:
             known = ", ".join(all_serializers)
@@ -72,6 +79,8 @@ class RPCClient:
         self._reentrant = reentrant
         self._thread_id = threading.get_ident()
         self._serializer = all_serializers[serializer](client=self)
+        #: The Serializer of this client's requests (its ``type`` is the format's name).
+        self.serializer = self._serializer
         # Replies over inproc may share the sender's memory: never decode those in place.
         self._loads = (self._serializer.loads if address.startswith("inproc://")
                        else self._serializer.loads_owned)
@@ -108,6 +117,7 @@ class RPCClient:
         self._remote_time = None
         self._recv_timeout = -1
         clients[address] = self
+        RPCClient.clients_by_thread[(self._thread_id, address)] = self
 
     @staticmethod
     def get_client(address):
@@ -282,11 +292,19 @@ class RPCClient:
     # -- closing -------------------------------------------------------------
 
     def close_server(self, sync="sync", timeout=1.0, **kwds):
-        """Ask the server to close; return True (also if it already disconnected)."""
+        """Ask the server to close; return True (also if it already disconnected).
+
+        Once a synchronous call returns, this client is ``disconnected()``: the server
+        confirmed that it closes, whether or not its notice has arrived yet.
+        """
         if self._disconnected:
             return True
         result = self.send("close", sync=sync, timeout=timeout, **kwds)
-        return True if sync == "sync" else result
+        if sync != "sync":
+            return result
+        self._disconnected = True
+        self._stop_watching()
+        return True
 
     def close(self):
         """Close this client's socket; the server keeps running."""
@@ -296,6 +314,8 @@ class RPCClient:
         clients = _clients_of_this_thread()
         if clients.get(self.address) is self:
             del clients[self.address]
+        if RPCClient.clients_by_thread.get((self._thread_id, self.address)) is self:
+            del RPCClient.clients_by_thread[(self._thread_id, self.address)]
         if self._disconnected or self._auth_failure is not None or self._death is not None:
             self._socket.setsockopt(zmq.LINGER, 0)
         self._stop_watching()

@@ -1,6 +1,7 @@
 """ObjectProxy: a local stand-in for an object owned by a remote RPCServer."""
 import datetime
 import threading
+import types
 
 import numpy as np
 
@@ -191,7 +192,11 @@ class ObjectProxy:
         return value
 
     def __setattr__(self, name, value):
-        self._call_method("__setattr__", name, value)
+        """Set the remote attribute without waiting, as pyacq 2.0 did: the request goes
+        out like ``_sync='off'`` (requests stay in order), and the server logs a failure."""
+        options = self._proxy_options
+        self._client().call_obj(self._derived("__setattr__"), (name, value), {}, sync="off",
+                                return_type=options["return_type"])
 
     def __delattr__(self, name):
         self._call_method("__delattr__", name)
@@ -266,6 +271,9 @@ _DEFAULT_OPTIONS = {
                        np.ndarray, np.generic, datetime.date, ObjectProxy),
     "auto_delete": True,
 }
+
+#: The options of a new proxy, read-only (``RPCClient.default_proxy_options``).
+DEFAULT_PROXY_OPTIONS = types.MappingProxyType(_DEFAULT_OPTIONS)
 
 for _name in ("__add__", "__sub__", "__mul__", "__truediv__", "__floordiv__", "__mod__",
               "__pow__", "__lshift__", "__rshift__", "__and__", "__or__", "__xor__",

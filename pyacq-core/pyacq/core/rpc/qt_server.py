@@ -90,5 +90,6 @@ class QtRPCServer(RPCServer):
             self._socket.send_multipart([b""])
             self._poll_thread.join(5.0)
         self._socket.close()
-        if self.quit_on_close:
-            QtCore.QCoreApplication.instance().quit()
+        app = QtCore.QCoreApplication.instance()
+        if self.quit_on_close and app is not None:
+            app.quit()

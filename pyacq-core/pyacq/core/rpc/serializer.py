@@ -26,6 +26,10 @@ DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
 DATE_FORMAT = "%Y-%m-%d"
 
 
+#: msgpack is a dependency of pyacq-core: always True (pyacq 2.0 scripts check it).
+HAVE_MSGPACK = True
+
+
 class Serializer(abc.ABC):
     """Base class: converts between Python objects and bytes for one wire format.
 

@@ -11,10 +11,12 @@ the caller's way: ``{'action': 'return', 'req_id': n, 'rval': ..., 'error':
 None or [type name, [traceback lines]]}``. A closing server sends every client
 it has seen ``{'action': 'disconnect'}``.
 """
+import atexit
 import importlib
 import logging
 import threading
 import traceback
+import weakref
 
 import zmq
 
@@ -31,6 +33,22 @@ logger = logging.getLogger(__name__)
 _REQUEST_FRAMES = 6  # client identity + the 5 documented frames
 _OPTS_FRAME = 5
 _RETURN_TYPES = {b"auto": "auto", b"proxy": "proxy", b"value": "value"}
+
+#: Servers not closed yet: those left open when the interpreter exits still notify their clients.
+_open_servers = weakref.WeakSet()
+
+
+@atexit.register
+def _notify_clients_at_exit():
+    """Close, at interpreter exit, the servers nobody closed, so their clients learn it from a
+    'disconnect' notice (``client.disconnected()``) rather than from a silent socket. A server
+    whose thread still runs (a daemon thread) is woken to close itself."""
+    for server in list(_open_servers):
+        thread = server._thread
+        if thread is None or thread is threading.current_thread() or not thread.is_alive():
+            server._finish_close()
+        else:
+            server.close()
 
 
 class RPCServer:
@@ -76,14 +94,17 @@ class RPCServer:
         self._serializers = {name.encode(): cls(server=self)
                              for name, cls in all_serializers.items()}
         self._objects = ObjectTable()
-        self._namespace = {}
+        # Every server publishes itself, as pyacq 2.0's did: client['self'].
+        self._namespace = {"self": self}
         self._clients = {}  # identity -> serializer it used last
         self._timers = []
         self._local_client = None
         self._thread_id = None
+        self._thread = None
         self._depth = 0
         self._closing = False
         self._closed = False
+        _open_servers.add(self)
 
     @property
     def certificate(self):
@@ -128,6 +149,7 @@ class RPCServer:
             raise RuntimeError(f"RPCServer at {self.address} is closed")
         server_registry.register_server(self)
         self._thread_id = threading.get_ident()
+        self._thread = threading.current_thread()
 
     # -- running -------------------------------------------------------------
 
@@ -139,21 +161,28 @@ class RPCServer:
         self._bind_to_this_thread()
 
     def run_forever(self):
-        """Serve requests until the server is closed."""
+        """Serve requests until the server is closed.
+
+        If the loop ends otherwise (KeyboardInterrupt, SystemExit raised by a request),
+        the server closes on the way out, so that its clients are told.
+        """
         self._bind_to_this_thread()
         sock = self._socket
         # A blocking receive is markedly faster than polling first; the timeout
         # only bounds each wait (close() from another thread also wakes it).
         sock.setsockopt(zmq.RCVTIMEO, 1000)
-        while not self._closed:
-            try:
-                frames = _recv_request(sock)
-            except zmq.Again:
-                frames = None
-            if frames is not None and not self._closing:
-                self._handle_request(frames)
-            if self._closing and self._depth == 0:
-                self._finish_close()
+        try:
+            while not self._closed:
+                try:
+                    frames = _recv_request(sock)
+                except zmq.Again:
+                    frames = None
+                if frames is not None and not self._closing:
+                    self._handle_request(frames)
+                if self._closing and self._depth == 0:
+                    self._finish_close()
+        finally:
+            self._finish_close()
 
     def running(self):
         """True until the server has closed."""
@@ -371,6 +400,7 @@ class RPCServer:
             return
         self._closed = True
         self._closing = True
+        _open_servers.discard(self)
         for timer in self._timers:
             timer._stop.set()
         for caller, serializer in self._clients.items():

@@ -80,6 +80,10 @@ class RPCLogHandler(logging.StreamHandler):
         if self._follow_stderr:
             self.stream = sys.stderr
 
+    def flush_records(self):
+        """Write every held record now (pyacq 2.0's name for :meth:`flush`)."""
+        self.flush()
+
     def flush(self):
         """Write every held record now."""
         self._write(self._all())
