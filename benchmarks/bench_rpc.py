@@ -5,6 +5,9 @@ Prints, for a process spawned with ProcessSpawner:
 - the round trip of a synchronous remote call, next to a raw pyzmq
   DEALER/ROUTER round trip carrying frames of exactly the same sizes (so the
   ratio is the cost of the RPC layer, not of the network stack);
+- the same call written as pyacq 2.0 scripts do, ``remote_os.getpid()``: the
+  method looked up on the module proxy at every call (a getattr round trip
+  unless ``defer_getattr`` is on), against the same raw reference;
 - the same for a call that sends and returns a 1 MB array;
 - the throughput of asynchronous calls (``_sync='async'``).
 
@@ -100,14 +103,16 @@ def async_calls_per_s(func, count):
     return count / (time.perf_counter() - start)
 
 
-def compare(name, func, args, count):
-    """Alternate raw and RPC rounds; return a table row."""
+def compare(name, func, args, count, timed=None):
+    """Alternate raw and RPC rounds; return a table row. *timed* (default *func*) is what
+    is timed, the raw reference carrying the frames of one call of *func*."""
+    timed = func if timed is None else timed
     raw = RawPeer(request_frames(func, args), reply_size(func(*args)))
     try:
         raw_us, rpc_us = [], []
         for _ in range(ROUNDS):
             raw_us.append(raw.round_trip_us(count))
-            rpc_us.append(rpc_round_trip_us(func, args, count))
+            rpc_us.append(rpc_round_trip_us(timed, args, count))
     finally:
         raw.close()
     raw_median, rpc_median = statistics.median(raw_us), statistics.median(rpc_us)
@@ -127,11 +132,14 @@ def main():
           f"{load_average()})")
     proc = ProcessSpawner(name="bench")
     try:
-        getpid = proc.client._import("os").getpid
+        remote_os = proc.client._import("os")
+        getpid = remote_os.getpid
         asarray = proc.client._import("numpy").asarray
         block = np.zeros(1 << 17)  # 1 MiB of float64
         rows = [
             compare("sync call, small", getpid, (), SYNC_CALLS),
+            compare("sync call, remote_os.getpid() idiom", getpid, (), SYNC_CALLS,
+                    timed=lambda: remote_os.getpid()),
             compare("sync call, 1 MiB array both ways", asarray, (block,), LARGE_CALLS),
         ]
         rates = [async_calls_per_s(getpid, ASYNC_CALLS) for _ in range(ROUNDS)]
