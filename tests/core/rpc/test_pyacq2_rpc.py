@@ -137,3 +137,23 @@ def test_small_names_scripts_read(child):
     handler = RPCLogHandler()
     handler.flush_records()
     handler.close()
+
+
+def test_deferred_attributes_resolve_on_use(calc):
+    """With defer_getattr, proxy.some.attr costs no round trip; _get_value() and _undefer()
+    resolve it, a method path is called in one request, and a missing attribute surfaces at
+    the first real use."""
+    from pyacq.core.rpc import ObjectProxy, RemoteCallException
+    calc._set_proxy_options(defer_getattr=True)
+    try:
+        deferred = calc.array.dtype.name
+        assert isinstance(deferred, ObjectProxy)
+        assert deferred._get_value() == "float32" and deferred._undefer() == "float32"
+        assert isinstance(calc.child._undefer(), ObjectProxy)
+        assert calc.add(2, 3) == 5
+        missing = calc.no_such_attribute
+        with pytest.raises(RemoteCallException) as info:
+            missing._undefer()
+        assert info.value.type_str == "AttributeError" and "no_such_attribute" in str(info.value)
+    finally:
+        calc._set_proxy_options(defer_getattr=None)

@@ -241,6 +241,16 @@ class ObjectProxy:
         return self._client().get_obj(self, return_type="value", sync="sync",
                                       timeout=self._proxy_options["timeout"])
 
+    def _undefer(self):
+        """Resolve a proxy to an attribute path that was not looked up (``defer_getattr``):
+        the remote object by value when it has one, else a proxy to it. A missing attribute
+        raises here, as a RemoteCallException naming AttributeError. A proxy to an object
+        itself (no attribute path) is returned as it is."""
+        if not self._attributes:
+            return self
+        return self._client().get_obj(self, return_type=self._proxy_options["return_type"],
+                                      sync="sync", timeout=self._proxy_options["timeout"])
+
     def _delete(self, sync="sync", **kwds):
         """Ask the server to release the reference held by this proxy.
 
