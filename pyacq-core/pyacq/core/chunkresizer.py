@@ -18,10 +18,9 @@ class ChunkResizer(StreamRelay):
 
     Held samples cannot join samples that do not follow them: at a gap in the input,
     an input restart or a stop (the next start restarts the indexes), they are
-    discarded. Nothing goes
-    silently: :attr:`discarded_samples` counts them, each discard is logged (a gap at
-    warning level; the remainder of a stop, which is routine, at info level) and the
-    readers see them inside the stream's index gap.
+    discarded. Nothing goes silently: :attr:`discarded_samples` counts them, each
+    discard is logged (a gap at warning level; the remainder of a stop, which is
+    routine, at info level) and the readers see them inside the stream's index gap.
     """
 
     _output_specs = {"out": {}}

@@ -337,7 +337,6 @@ class Host:
         if self._process_server is not None:
             self._process_server.close()
 
-
     def _close_spawned_hosts(self):
         with self._lock:
             spawned, self._spawned_hosts = self._spawned_hosts, []

@@ -31,22 +31,12 @@ import numbers
 import numpy as np
 
 from .overlapengines import ScipyOverlapEngine, make_overlap_engine
-from .sosengines import engine_registry
+from .sosengines import opencl_module_getattr
 from .sosnode import SosNode
 
-
-def __getattr__(name):
-    """``HAVE_PYOPENCL`` (pyopencl imports) and ``sosfiltfilt_engines`` (``{name: engine
-    class}``, variants included), made on first use since they import pyopencl."""
-    if name == "HAVE_PYOPENCL":
-        from .openclsos import HAVE_PYOPENCL as value
-    elif name == "sosfiltfilt_engines":
-        from .opencloverlap import OpenCLOverlapEngine
-        value = engine_registry(ScipyOverlapEngine, OpenCLOverlapEngine)
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value
-    return value
+#: ``HAVE_PYOPENCL`` and ``sosfiltfilt_engines``, made on first use.
+__getattr__ = opencl_module_getattr(__name__, "sosfiltfilt_engines", ScipyOverlapEngine,
+                                    "pyacq.dsp.opencloverlap:OpenCLOverlapEngine")
 
 
 def impulse_response_length(coefficients, tolerance=1e-3, max_length=10_000_000):

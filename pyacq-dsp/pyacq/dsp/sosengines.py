@@ -17,6 +17,9 @@ Sections are rows ``[b0, b1, b2, a0, a1, a2]`` with ``a0 == 1``, as made by
 ``scipy.signal.iirfilter(..., output='sos')``; both engines use the
 transposed direct form II of ``scipy.signal.sosfilt``.
 """
+import importlib
+import sys
+
 import numpy as np
 
 ENGINES = ("scipy", "opencl")
@@ -39,6 +42,26 @@ def engine_registry(scipy_engine, opencl_engine):
     classes = {"scipy": scipy_engine, "opencl": opencl_engine}
     return {name: classes[ENGINE_VARIANTS.get(name, name)]
             for name in ENGINES + tuple(ENGINE_VARIANTS)}
+
+
+def opencl_module_getattr(module_name, registry_name, scipy_engine, opencl_engine):
+    """The module ``__getattr__`` (PEP 562) of a filter module whose pyacq 2.0 names
+    ``HAVE_PYOPENCL`` (pyopencl imports) and *registry_name* (see :func:`engine_registry`)
+    are made on first use: both import pyopencl, which importing the module must not.
+    *opencl_engine* is ``'module:Class'`` of the OpenCL engine; each value is kept in the
+    module once made."""
+    def __getattr__(name):
+        if name == "HAVE_PYOPENCL":
+            from .openclsos import HAVE_PYOPENCL as value
+        elif name == registry_name:
+            module, class_name = opencl_engine.split(":")
+            value = engine_registry(scipy_engine,
+                                    getattr(importlib.import_module(module), class_name))
+        else:
+            raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
+        setattr(sys.modules[module_name], name, value)
+        return value
+    return __getattr__
 
 
 def check_coefficients(coefficients, describe, per_channel_allowed):
@@ -115,7 +138,10 @@ def make_sos_engine(engine, coefficients, nb_channel, dtype, chunksize, describe
 
 
 def check_engine_available(engine, describe):
-    """Raise at configure() time when ``engine`` cannot run here, naming what to install."""
-    if canonical_engine(engine, describe) == "opencl":
+    """Return the engine *engine* names (see :func:`canonical_engine`); raise at configure()
+    time when it cannot run here, naming what to install."""
+    name = canonical_engine(engine, describe)
+    if name == "opencl":
         from .openclsos import require_opencl
         require_opencl(describe)
+    return name

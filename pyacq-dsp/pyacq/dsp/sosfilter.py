@@ -6,22 +6,12 @@ the chunk sizes.
 """
 import numbers
 
-from .sosengines import ScipySosEngine, engine_registry
+from .sosengines import ScipySosEngine, opencl_module_getattr
 from .sosnode import SosNode
 
-
-def __getattr__(name):
-    """``HAVE_PYOPENCL`` (pyopencl imports) and ``sosfilter_engines`` (``{name: engine
-    class}``, variants included), made on first use since they import pyopencl."""
-    if name == "HAVE_PYOPENCL":
-        from .openclsos import HAVE_PYOPENCL as value
-    elif name == "sosfilter_engines":
-        from .openclsos import OpenCLSosEngine
-        value = engine_registry(ScipySosEngine, OpenCLSosEngine)
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value
-    return value
+#: ``HAVE_PYOPENCL`` and ``sosfilter_engines``, made on first use.
+__getattr__ = opencl_module_getattr(__name__, "sosfilter_engines", ScipySosEngine,
+                                    "pyacq.dsp.openclsos:OpenCLSosEngine")
 
 
 class SosFilter(SosNode):

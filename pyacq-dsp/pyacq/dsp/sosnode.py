@@ -1,6 +1,6 @@
 """SosNode: the common part of the nodes that filter a stream with second-order sections."""
 from .processingnode import ProcessingNode
-from .sosengines import canonical_engine, check_coefficients, check_engine_available, make_sos_engine
+from .sosengines import check_coefficients, check_engine_available, make_sos_engine
 
 
 class SosNode(ProcessingNode):
@@ -18,8 +18,7 @@ class SosNode(ProcessingNode):
 
     def _set_coefficients(self, coefficients, engine):
         """Check that ``engine`` is usable and ``coefficients`` fit it; keep the coefficients."""
-        check_engine_available(engine, self._describe())
-        per_channel = canonical_engine(engine, self._describe()) == "opencl"
+        per_channel = check_engine_available(engine, self._describe()) == "opencl"
         self.coefficients = check_coefficients(coefficients, self._describe(),
                                                per_channel_allowed=per_channel)
 
