@@ -33,7 +33,7 @@ def test_async_call_returns_future(calc):
 def test_off_call_returns_none_and_still_runs(calc):
     """_sync='off' returns None at once; the call still runs (in order)."""
     assert calc.accumulate(5, _sync="off") is None
-    assert calc.value == 5
+    assert calc.value._get_value() == 5
 
 
 def test_proxy_option_sets_default_sync(calc):
@@ -47,10 +47,10 @@ def test_proxy_option_sets_default_sync(calc):
 
 def test_return_types(child, calc):
     """'auto' sends plain data by value and objects by proxy; 'proxy'/'value' force it."""
-    assert calc.params == {"dtype": "float32", "shape": [2, 3], "rate": 1000.0}
-    assert isinstance(calc.array, np.ndarray)
-    assert isinstance(calc.child, ObjectProxy)
-    assert calc.child.name == "child"
+    assert calc.params._undefer() == {"dtype": "float32", "shape": [2, 3], "rate": 1000.0}
+    assert isinstance(calc.array._undefer(), np.ndarray)
+    assert isinstance(calc.child._undefer(), ObjectProxy)
+    assert calc.child.name._get_value() == "child"
     rnp = child.client._import("numpy")
     as_proxy = rnp.arange(4, _return_type="proxy")
     assert isinstance(as_proxy, ObjectProxy)
@@ -60,26 +60,41 @@ def test_return_types(child, calc):
         calc.make_child(_return_type="value")
 
 
-def test_getattr_setattr_getitem(calc):
-    """Attribute get/set and [] reach the remote object."""
-    calc.value = 42
-    assert calc.value == 42
-    calc._set_proxy_options(defer_getattr=True)
+def test_attribute_access_is_deferred_by_default(calc):
+    """By default an attribute is a proxy to its path, made without a round trip;
+    ``[]``, ``in``, ``len`` and calls on it reach the remote attribute."""
     rparams = calc.params
-    assert isinstance(rparams, ObjectProxy)
+    assert isinstance(rparams, ObjectProxy) and rparams._attributes == ("params",)
     rparams["rate"] = 5.0
     assert rparams["rate"] == 5.0
     assert "rate" in rparams and len(rparams) == 3
     del rparams["rate"]
+    assert calc.params._get_value() == {"dtype": "float32", "shape": [2, 3]}
+    assert calc.child.name.upper() == "CHILD"
+
+
+def test_defer_getattr_false_fetches_attributes_at_once(calc):
+    """``defer_getattr=False`` keeps the eager behaviour: an attribute access is a round
+    trip returning the value (plain data) or a proxy (other objects)."""
     calc._set_proxy_options(defer_getattr=False)
-    assert calc.params == {"dtype": "float32", "shape": [2, 3]}
-
-
-def test_missing_attribute_raises(calc):
-    """A missing remote attribute raises at once (RemoteCallException naming AttributeError)."""
+    calc.value = 42
+    assert calc.value == 42
+    assert calc.params == {"dtype": "float32", "shape": [2, 3], "rate": 1000.0}
+    child = calc.child
+    assert isinstance(child, ObjectProxy) and child.name == "child"
     with pytest.raises(RemoteCallException) as info:
         _ = calc.no_such_attribute
     assert info.value.type_str == "AttributeError"
+
+
+def test_missing_attribute_raises_at_first_use_naming_the_path(calc):
+    """A deferred missing attribute raises when first used (call, value, undefer), as a
+    RemoteCallException naming AttributeError and the attribute path."""
+    missing = calc.child.no_such_attribute
+    for use in (missing._get_value, missing._undefer, missing):
+        with pytest.raises(RemoteCallException, match="child.no_such_attribute") as info:
+            use()
+        assert info.value.type_str == "AttributeError"
 
 
 def test_remote_exception_carries_type_and_traceback(calc):
@@ -214,3 +229,28 @@ def test_invalid_options_rejected(calc):
         calc.add(1, 2, _return_type="copy")
     with pytest.raises(TypeError):
         calc._set_proxy_options(colour="red")
+
+
+def test_deferred_attributes_used_as_values_are_fetched(calc):
+    """A deferred attribute compared with a value, truth-tested, or turned into an int,
+    float or index is fetched first, so a script's ``if node.input.source_lost:`` or
+    ``node.input.gap_count == 0`` means what it says; proxies compare by identity."""
+    calc.value = 0
+    assert calc.value == 0 and not calc.value and calc.value != 1
+    calc.value = 3
+    assert calc.value and int(calc.value) == 3 and float(calc.value) == 3.0
+    assert ["a", "b", "c", "d"][calc.value] == "d"
+    assert calc.params != {} and calc.missing_attribute_proxy_is_never_equal_to is not None
+    assert calc.child != "child" and calc.child == calc.child and calc.child != calc.array
+    assert calc.child.name == "child"
+    assert f"{calc.child.name}|{calc.value:03d}" == "child|003"
+    assert f"{calc.child}".startswith("<ObjectProxy") and "rpc_test_helpers.Child" in f"{calc.child}"
+
+
+def test_an_unsupported_remote_operator_raises_type_error(calc):
+    """An ordering or arithmetic operator the remote object does not support raises
+    TypeError naming the remote type, instead of a truthy NotImplemented."""
+    calc.value = 3
+    assert calc.value < 4 and calc.value + 1 == 4
+    with pytest.raises(TypeError, match="__lt__ is not supported .* str"):
+        _ = calc.value < "a"

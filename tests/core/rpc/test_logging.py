@@ -141,4 +141,4 @@ def test_start_log_server_publishes_its_address(child):
     server = rlog.start_log_server(logger)
     assert rlog.start_log_server(logger) == server
     address = rlog.get_logger_address()
-    assert address == server.address and address.startswith("tcp://127.0.0.1:")
+    assert address == server.address._get_value() and address.startswith("tcp://127.0.0.1:")

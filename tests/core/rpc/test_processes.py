@@ -46,9 +46,10 @@ def test_proxy_returning_to_its_owner_is_unwrapped(child, lazy_server):
 
 
 def test_params_come_back_as_plain_values(child):
-    """proxy.params (a dict of plain values) arrives as a dict, as InputStream.connect needs."""
+    """proxy.params._get_value() (a dict of plain values) arrives as a dict, as
+    InputStream.connect needs."""
     calc = child.client._import("rpc_test_helpers").Calculator()
-    params = calc.params
+    params = calc.params._get_value()
     assert type(params) is dict and params["shape"] == [2, 3]
 
 

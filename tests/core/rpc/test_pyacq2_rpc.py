@@ -28,7 +28,7 @@ def test_every_server_publishes_itself_as_self(spawn):
     """client['self'] is a proxy to the server: its address is the one we reach it at."""
     proc = spawn(name="selfish")
     server = proc.client["self"]
-    assert server.address == proc.address and server.running()
+    assert server.address._get_value() == proc.address and server.running()
 
 
 def test_a_host_made_next_to_a_running_server_is_reachable_by_the_manager(spawn, manager):
@@ -38,7 +38,7 @@ def test_a_host_made_next_to_a_running_server_is_reachable_by_the_manager(spawn,
     made = proc.client._import("pyacq.core.host").Host("hand-made")
     try:
         host = manager.get_host(proc.address)
-        assert host.name == "hand-made"
+        assert host.name._get_value() == "hand-made"
         nodegroup = manager.create_nodegroup(name="via-hand-made-host", host=host, qt=False)
         assert "ChunkResizer" in nodegroup.list_node_types()
         assert made.list_nodegroups() == ["via-hand-made-host"]
@@ -117,7 +117,7 @@ def test_setting_an_attribute_does_not_wait(calc):
     start = time.monotonic()
     calc.value = 42
     assert time.monotonic() - start < 0.5
-    assert busy.result(timeout=10) == 1.0 and calc.value == 42
+    assert busy.result(timeout=10) == 1.0 and calc.value._get_value() == 42
     calc.add.bogus = 1  # a bound method takes no attribute: the server logs the error
     assert calc.add(1, 2) == 3
 

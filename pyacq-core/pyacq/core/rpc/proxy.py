@@ -1,5 +1,6 @@
 """ObjectProxy: a local stand-in for an object owned by a remote RPCServer."""
 import datetime
+import operator
 import threading
 import types
 
@@ -23,10 +24,20 @@ def check_call_options(sync, return_type):
 class ObjectProxy:
     """Proxy to an object stored by a remote RPCServer.
 
-    Attribute access, calls, ``[]``, ``setattr``, ``len``, ``in`` and iteration
-    are forwarded to the remote object. ``repr``/``str`` never contact the
-    server (safe for debugging), and ``hash``/``==`` compare remote identity
-    (server address, object id and attribute path), never remote values.
+    Calls, ``[]``, ``setattr``, ``len``, ``in`` and iteration are forwarded to the
+    remote object. Attribute access is deferred by default, as in pyacq 2.0:
+    ``proxy.output`` is a proxy to that attribute path, made without contacting
+    the server, so ``remote_os.getpid()`` costs one round trip; read a value with
+    ``proxy.attr._get_value()`` (or ``_undefer()``, which gives a proxy for objects
+    that have no value form). ``defer_getattr=False`` makes every attribute
+    access a round trip that returns the value. ``repr``/``str`` never contact the
+    server (safe for debugging); ``hash`` and ``==`` between proxies compare remote
+    identity (server address, object id and attribute path). A deferred attribute
+    used as a value (``==`` with a non-proxy, truth, ``int``, ``float``, as an
+    index, in an f-string or ``format``) is fetched, one round trip each time, so
+    ``node.input.gap_count == 0``, ``if node.input.source_lost:`` and
+    ``f"{node.name}"`` mean what they say. Arithmetic and ordering (``+``, ``<``, ...) are
+    forwarded to the remote object; one it does not support raises TypeError.
 
     A call accepts ``_sync`` ('sync', 'async' -> Future, 'off' -> None),
     ``_return_type`` ('auto', 'proxy', 'value') and ``_timeout`` (seconds), whose
@@ -79,9 +90,11 @@ class ObjectProxy:
         return hash(self._identity())
 
     def __eq__(self, other):
-        if not isinstance(other, ObjectProxy):
+        if isinstance(other, ObjectProxy):
+            return self._identity() == other._identity()
+        if not self._attributes:
             return NotImplemented
-        return self._identity() == other._identity()
+        return self._undefer() == other
 
     def __ne__(self, other):
         equal = self.__eq__(other)
@@ -94,9 +107,26 @@ class ObjectProxy:
     __str__ = __repr__
 
     def __bool__(self):
-        # Truth-testing must not cost a round trip (nor fail on objects without
-        # __len__); a proxy is always true, like most objects.
-        return True
+        # A proxy to an object is true without a round trip (like most objects, and
+        # whether or not it has __len__); a deferred attribute is tested by its value,
+        # so that ``if node.input.source_lost:`` means what it says.
+        return bool(self._undefer()) if self._attributes else True
+
+    def __format__(self, spec):
+        # f"{node.name}" shows the name, remote or not; str() and repr() stay local.
+        value = self._undefer() if self._attributes else self
+        if isinstance(value, ObjectProxy):
+            return format(repr(value), spec)
+        return format(value, spec)
+
+    def __int__(self):
+        return int(self._get_value())
+
+    def __float__(self):
+        return float(self._get_value())
+
+    def __index__(self):
+        return operator.index(self._get_value())
 
     # -- options --------------------------------------------------------------
 
@@ -168,10 +198,12 @@ class ObjectProxy:
         return server.get_shared_proxy(value)
 
     def __getattr__(self, attr):
-        """Return the remote attribute (by value or proxy, per ``return_type``).
+        """Return a proxy to the remote attribute, or with ``defer_getattr=False``
+        the attribute itself (by value or proxy, per ``return_type``).
 
-        With ``defer_getattr`` the server is not asked: a proxy to the attribute
-        path is returned and a missing attribute shows only when it is used.
+        With ``defer_getattr`` (the default) the server is not asked: a proxy to
+        the attribute path is returned, and a missing attribute raises only when it
+        is used (call, ``_get_value()``, ``_undefer()``), naming the path.
         A returned proxy (e.g. a method) inherits this proxy's options, so that
         ``proxy._set_proxy_options(sync='async')`` makes ``proxy.method()`` async.
         Dunder names are never forwarded, so that introspection (copy, pickle,
@@ -263,11 +295,16 @@ class ObjectProxy:
 
 
 def _forward_operator(name):
-    def operator(self, *args):
-        return self._call_method(name, *args)
-    operator.__name__ = name
-    operator.__doc__ = f"Forward {name} to the remote object."
-    return operator
+    def forwarded(self, *args):
+        result = self._call_method(name, *args)
+        if isinstance(result, ObjectProxy) and "NotImplementedType" in result._type_str:
+            operands = ", ".join(type(a).__name__ for a in args)
+            raise TypeError(f"{name} is not supported between the remote {self._type_str} "
+                            f"at {self!r} and {operands}")
+        return result
+    forwarded.__name__ = name
+    forwarded.__doc__ = f"Forward {name} to the remote object."
+    return forwarded
 
 
 # Options of a new proxy (ObjectProxy is in no_proxy_types, hence defined here).
@@ -276,7 +313,7 @@ _DEFAULT_OPTIONS = {
     "return_type": "auto",
     "auto_proxy": False,
     "timeout": 10.0,
-    "defer_getattr": False,
+    "defer_getattr": True,
     "no_proxy_types": (type(None), str, bytes, int, float, bool, tuple, list, dict,
                        np.ndarray, np.generic, datetime.date, ObjectProxy),
     "auto_delete": True,

@@ -231,10 +231,20 @@ class RPCServer:
         return self.unwrap_reference(proxy._obj_id, proxy._ref_id, proxy._attributes)
 
     def unwrap_reference(self, obj_id, ref_id, attributes=()):
-        """Return the object a proxy's fields designate (KeyError if unknown)."""
-        obj = self._objects.lookup(obj_id, ref_id)
-        for attr in attributes:
-            obj = getattr(obj, attr)
+        """Return the object a proxy's fields designate (KeyError if unknown).
+
+        A missing attribute raises AttributeError naming the whole path from the
+        stored object, since with deferred attribute access (``defer_getattr``) the
+        caller meets it only at first use, possibly far from where it was written.
+        """
+        root = obj = self._objects.lookup(obj_id, ref_id)
+        for depth, attr in enumerate(attributes):
+            try:
+                obj = getattr(obj, attr)
+            except AttributeError as exc:
+                path = ".".join(attributes[:depth + 1])
+                raise AttributeError(f"{type(root).__name__} object has no attribute path "
+                                     f"{path!r} ({exc})") from exc
         return obj
 
     def start_timer(self, callback, interval, **kwds):
