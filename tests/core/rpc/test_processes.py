@@ -1,4 +1,7 @@
 """Several real processes: reentrant calls, proxies crossing processes, Qt, start-up."""
+import subprocess
+import sys
+
 import pytest
 from pyacq.core.rpc import ObjectProxy, RemoteCallException, RPCClient, RPCServer
 
@@ -106,3 +109,19 @@ def test_startup_error_of_executable(spawn, tmp_path):
     fake.chmod(0o755)
     with pytest.raises(RuntimeError, match="exited with code 3"):
         spawn(executable=str(fake))
+
+
+def test_a_proxy_made_by_hand_in_a_fresh_process_reaches_its_server(child):
+    """In a new interpreter, a proxy built from its documented fields with
+    ``pyacq.core.rpc.ObjectProxy`` (no client made first) reaches the server: the proxy
+    finds, through ``connections``, the client class it needs."""
+    published = child.client["self"]
+    script = ("import sys\n"
+              "from pyacq.core.rpc import ObjectProxy\n"
+              "server = ObjectProxy(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))\n"
+              "print(server.address._get_value())\n")
+    result = subprocess.run([sys.executable, "-c", script, child.address,
+                             str(published._obj_id), str(published._ref_id)],
+                            check=False, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == child.address

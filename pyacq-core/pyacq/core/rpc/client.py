@@ -9,15 +9,19 @@ import weakref
 
 import zmq
 
-from . import curve, server_deaths, server_registry
+from . import connections, curve, protocol, server_deaths, server_registry
 from .context import make_socket
 from .errors import RemoteCallException, RemoteProcessDied
 from .future import Future
 from .malloc_tuning import keep_large_buffers_mapped
-from .proxy import DEFAULT_PROXY_OPTIONS, check_call_options
+from .proxy import DEFAULT_PROXY_OPTIONS, ObjectProxy
 from .remote_reference import RemoteReference
 from .serializer import all_serializers
 from .socket_watch import SocketWatch
+
+# ObjectProxy is loaded from here (see rpc/__init__), so that a proxy made by hand finds
+# the connector this module installs in ``connections``.
+__all__ = ["ObjectProxy", "RPCClient"]
 
 logger = logging.getLogger(__name__)
 
@@ -30,20 +34,10 @@ FAST_WAIT_MS = 50
 #: collect ten such events a second.
 _LINK_EVENTS = zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_DISCONNECTED
 
-_thread_clients = threading.local()
-
-
-def _clients_of_this_thread():
-    clients = getattr(_thread_clients, "clients", None)
-    if clients is None:
-        clients = _thread_clients.clients = {}
-    return clients
-
-
 class RPCClient:
     """Connection to one RPCServer, usable from the thread that created it.
 
-    Requests follow the documented wire format (see ``send``). While waiting for
+    Requests follow the documented wire format (see ``protocol``). While waiting for
     a reply, a *reentrant* client also lets the RPCServer of its own thread (if
     any) serve requests, so that A calling B calling back A never deadlocks.
     Use ``RPCClient.get_client(address)`` to share one client per thread and
@@ -71,7 +65,7 @@ class RPCClient:
         if serializer not in all_serializers:
             known = ", ".join(all_serializers)
             raise ValueError(f"unknown serializer {serializer!r} (known: {known})")
-        clients = _clients_of_this_thread()
+        clients = connections.clients_of_this_thread()
         if address in clients:
             raise KeyError(f"this thread already has a client for {address}; use "
                            "RPCClient.get_client()")
@@ -82,8 +76,10 @@ class RPCClient:
         #: The Serializer of this client's requests (its ``type`` is the format's name).
         self.serializer = self._serializer
         # Replies over inproc may share the sender's memory: never decode those in place.
-        self._loads = (self._serializer.loads if address.startswith("inproc://")
-                       else self._serializer.loads_owned)
+        self._replies_owned = not address.startswith("inproc://")
+        # Whether the server said it reads out-of-band frames (see protocol): until it
+        # did, requests carry every array in line.
+        self._server_reads_frames = False
         self._ser_type = serializer.encode()
         keep_large_buffers_mapped()
         self._socket = make_socket(zmq.DEALER)
@@ -135,7 +131,7 @@ class RPCClient:
         server = server_registry.get_server()
         if server is not None and server.address == address:
             return None
-        clients = _clients_of_this_thread()
+        clients = connections.clients_of_this_thread()
         client = clients.get(address)
         if client is not None and not client._closed and not client._futures:
             # A 'disconnect' notice may wait unread. Only read while no call waits: a
@@ -147,7 +143,7 @@ class RPCClient:
         if client is not None and not client._closed and client._keys_outdated():
             client.close()
         if client is None or client._closed:
-            _clients_of_this_thread().pop(address, None)
+            connections.clients_of_this_thread().pop(address, None)
             client = RPCClient(address)
         return client
 
@@ -192,31 +188,36 @@ class RPCClient:
     def send(self, action, opts=None, return_type="auto", sync="sync", timeout=10.0):
         """Send a request to the server and return its result (see *sync*).
 
-        *action* is one of call_obj, get_obj, get_item, set_item, delete, import,
-        ping, close; *opts* the dict of options that action needs. *return_type*
-        'auto' lets the server send plain data by value and anything else by
-        proxy; 'proxy' forces a proxy; 'value' forces a copy (error if
-        impossible). *sync* 'sync' waits at most *timeout* seconds (TimeoutError
-        after); 'async' returns a Future; 'off' asks for no reply and returns None.
+        *action* is one of ``protocol.ACTIONS``, *opts* the dict of options that action
+        needs, *return_type* one of ``protocol.RETURN_TYPES`` (see ``protocol``).
+        *sync* 'sync' waits at most *timeout* seconds (TimeoutError after); 'async'
+        returns a Future; 'off' asks for no reply and returns None.
         """
         self._check_usable()
-        check_call_options(sync, return_type)
+        protocol.check_call_options(sync, return_type)
         if self._pending_deletes:
             self._flush_deletes()
         return self._send(action, opts, return_type, sync, timeout)
 
     def _send(self, action, opts, return_type, sync, timeout):
         if sync == "off":
-            req_id = -1
+            req_id = protocol.NO_REPLY
         else:
             req_id = self._next_req_id
             self._next_req_id += 1
-        header = [b"%d" % req_id, action.encode(), return_type.encode(), self._ser_type]
+        frames = [b"%d" % req_id, action.encode(), return_type.encode(), self._ser_type]
         if opts is None:
-            self._socket.send_multipart(header + [b""])
+            frames += [b"", protocol.EXTENSION]
         else:
-            with self._serializer.packed(opts) as opts_buffer:
-                self._socket.send_multipart(header + [opts_buffer], copy=False)
+            buffers = [] if self._server_reads_frames else None
+            frames.append(self._serializer.dumps(opts, buffers=buffers))
+            frames.append(protocol.EXTENSION)
+            if buffers:
+                frames += buffers
+        # Out-of-band arrays of a sync call are sent from the caller's memory (the call
+        # returns once the server has read them); those of other calls, which the caller
+        # may change as soon as we return, are copied.
+        self._socket.send_multipart(frames, copy=sync != "sync")
         if sync == "off":
             return None
         future = Future(self, req_id)
@@ -311,7 +312,7 @@ class RPCClient:
         if self._closed:
             return
         self._closed = True
-        clients = _clients_of_this_thread()
+        clients = connections.clients_of_this_thread()
         if clients.get(self.address) is self:
             del clients[self.address]
         if RPCClient.clients_by_thread.get((self._thread_id, self.address)) is self:
@@ -365,7 +366,7 @@ class RPCClient:
                     sock.setsockopt(zmq.RCVTIMEO, wait_ms)
                     self._recv_timeout = wait_ms
                 try:
-                    msg = sock.recv(copy=False)
+                    msg = sock.recv_multipart(copy=False)
                 except zmq.Again:
                     watch_link = self._watch is not None
                     self._read_monitor()
@@ -445,17 +446,25 @@ class RPCClient:
     def _read_replies(self):
         sock = self._socket
         while not self._closed and sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
-            self.process_msg(sock.recv(zmq.NOBLOCK, copy=False))
+            self.process_msg(sock.recv_multipart(zmq.NOBLOCK, copy=False))
 
     def process_msg(self, msg):
         """Handle one message from the server: settle a Future or note a disconnect.
 
-        *msg* is bytes or a received ``zmq.Frame``.
+        *msg* is bytes, a received ``zmq.Frame``, or the list of a message's frames.
         """
+        frames = msg if isinstance(msg, list) else [msg]
+        frames, buffers, extended = protocol.split_extension(frames, 1)
+        if extended:
+            self._server_reads_frames = True
+        if len(frames) != 1:
+            logger.warning("ignoring a message of %d frames from %s", len(frames), self.address)
+            return
+        body = frames[0]
         try:
-            reply = self._loads(msg)
+            reply = self._serializer.loads(body, buffers, owned=self._replies_owned)
         except Exception as exc:  # noqa: BLE001 -- a bad reply must not kill the caller
-            self._fail_undecodable(msg, exc)
+            self._fail_undecodable(body, exc)
             return
         if not isinstance(reply, dict):
             logger.warning("ignoring malformed message from %s: %r", self.address, reply)
@@ -478,9 +487,9 @@ class RPCClient:
             logger.warning("ignoring message with unknown action %r from %s",
                            action, self.address)
 
-    def _fail_undecodable(self, msg, exc):
+    def _fail_undecodable(self, body, exc):
         try:
-            req_id = self._serializer.loads_plain(msg).get("req_id")
+            req_id = self._serializer.loads_plain(body).get("req_id")
         except Exception:  # noqa: BLE001 -- undecodable even as plain data
             req_id = None
         future = self._futures.pop(req_id, None)
@@ -521,3 +530,5 @@ def _remote_exception(error):
         return RemoteCallException(error[0], [str(line) for line in error[1]])
     return RemoteCallException("UnknownError", [repr(error)])
 
+
+connections.install_connector(RPCClient.get_client)

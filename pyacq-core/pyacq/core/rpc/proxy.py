@@ -6,19 +6,9 @@ import types
 
 import numpy as np
 
-from . import curve, server_registry
+from . import connections, curve, server_registry
 from .errors import RemoteCallException
-
-_SYNC_MODES = ("sync", "async", "off")
-_RETURN_TYPES = ("auto", "proxy", "value")
-
-
-def check_call_options(sync, return_type):
-    """Raise ValueError for a sync mode or return type the protocol does not know."""
-    if sync not in _SYNC_MODES:
-        raise ValueError(f"sync must be one of {_SYNC_MODES}, not {sync!r}")
-    if return_type not in _RETURN_TYPES:
-        raise ValueError(f"return_type must be one of {_RETURN_TYPES}, not {return_type!r}")
+from .protocol import check_call_options
 
 
 class ObjectProxy:
@@ -168,8 +158,7 @@ class ObjectProxy:
         client = self._clients.get(ident)
         if client is not None and not client._closed:
             return client
-        from .client import RPCClient
-        client = RPCClient.get_client(self._rpc_addr)
+        client = connections.client_for(self._rpc_addr)
         if client is None:
             client = server_registry.get_server().local_client()
         self._clients[ident] = client

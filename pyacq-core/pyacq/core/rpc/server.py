@@ -1,15 +1,7 @@
 """RPCServer: executes requests from RPCClients on local objects.
 
-Wire format (ZeroMQ; the server is a ROUTER, each client a DEALER with a unique
-identity). A request is five frames ``[req_id, action, return_type, ser_type,
-opts]``: ``req_id`` an ASCII integer (-1: no reply wanted); ``action`` one of
-call_obj {obj, args, kwargs}, get_obj {obj}, get_item {name}, set_item {name,
-value}, delete {obj_id, ref_id}, import {module}, ping, close; ``return_type``
-'auto', 'proxy' or 'value'; ``ser_type`` 'msgpack' or 'json'; ``opts`` the
-serialized dict of options (empty if none). The reply is one frame serialized
-the caller's way: ``{'action': 'return', 'req_id': n, 'rval': ..., 'error':
-None or [type name, [traceback lines]]}``. A closing server sends every client
-it has seen ``{'action': 'disconnect'}``.
+The wire format (frames, actions, return types, out-of-band arrays) is described in
+``protocol``.
 """
 import atexit
 import importlib
@@ -20,7 +12,8 @@ import weakref
 
 import zmq
 
-from . import server_registry
+from . import curve, protocol, server_registry
+from .client import RPCClient
 from .context import get_context, make_socket
 from .malloc_tuning import keep_large_buffers_mapped
 from .object_table import ObjectTable
@@ -30,9 +23,9 @@ from .timer import RPCTimer
 
 logger = logging.getLogger(__name__)
 
-_REQUEST_FRAMES = 6  # client identity + the 5 documented frames
-_OPTS_FRAME = 5
-_RETURN_TYPES = {b"auto": "auto", b"proxy": "proxy", b"value": "value"}
+_REQUEST_FRAMES = 1 + protocol.REQUEST_FRAMES  # the client's identity, then the documented ones
+_OPTS_FRAME = 1 + protocol.OPTS
+_RETURN_TYPES = {name.encode(): name for name in protocol.RETURN_TYPES}
 
 #: Servers not closed yet: those left open when the interpreter exits still notify their clients.
 _open_servers = weakref.WeakSet()
@@ -140,7 +133,6 @@ class RPCServer:
         if server is None:
             raise RuntimeError("no RPCServer runs in this thread")
         if server._local_client is None or server._local_client._closed:
-            from .client import RPCClient
             server._local_client = RPCClient(server.address)
         return server._local_client
 
@@ -264,6 +256,7 @@ class RPCServer:
 
     def _handle_request(self, frames):
         caller = frames[0]
+        frames, buffers, extended = protocol.split_extension(frames, _REQUEST_FRAMES)
         if len(frames) != _REQUEST_FRAMES:
             self._reject(frames, "expected 5 frames [req_id, action, return_type, "
                                  f"ser_type, opts], got {len(frames) - 1}")
@@ -283,31 +276,27 @@ class RPCServer:
         return_type = _RETURN_TYPES.get(return_type, return_type)
         self._depth += 1
         try:
-            rval, error = self._execute(caller, action, return_type, serializer, opts)
+            rval, error = self._execute(action, return_type, serializer, opts, buffers, caller)
             if req_id < 0:
                 if error is not None:
                     logger.warning("request %s (no reply wanted) failed:\n%s",
                                    action[:50], "".join(error[1]))
                 return
-            self._send_reply(caller, serializer, req_id, rval, error, return_type)
+            self._send_reply(caller, serializer, req_id, rval, error, return_type, extended)
         finally:
             self._depth -= 1
 
-    def _execute(self, caller, action, return_type, serializer, opts):
+    def _execute(self, action, return_type, serializer, opts, buffers, caller):
         """Decode and run one request; return (rval, error)."""
         try:
-            if len(opts) > self.max_request_size:
-                raise ValueError(f"request of {len(opts)} bytes exceeds the server's limit "
+            size = len(opts) + sum(len(buffer) for buffer in buffers)
+            if size > self.max_request_size:
+                raise ValueError(f"request of {size} bytes exceeds the server's limit "
                                  f"of {self.max_request_size}")
             action = action.decode("ascii")
-            if return_type not in _RETURN_TYPES.values():
+            if return_type not in protocol.RETURN_TYPES:
                 raise ValueError(f"unknown return_type {return_type!r}")
-            if not opts:
-                opts = {}
-            elif self._decode_in_place:
-                opts = serializer.loads_owned(opts)
-            else:
-                opts = serializer.loads(opts)
+            opts = serializer.loads(opts, buffers, owned=self._decode_in_place) if opts else {}
             if not isinstance(opts, dict):
                 raise TypeError(f"request options must be a dict, got {type(opts).__name__}")
             return self.process_action(action, opts, return_type, caller), None
@@ -350,19 +339,25 @@ class RPCServer:
             return True
         raise ValueError(f"unknown action {action!r}")
 
-    def _send_reply(self, caller, serializer, req_id, rval, error, return_type):
+    def _send_reply(self, caller, serializer, req_id, rval, error, return_type, extended):
+        """Send the reply; to a client that reads out-of-band frames (*extended*), large
+        arrays go as frames of their own, which ZeroMQ copies as it takes them: the
+        result may be memory that this process goes on changing once the reply is sent."""
         if self._closed:
             return
+        buffers = [] if extended else None
         try:
             if error is None and return_type == "proxy":
                 rval = self.get_proxy(rval)
-            reply = serializer.packed({"action": "return", "req_id": req_id, "rval": rval,
-                                       "error": error}, allow_proxy=return_type != "value")
+            body = serializer.dumps({"action": "return", "req_id": req_id, "rval": rval,
+                                     "error": error}, allow_proxy=return_type != "value",
+                                    buffers=buffers)
         except Exception as exc:  # noqa: BLE001 -- e.g. a value that cannot be sent
-            reply = serializer.packed({"action": "return", "req_id": req_id, "rval": None,
-                                       "error": _error_of(exc)})
-        with reply as data:
-            self._socket.send_multipart([caller, data], copy=False)
+            buffers = [] if extended else None
+            body = serializer.dumps({"action": "return", "req_id": req_id, "rval": None,
+                                     "error": _error_of(exc)})
+        frames = [caller, body] if buffers is None else [caller, body, protocol.EXTENSION, *buffers]
+        self._socket.send_multipart(frames)
 
     def _reject(self, frames, problem):
         """Answer a malformed request with an error when its frames allow a reply."""
@@ -376,7 +371,7 @@ class RPCServer:
             logger.warning("dropped malformed request from %r: %s", caller, problem)
             return
         error = ["ValueError", [f"ValueError: malformed request: {problem}\n"]]
-        self._send_reply(caller, serializer, req_id, None, error, "auto")
+        self._send_reply(caller, serializer, req_id, None, error, "auto", extended=False)
 
     # -- closing ---------------------------------------------------------------
 
@@ -402,7 +397,7 @@ class RPCServer:
         if self._authentication is not None:
             self._authentication.secure_own_client(sock)
         sock.connect(self.address)
-        sock.send_multipart([b"-1", b"ping", b"auto", b"msgpack", b""])
+        sock.send_multipart([b"%d" % protocol.NO_REPLY, b"ping", b"auto", b"msgpack", b""])
         sock.close()
 
     def _finish_close(self):
@@ -432,7 +427,6 @@ class RPCServer:
 
 def _authentication_for(certificate, authorized_keys):
     """The ServerAuthentication for these arguments, or None (no CURVE)."""
-    from . import curve
     if certificate is None and authorized_keys is None:
         return None
     if certificate is None or authorized_keys is None:
@@ -442,13 +436,11 @@ def _authentication_for(certificate, authorized_keys):
 
 
 def _recv_request(sock, flags=0):
-    """Receive the frames of one request; the opts frame stays a zmq.Frame (no copy).
-
-    Large arguments are then decoded straight from ZeroMQ's buffer.
-    """
+    """Receive the frames of one request; opts and out-of-band frames stay zmq.Frames (no
+    copy), so that large arguments are decoded straight from ZeroMQ's buffers."""
     frames = [sock.recv(flags)]
     while sock.get(zmq.RCVMORE):
-        frames.append(sock.recv(copy=len(frames) != _OPTS_FRAME))
+        frames.append(sock.recv(copy=len(frames) < _OPTS_FRAME))
     return frames
 
 

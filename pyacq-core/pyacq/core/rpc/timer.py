@@ -3,6 +3,8 @@ import logging
 import threading
 import time
 
+from .client import RPCClient
+
 logger = logging.getLogger(__name__)
 
 
@@ -25,7 +27,6 @@ class RPCTimer:
         self._thread.start()
 
     def _run(self):
-        from .client import RPCClient
         client = RPCClient.get_client(self._callback._rpc_addr)
         timeout = max(10.0, 2 * self._interval)
         next_start = time.monotonic() + self._interval
