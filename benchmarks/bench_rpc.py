@@ -81,12 +81,13 @@ class RawPeer:
 
 
 def request_frames(proxy, args):
-    """The frames RPCClient sends for a sync ``proxy(*args)`` to a server that reads
-    out-of-band frames (see pyacq.core.rpc.protocol)."""
+    """The frames RPCClient sends for a sync ``proxy(*args)`` once it knows that the server
+    reads out-of-band frames (see pyacq.core.rpc.protocol)."""
     buffers = []
     opts = MsgpackSerializer().dumps({"obj": proxy, "args": list(args), "kwargs": {}},
                                      buffers=buffers)
-    return [b"1", b"call_obj", b"auto", b"msgpack", opts, protocol.EXTENSION, *buffers]
+    extension = [protocol.EXTENSION, *buffers] if buffers else []
+    return [b"1", b"call_obj", b"auto", b"msgpack", opts, *extension]
 
 
 def reply_sizes(rval):
@@ -94,7 +95,8 @@ def reply_sizes(rval):
     buffers = []
     body = MsgpackSerializer().dumps({"action": "return", "req_id": 1, "rval": rval,
                                       "error": None}, buffers=buffers)
-    return [len(body), len(protocol.EXTENSION), *(buffer.nbytes for buffer in buffers)]
+    extension = [len(protocol.EXTENSION), *(buffer.nbytes for buffer in buffers)] if buffers else []
+    return [len(body), *extension]
 
 
 def rpc_round_trip_us(func, args, count):

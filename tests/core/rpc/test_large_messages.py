@@ -173,7 +173,8 @@ def raw_dealer(spawn):
 @pytest.mark.parametrize("extended", [False, True])
 def test_plain_clients_get_the_documented_single_frame(raw_dealer, extended):
     """A client that sends the 5 documented frames gets one frame back, the array in line;
-    one that appends the EXTENSION frame gets [body, EXTENSION, array bytes]."""
+    one that appends the EXTENSION frame gets [body, EXTENSION, array bytes], and then one
+    frame for a reply without large arrays."""
     proc, sock = raw_dealer
     codec = MsgpackCodec(encode_object=lambda proxy: proxy._to_dict())
     zeros = proc.client._import("numpy").zeros
@@ -185,6 +186,10 @@ def test_plain_clients_get_the_documented_single_frame(raw_dealer, extended):
     if extended:
         assert len(reply) == 3 and reply[1] == protocol.EXTENSION and len(reply[2]) == 8 * BIG
         assert msgpack.unpackb(reply[0], raw=False)["rval"]["frame"] == 0
+        # Both sides have announced: a message without large arrays is one frame again.
+        sock.send_multipart([b"2", b"ping", b"auto", b"msgpack", b""])
+        assert sock.poll(10000), "no reply"
+        assert len(sock.recv_multipart()) == 1
     else:
         assert len(reply) == 1
         rval = codec.loads(reply[0])["rval"]

@@ -206,14 +206,12 @@ class RPCClient:
             req_id = self._next_req_id
             self._next_req_id += 1
         frames = [b"%d" % req_id, action.encode(), return_type.encode(), self._ser_type]
-        if opts is None:
-            frames += [b"", protocol.EXTENSION]
-        else:
-            buffers = [] if self._server_reads_frames else None
-            frames.append(self._serializer.dumps(opts, buffers=buffers))
-            frames.append(protocol.EXTENSION)
-            if buffers:
-                frames += buffers
+        buffers = [] if self._server_reads_frames else None
+        frames.append(b"" if opts is None else self._serializer.dumps(opts, buffers=buffers))
+        # Announce that we read out-of-band frames until the server said it does too;
+        # then the extension frame only precedes the frames of a request that has some.
+        if buffers is None or buffers:
+            frames += [protocol.EXTENSION, *(buffers or ())]
         # Out-of-band arrays of a sync call are sent from the caller's memory (the call
         # returns once the server has read them); those of other calls, which the caller
         # may change as soon as we return, are copied.

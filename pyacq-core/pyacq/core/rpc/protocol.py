@@ -16,11 +16,12 @@ server sends every client it has seen ``{'action': 'disconnect'}``.
 
 Out-of-band arrays (protocol version 2, an extension plain clients never see): a client
 that appends the frame ``EXTENSION`` to its five frames announces that it reads
-out-of-band frames, and the server's reply to it is ``[body, EXTENSION, buffer...]``,
-which in turn tells the client that the server reads them too. From then on, each array
-of at least ``OUT_OF_BAND_BYTES`` travels as a frame of its own after ``EXTENSION``
-(raw C-order bytes, sent and received without a copy), and the serialized body holds its
-tagged dict with ``'frame': i`` (the buffer's index) in place of ``'data'``.
+out-of-band frames, and the server's first reply to it is ``[body, EXTENSION,
+buffer...]``, which in turn tells the client that the server reads them too. From then
+on, each array of at least ``OUT_OF_BAND_BYTES`` travels as a frame of its own after
+``EXTENSION`` (raw C-order bytes, sent and received without a copy), and the serialized
+body holds its tagged dict with ``'frame': i`` (the buffer's index) in place of
+``'data'``; a message without such arrays is sent without ``EXTENSION``.
 """
 
 #: Version of the protocol this module describes (2: out-of-band array frames).

@@ -90,6 +90,7 @@ class RPCServer:
         # Every server publishes itself, as pyacq 2.0's did: client['self'].
         self._namespace = {"self": self}
         self._clients = {}  # identity -> serializer it used last
+        self._frame_readers = set()  # identities of the clients that read out-of-band frames
         self._timers = []
         self._local_client = None
         self._thread_id = None
@@ -273,6 +274,12 @@ class RPCServer:
                            caller, req_id)
             return
         self._clients[caller] = serializer
+        # A client announces that it reads out-of-band frames until our reply announced
+        # that we do (the first one to it), then only on requests that carry some.
+        announce = extended and caller not in self._frame_readers
+        if announce:
+            self._frame_readers.add(caller)
+        reads_frames = extended or caller in self._frame_readers
         return_type = _RETURN_TYPES.get(return_type, return_type)
         self._depth += 1
         try:
@@ -282,7 +289,8 @@ class RPCServer:
                     logger.warning("request %s (no reply wanted) failed:\n%s",
                                    action[:50], "".join(error[1]))
                 return
-            self._send_reply(caller, serializer, req_id, rval, error, return_type, extended)
+            self._send_reply(caller, serializer, req_id, rval, error, return_type, reads_frames,
+                             announce)
         finally:
             self._depth -= 1
 
@@ -339,13 +347,15 @@ class RPCServer:
             return True
         raise ValueError(f"unknown action {action!r}")
 
-    def _send_reply(self, caller, serializer, req_id, rval, error, return_type, extended):
-        """Send the reply; to a client that reads out-of-band frames (*extended*), large
+    def _send_reply(self, caller, serializer, req_id, rval, error, return_type,
+                    reads_frames=False, announce=False):
+        """Send the reply; to a client that reads out-of-band frames (*reads_frames*), large
         arrays go as frames of their own, which ZeroMQ copies as it takes them: the
-        result may be memory that this process goes on changing once the reply is sent."""
+        result may be memory that this process goes on changing once the reply is sent.
+        With *announce*, the reply carries ``EXTENSION`` even without such frames."""
         if self._closed:
             return
-        buffers = [] if extended else None
+        buffers = [] if reads_frames else None
         try:
             if error is None and return_type == "proxy":
                 rval = self.get_proxy(rval)
@@ -353,10 +363,12 @@ class RPCServer:
                                      "error": error}, allow_proxy=return_type != "value",
                                     buffers=buffers)
         except Exception as exc:  # noqa: BLE001 -- e.g. a value that cannot be sent
-            buffers = [] if extended else None
+            buffers = None
             body = serializer.dumps({"action": "return", "req_id": req_id, "rval": None,
                                      "error": _error_of(exc)})
-        frames = [caller, body] if buffers is None else [caller, body, protocol.EXTENSION, *buffers]
+        frames = [caller, body]
+        if buffers or announce:
+            frames += [protocol.EXTENSION, *(buffers or ())]
         self._socket.send_multipart(frames)
 
     def _reject(self, frames, problem):
@@ -371,7 +383,7 @@ class RPCServer:
             logger.warning("dropped malformed request from %r: %s", caller, problem)
             return
         error = ["ValueError", [f"ValueError: malformed request: {problem}\n"]]
-        self._send_reply(caller, serializer, req_id, None, error, "auto", extended=False)
+        self._send_reply(caller, serializer, req_id, None, error, "auto")
 
     # -- closing ---------------------------------------------------------------
 
