@@ -85,9 +85,10 @@ def install_everything(session):
 
 @nox.session
 def lint(session):
-    """ruff over the whole tree."""
+    """ruff over the whole tree; no import cycle among the pyacq modules (tools/check_import_cycles.py)."""
     session.install("ruff==0.17.6")
     session.run("ruff", "check", ".")
+    session.run("python", "tools/check_import_cycles.py")
 
 
 @nox.session

@@ -42,7 +42,7 @@ def __getattr__(name):
     elif name.startswith("_"):
         raise AttributeError(f"module 'pyacq' has no attribute {name!r}")
     else:
-        from pyacq.core.registry import find_node_type
+        from pyacq.core.plugins.registry import find_node_type
         value = find_node_type(name)
         if value is None:
             raise AttributeError(f"module 'pyacq' has no attribute {name!r}")
@@ -51,5 +51,5 @@ def __getattr__(name):
 
 
 def __dir__():
-    from pyacq.core.registry import list_node_types
+    from pyacq.core.plugins.registry import list_node_types
     return sorted(set(globals()) | set(core._PUBLIC_NAMES) | set(list_node_types()))

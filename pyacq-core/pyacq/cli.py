@@ -6,7 +6,7 @@ import sys
 
 
 def _print_nodes(args):
-    from pyacq.core.registry import describe_node_types
+    from pyacq.core.plugins.registry import describe_node_types
     rows = [(name, dist or "-", value) for name, (dist, value) in describe_node_types().items()]
     if not rows:
         print("no node types installed")
@@ -82,7 +82,7 @@ def build_parser():
     devices.add_argument("--all-ports", action="store_true",
                          help="offer every serial port, not only those with a known board's USB ids")
     devices.set_defaults(run=_print_devices)
-    # Listed for the help text only: main() hands "pyacq host ..." to pyacq.core.host.
+    # Listed for the help text only: main() hands "pyacq host ..." to pyacq.core.distributed.host.
     commands.add_parser("host", help="serve a Host at tcp://IP:PORT: Managers spawn NodeGroups here "
                                      "(--curve-dir DIR: require CURVE authentication)")
     keys = commands.add_parser(
@@ -107,7 +107,7 @@ def build_parser():
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["host"]:
-        from pyacq.core.host import main as host_main
+        from pyacq.core.distributed.host import main as host_main
         return host_main(argv[1:])
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     parser = build_parser()

@@ -84,7 +84,7 @@ def headless_seconds(requested):
 
 def check_plugins():
     """Raise DemoError naming the distributions that provide the missing node types."""
-    from pyacq.core.registry import list_node_types
+    from pyacq.core.plugins.registry import list_node_types
     installed = set(list_node_types())
     missing = sorted({dist for name, dist in REQUIRED_NODE_TYPES.items() if name not in installed})
     if missing:
@@ -206,8 +206,8 @@ class DemoPipeline:
     def build(self):
         import scipy.signal
 
-        from pyacq.core.manager import create_manager
-        from pyacq.core.registry import get_node_type
+        from pyacq.core.distributed.manager import create_manager
+        from pyacq.core.plugins.registry import get_node_type
         from pyacq.core.rpc.server import RPCServer
 
         self._had_rpc_server = RPCServer.get_server() is not None

@@ -30,7 +30,7 @@ before or after connecting the inputs gives the same streams.
 import logging
 import threading
 
-from .node_configure import check_keywords, check_values, public_configure
+from ._node_configure import check_keywords, check_values, public_configure
 
 logger = logging.getLogger(__name__)
 
@@ -197,7 +197,7 @@ class Node:
 
         A wrong or missing keyword is refused before ``_configure`` runs, with
         the valid keywords; so is an argument that reached a remote node as a
-        proxy because it has no value form (see ``node_configure``).
+        proxy because it has no value form (see ``_node_configure``).
         """
         self._require_state("configure", (CREATED, CONFIGURED))
         class_name = type(self).__name__

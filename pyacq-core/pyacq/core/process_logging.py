@@ -1,13 +1,10 @@
-"""Log settings of the processes a Manager spawns (Manager, Host and NodeGroup processes)."""
-import logging
+"""``pyacq.core.process_logging``: the module :mod:`pyacq.core.distributed._process_logging` under its former path.
 
+Importing this path gives that module itself (the same module object, hence the
+same names and state, whichever path is imported first).
+"""
+import sys
 
-def forward_stdio_at_any_level():
-    """Let captured stdout/stderr lines through whatever the root logger's level.
+from pyacq.core.distributed import _process_logging
 
-    ProcessSpawner's children log what they print on the 'stdout' (INFO) and
-    'stderr' (WARNING) loggers; with the default root level (WARNING) printed
-    lines would be dropped, yet they must reach the Manager's log server.
-    """
-    logging.getLogger("stdout").setLevel(logging.INFO)
-    logging.getLogger("stderr").setLevel(logging.WARNING)
+sys.modules[__name__] = _process_logging

@@ -1,21 +1,10 @@
-"""StreamConverter: re-emit a stream with another configuration (e.g. sharedmem -> tcp)."""
-from .streamrelay import StreamRelay
+"""``pyacq.core.streamconverter``: the module :mod:`pyacq.core.streamtools.streamconverter` under its former path.
 
+Importing this path gives that module itself (the same module object, hence the
+same names and state, whichever path is imported first).
+"""
+import sys
 
-class StreamConverter(StreamRelay):
-    """Forwards every chunk of input ``'in'`` to output ``'out'``, index unchanged.
+from pyacq.core.streamtools import streamconverter
 
-    The output inherits the input's dtype, shape and metadata; configure it
-    with the transport you need::
-
-        conv = StreamConverter()
-        conv.configure()
-        conv.input.connect(outstream)
-        conv.output.configure(protocol='tcp', transfermode='plaindata')
-        conv.initialize()
-    """
-
-    _output_specs = {"out": {}}
-
-    def process_chunk(self, index, data):
-        self.output.send(data, index=index)
+sys.modules[__name__] = streamconverter

@@ -3,7 +3,7 @@
 Each recorder is a ``pyacq.nodes`` entry point and is exported here lazily, so
 that h5py and PyAV are imported only when their recorder is.
 """
-from pyacq.core.lazy_exports import lazy_exports
+from pyacq.core._lazy_exports import lazy_exports
 
 __getattr__, __dir__ = lazy_exports(__name__, {
     "RawRecorder": "pyacq.rec.rawrecorder",

@@ -13,10 +13,10 @@ import os
 import threading
 import time
 
-from pyacq.core.inputpoller import poll_chunks
 from pyacq.core.node import INITIALIZED, Node
 from pyacq.core.node_thread import NodeThread
 from pyacq.core.stream import BufferOverrunError, InputStream
+from pyacq.core.streamtools.inputpoller import poll_chunks
 
 from .description import check_json_values, describe_stream
 from .errors import RecordingExistsError, RecordingWriteError

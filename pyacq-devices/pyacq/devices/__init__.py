@@ -4,7 +4,7 @@ Each node class is registered through a ``pyacq.nodes`` entry point and
 exported here lazily, so that a device library (PyAudio, PyAV, pyserial, ...)
 is imported only when its node is.
 """
-from pyacq.core.lazy_exports import lazy_exports
+from pyacq.core._lazy_exports import lazy_exports
 
 __getattr__, __dir__ = lazy_exports(__name__, {
     "NumpyDeviceBuffer": "pyacq.devices.npbufferdevice",

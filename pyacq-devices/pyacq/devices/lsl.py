@@ -11,8 +11,8 @@ import time
 
 import numpy as np
 from pyacq.core import Node
-from pyacq.core.inputpoller import InputPoller
 from pyacq.core.node_thread import NodeThread
+from pyacq.core.streamtools.inputpoller import InputPoller
 
 try:
     import pylsl

@@ -4,7 +4,7 @@ Node classes are registered through ``pyacq.nodes`` entry points and exported
 here lazily: scipy, pyopencl and Qt are imported only by the modules (and
 options) that compute with them.
 """
-from pyacq.core.lazy_exports import lazy_exports
+from pyacq.core._lazy_exports import lazy_exports
 
 __getattr__, __dir__ = lazy_exports(__name__, {
     "AnalogTrigger": "pyacq.dsp.trigger",

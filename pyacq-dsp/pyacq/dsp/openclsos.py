@@ -19,7 +19,7 @@ the float64 reference, while in double precision it matches scipy.
 """
 import numpy as np
 
-from .sosengines import steady_state_per_channel
+from .sosstate import steady_state_per_channel
 
 try:
     import pyopencl as cl

@@ -18,7 +18,8 @@ as they are, and numpy code reads them like any other array.
 """
 import numpy as np
 
-from .sosengines import canonical_engine, steady_state_per_channel
+from .sosengines import canonical_engine
+from .sosstate import steady_state_per_channel
 
 
 class ScipyOverlapEngine:

@@ -1,6 +1,6 @@
 """ProcessingNode: the common machinery of the DSP nodes.
 
-Each input is read by its own :class:`~pyacq.core.inputpoller.InputPoller`
+Each input is read by its own :class:`~pyacq.core.streamtools.inputpoller.InputPoller`
 thread; the handlers of all inputs run under one lock, so a node with two
 inputs (TriggerAccumulator) sees its state change one chunk at a time. The
 base class also tells a handler whether the chunk follows the previous one,
@@ -12,8 +12,8 @@ import logging
 import threading
 
 import numpy as np
-from pyacq.core.inputpoller import InputPoller
 from pyacq.core.node import Node
+from pyacq.core.streamtools.inputpoller import InputPoller
 
 logger = logging.getLogger(__name__)
 

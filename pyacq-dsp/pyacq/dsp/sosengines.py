@@ -84,18 +84,6 @@ def check_coefficients(coefficients, describe, per_channel_allowed):
     return sos
 
 
-def steady_state_per_channel(sos, values):
-    """Initial state (n_channels, n_sections, 2) of a filter at rest on the constant ``values``.
-
-    ``sos`` is (n_sections, 6) or (n_channels, n_sections, 6).
-    """
-    from scipy.signal import sosfilt_zi
-    values = np.asarray(values, dtype=np.float64)
-    if sos.ndim == 2:
-        return sosfilt_zi(sos)[None, :, :] * values[:, None, None]
-    return np.stack([sosfilt_zi(channel_sos) for channel_sos in sos]) * values[:, None, None]
-
-
 class ScipySosEngine:
     """``scipy.signal.sosfilt`` along the time axis of (time, channel) chunks, in float64.
 

@@ -3,7 +3,7 @@
 Node classes are registered through ``pyacq.nodes`` entry points and exported
 here lazily, so that Qt and pyqtgraph are imported only when a viewer is.
 """
-from pyacq.core.lazy_exports import lazy_exports
+from pyacq.core._lazy_exports import lazy_exports
 
 __getattr__, __dir__ = lazy_exports(__name__, {
     "QOscilloscope": "pyacq.viewers.qoscilloscope",

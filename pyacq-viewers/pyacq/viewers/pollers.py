@@ -8,7 +8,7 @@ refresh rate: the drawing cost depends on the refresh rate and the pixels.
 """
 import threading
 
-from pyacq.core.qtpollers import ThreadPollInput
+from pyacq.core.streamtools.qtpollers import ThreadPollInput
 
 #: How long stop() waits for a poller thread (ms).
 STOP_TIMEOUT_MS = 10000

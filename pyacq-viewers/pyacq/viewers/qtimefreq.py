@@ -4,7 +4,7 @@ import math
 
 import pyqtgraph as pg
 from pyacq.core.stream import InputStream
-from pyacq.core.streamconverter import StreamConverter
+from pyacq.core.streamtools.streamconverter import StreamConverter
 from pyqtgraph.Qt import QtCore
 
 from .pollers import HeadPoller, LatestChunkPoller, stop_poller

@@ -130,7 +130,7 @@ def test_chunk_resizer_sends_only_full_chunks(source, streams, nodes, caplog):
         source.send(_signal(start, stop))
     source.send(_signal(100, 130), index=130)
     chunks = _collect(sink, 5)
-    with caplog.at_level("INFO", logger="pyacq.core.chunkresizer"):
+    with caplog.at_level("INFO", logger="pyacq.core.streamtools.chunkresizer"):
         resizer.stop()
     assert [(index, len(data)) for index, data in chunks] == [
         (16, 16), (32, 16), (48, 16), (64, 16), (116, 16)]

@@ -8,7 +8,7 @@ Each streams at the device's real rate and can inject faults (fragmented
 reads, lost blocks or packets, corrupt bytes); see each class. Nothing is
 imported until a simulator is used.
 """
-from pyacq.core.lazy_exports import lazy_exports
+from pyacq.core._lazy_exports import lazy_exports
 
 __getattr__, __dir__ = lazy_exports(__name__, {
     "RDAServer": "pyacq.devices.simulators.rda_server",

@@ -1,10 +1,14 @@
-"""The pluggy plugin manager of pyacq: finds hook implementations through entry points."""
+"""The pluggy plugin manager of pyacq: finds hook implementations through entry points.
+
+Private: users import these names from :mod:`pyacq.core.plugins`, which loads this module
+(and pluggy) only when one of them is asked for.
+"""
 import logging
 import threading
 
 import pluggy
 
-from pyacq.core import hookspecs
+from pyacq.core.plugins import hookspecs
 
 PLUGIN_ENTRY_POINT_GROUP = "pyacq.plugins"
 

@@ -1,0 +1,589 @@
+"""Manager: the central point of control of a distributed pyacq application.
+
+``create_manager()`` starts a log server in the calling process and a Manager
+(in its own process by default). The Manager connects to Host servers,
+spawns NodeGroups through them, creates nodes by name, and watches every
+NodeGroup process: one that dies is logged with its exit code and listed as
+dead, while the others keep running; a call on a proxy to its objects, in any
+process that created this Manager, then raises ``RemoteProcessDied`` at once (the
+Manager is a witness of ``pyacq.core.rpc.server_deaths``). ``close()`` (also run at
+exit) ends every NodeGroup on every Host, and the default Host it spawned.
+"""
+import atexit
+import ipaddress
+import itertools
+import logging
+import os
+import socket
+import threading
+
+from pyacq.core.rpc.proxy import ObjectProxy
+
+logger = logging.getLogger(__name__)
+
+#: Seconds between two checks of the Hosts' NodeGroup processes.
+WATCH_INTERVAL = 0.25
+
+#: Seconds allowed for spawning a NodeGroup (a Qt process on a loaded machine is slow to start).
+SPAWN_TIMEOUT = 120.0
+
+#: Seconds allowed for a Host to close its NodeGroups.
+CLOSE_TIMEOUT = 60.0
+
+#: Seconds a Host server gets to answer a first connection.
+CONNECT_TIMEOUT = 10.0
+
+#: Seconds a Host waits for a NodeGroup process to exit once a client lost its connection to it.
+DEATH_GRACE = 0.5
+
+#: Seconds a process waits for its Manager to say whether a server died.
+WITNESS_TIMEOUT = 5.0
+
+
+def _host_ip(address):
+    return address[len("tcp://"):].rsplit(":", 1)[0].strip("[]")
+
+
+def _is_loopback(address):
+    try:
+        return ipaddress.ip_address(_host_ip(address)).is_loopback
+    except ValueError:
+        return _host_ip(address) == "localhost"
+
+
+def _local_ip_towards(address):
+    """The IP of this machine's interface that routes to *address* (no packet is sent)."""
+    ip = _host_ip(address)
+    port = int(address.rsplit(":", 1)[1])
+    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as probe:
+        probe.connect((ip, port))
+        return probe.getsockname()[0]
+
+
+def _server_gone(proxy):
+    """True if the RPC server of *proxy* announced that it closed (to the client this
+    thread used for *proxy*)."""
+    return proxy._client().disconnected()
+
+
+class _NodeGroupRecord:
+    def __init__(self, name, host_key, proxy):
+        self.name = name
+        self.host_key = host_key
+        self.proxy = proxy
+
+
+class Manager:
+    """Connects to Hosts, creates NodeGroups and nodes, watches and closes them.
+
+    Create it with ``create_manager()``. Every method is safe to call while
+    the watching thread runs.
+    """
+
+    def __init__(self):
+        self._lock = threading.RLock()
+        self._hosts = {}
+        self._default_host_key = None
+        self._default_host_spawner = None
+        self._nodegroups = {}
+        self._dead = {}
+        self._dead_servers = {}  # address -> description of the NodeGroup's death
+        self._host_nodegroups = {}
+        # Proxies to the nodes create_node() made. The caller's proxy shares our reference
+        # to the node, which deleting ours would release: they are kept for the Manager's life.
+        self._created_nodes = []
+        self._default_nodegroup = None
+        self._log_relays = {}
+        self._numbers = itertools.count()
+        self._closed = False
+        self._process_server = None
+        self._stop_watching = threading.Event()
+        self._watcher = None
+        self._unreachable = set()
+        server_deaths().add_witness(self.describe_dead_server)
+
+    def __repr__(self):
+        return f"<Manager: {len(self._hosts)} hosts, {len(self._nodegroups)} NodeGroups>"
+
+    def _check_open(self):
+        if self._closed:
+            raise RuntimeError("Manager is closed")
+
+    # -- logging -------------------------------------------------------------
+
+    def get_logger_info(self):
+        """``{'log_addr': address of the log server, 'log_level': level of the root logger}``."""
+        from pyacq.core.rpc.log import get_logger_address
+        return {"log_addr": get_logger_address(), "log_level": logging.getLogger().level}
+
+    def _log_address_for(self, host_address):
+        """Where processes of the Host at *host_address* send their log records.
+
+        The log server listens on 127.0.0.1; a Host on another machine sends to
+        a relay listening on the interface that routes to it, which hands the
+        records on to the log server.
+        """
+        from pyacq.core.rpc.log import LogServer, get_logger_address
+        log_addr = get_logger_address()
+        if log_addr is None or host_address is None or _is_loopback(host_address):
+            return log_addr
+        ip = _local_ip_towards(host_address)
+        relay = self._log_relays.get(ip)
+        if relay is None:
+            relay = LogServer(logging.getLogger(), address=f"tcp://{ip}:*", sort=False)
+            relay.start()
+            self._log_relays[ip] = relay
+        return relay.address
+
+    # -- hosts ---------------------------------------------------------------
+
+    def add_host(self, addr, server_key=None):
+        """Connect to the Host server at *addr* (``tcp://IP:PORT``) and return a proxy to it.
+
+        A Host started with ``--curve-dir`` requires authentication: give its
+        public key as *server_key* (its 40 Z85 characters, or its ``NAME.key``
+        file), and create the Manager with ``client_certificate``.
+        """
+        return self.get_host(addr, server_key)
+
+    def get_host(self, addr, server_key=None):
+        """Return (a proxy to) the Host served at *addr*, connecting to it the first time.
+
+        The Host then sends its log records to this Manager's log server, and
+        the Manager watches its NodeGroup processes. *server_key*: see ``add_host``.
+        """
+        from pyacq.core.distributed.host import check_host_address
+        from pyacq.core.rpc import curve
+        from pyacq.core.rpc.client import RPCClient
+        with self._lock:
+            self._check_open()
+            if addr in self._hosts:
+                return self._hosts[addr]
+            check_host_address(addr)
+            if server_key is not None:
+                curve.add_server_key(addr, server_key)
+            try:
+                host = self._connect_host(addr)
+            except BaseException:
+                if server_key is not None:
+                    curve.remove_server_key(addr)
+                RPCClient.get_client(addr).close()
+                raise
+            log_addr = self._log_address_for(addr)
+            if log_addr is not None:
+                host.connect_log_server(log_addr)
+            self._hosts[addr] = host
+            self._start_watching()
+            return host
+
+    @staticmethod
+    def _connect_host(addr):
+        from pyacq.core.rpc.client import RPCClient
+        client = RPCClient.get_client(addr)
+        try:
+            client.ensure_connection(timeout=CONNECT_TIMEOUT)
+            return client["host"]
+        except (TimeoutError, RuntimeError) as exc:
+            raise ConnectionError(f"no pyacq Host answers at {addr} ({exc}); is "
+                                  f"`pyacq host {addr}` running there?") from None
+
+    def list_hosts(self):
+        """Proxies to the Hosts this Manager is connected to (the default Host included)."""
+        with self._lock:
+            return list(self._hosts.values())
+
+    def _default_host(self):
+        """The Host this Manager spawned on this machine, created on first use."""
+        from pyacq.core.rpc.spawner import ProcessSpawner
+        with self._lock:
+            if self._default_host_key is None:
+                info = self.get_logger_info()
+                spawner = ProcessSpawner(name="default-host", log_addr=info["log_addr"],
+                                         log_level=info["log_level"] or None)
+                try:
+                    host = spawner.client._import("pyacq.core.distributed.host").create_spawned_host("default")
+                except BaseException:
+                    spawner.close()
+                    raise
+                self._default_host_spawner = spawner
+                self._default_host_key = spawner.address
+                self._hosts[spawner.address] = host
+                self._start_watching()
+            return self._hosts[self._default_host_key]
+
+    def _resolve_host(self, host):
+        """Return ``(key, host proxy)`` for None (default Host), an address or a Host proxy."""
+        if host is None:
+            proxy = self._default_host()
+            return self._default_host_key, proxy
+        if isinstance(host, str):
+            return host, self.get_host(host)
+        if isinstance(host, ObjectProxy):
+            for key, known in self._hosts.items():
+                if known == host or known._rpc_addr == host._rpc_addr:
+                    return key, known
+            self._hosts[host._rpc_addr] = host
+            self._start_watching()
+            return host._rpc_addr, host
+        raise TypeError(f"host must be None, an address 'tcp://IP:PORT' or a Host proxy, got {host!r}")
+
+    # -- nodegroups ----------------------------------------------------------
+
+    def create_nodegroup(self, name=None, host=None, qt=True, **kwds):
+        """Spawn a NodeGroup process on *host* (default: this machine) and return a proxy to it.
+
+        *name* names the NodeGroup and its process in log records (default
+        ``nodegroup<n>``); *host* is a Host address or proxy; with *qt* the
+        process runs a QApplication so that its nodes may be widgets. Other
+        keywords go to ``Host.create_nodegroup()``. ``create_nodegroup(host)``
+        (a Host proxy or address as only argument) is understood as well.
+
+        A Qt NodeGroup on a machine without a display (neither DISPLAY nor
+        WAYLAND_DISPLAY) renders offscreen, unless QT_QPA_PLATFORM says otherwise.
+        Where PyQt5 cannot be imported (a headless install), the NodeGroup logs one
+        warning line naming the missing package, ``qt=False`` and the install command,
+        and runs without Qt: its headless nodes work, widget nodes cannot be created.
+        If its process dies, calls on proxies to its objects raise
+        ``RemoteProcessDied`` (naming it, its address and exit code) at once.
+        """
+        if host is None and name is not None and (
+                isinstance(name, ObjectProxy) or (isinstance(name, str) and "://" in name)):
+            name, host = None, name
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"NodeGroup name must be a string, got {name!r}")
+        with self._lock:
+            self._check_open()
+            host_key, host_proxy = self._resolve_host(host)
+            if name is None:
+                name = self._new_nodegroup_name()
+            elif name in self._nodegroups:
+                raise ValueError(f"this Manager already has a NodeGroup named {name!r}")
+            info = self.get_logger_info()
+            kwds.setdefault("log_addr", self._log_address_for(
+                None if host_key == self._default_host_key else host_key))
+            kwds.setdefault("log_level", info["log_level"] or None)
+            from pyacq.core.rpc.server import RPCServer
+            manager = self if RPCServer.get_server() is not None else None
+            proxy = host_proxy.create_nodegroup(name, manager=manager, qt=qt, _timeout=SPAWN_TIMEOUT,
+                                                **kwds)
+            self._nodegroups[name] = _NodeGroupRecord(name, host_key, proxy)
+            self._dead.pop(name, None)
+            self._dead_servers.pop(proxy._rpc_addr, None)  # a new NodeGroup took the port
+            return proxy
+
+    def _new_nodegroup_name(self):
+        while True:
+            name = f"nodegroup{next(self._numbers)}"
+            if name not in self._nodegroups and name not in self._dead:
+                return name
+
+    @property
+    def default_nodegroup(self):
+        """A NodeGroup (with Qt) on the default Host, created on first use."""
+        with self._lock:
+            self._check_open()
+            if self._default_nodegroup is None or self._default_nodegroup not in self._nodegroups:
+                name = "default_nodegroup"
+                while name in self._nodegroups or name in self._dead:
+                    name = self._new_nodegroup_name()
+                self.create_nodegroup(name)
+                self._default_nodegroup = name
+            return self._nodegroups[self._default_nodegroup].proxy
+
+    def list_nodegroups(self):
+        """Proxies to the running NodeGroups of this Manager (dead ones are listed by
+        ``list_dead_nodegroups()``)."""
+        with self._lock:
+            return [record.proxy for record in self._nodegroups.values()]
+
+    def list_dead_nodegroups(self):
+        """``{name: exit code}`` of the NodeGroups whose process exited unexpectedly."""
+        self._check_hosts()
+        with self._lock:
+            return dict(self._dead)
+
+    def describe_nodegroups(self):
+        """``{name: {'host', 'pid', 'alive', 'exitcode'}}`` for every NodeGroup of this Manager."""
+        self._check_hosts()
+        with self._lock:
+            records = list(self._nodegroups.values())
+            table = {name: {"host": None, "pid": None, "alive": False, "exitcode": code}
+                     for name, code in self._dead.items()}
+            by_host = {}
+            for key in {record.host_key for record in records}:
+                try:
+                    by_host[key] = self._hosts[key].describe_nodegroups()
+                except Exception as exc:  # noqa: BLE001 -- a vanished Host has no live NodeGroup
+                    logger.warning("Manager: Host %s does not answer (%s)", key, exc)
+                    by_host[key] = {}
+        for record in records:
+            info = by_host[record.host_key].get(record.name, {})
+            table[record.name] = {"host": record.host_key, "pid": info.get("pid"),
+                                  "alive": info.get("alive", False),
+                                  "exitcode": info.get("exitcode")}
+        return table
+
+    def create_node(self, node_class, host=None, **kwds):
+        """Create a node of type *node_class* (its name) and return a proxy to it.
+
+        *host* selects where: None for the default NodeGroup, a NodeGroup proxy,
+        or a Host (address or proxy), whose NodeGroup for such nodes is spawned
+        on first use.
+        """
+        with self._lock:
+            self._check_open()
+            if host is None:
+                nodegroup = self.default_nodegroup
+            else:
+                nodegroup = self._nodegroup_of(host)
+        node = nodegroup.create_node(node_class, **kwds)
+        with self._lock:
+            self._created_nodes.append(node)
+        return node
+
+    def _nodegroup_of(self, host):
+        if isinstance(host, ObjectProxy):
+            for record in self._nodegroups.values():
+                if record.proxy == host:
+                    return record.proxy
+            if host._type_str.endswith(".NodeGroup'>"):
+                return host  # e.g. made by Host.create_nodegroup() directly
+        host_key, _ = self._resolve_host(host)
+        name = self._host_nodegroups.get(host_key)
+        if name not in self._nodegroups:
+            name = self._new_nodegroup_name()
+            self.create_nodegroup(name, host=host_key)
+            self._host_nodegroups[host_key] = name
+        return self._nodegroups[name].proxy
+
+    def start_all(self):
+        """Start every initialized node of every NodeGroup."""
+        for nodegroup in self.list_nodegroups():
+            nodegroup.start_all_nodes()
+
+    def stop_all(self):
+        """Stop every running node of every NodeGroup."""
+        for nodegroup in self.list_nodegroups():
+            nodegroup.stop_all_nodes()
+
+    # -- watching ------------------------------------------------------------
+
+    def _start_watching(self):
+        if self._watcher is None:
+            self._watcher = threading.Thread(target=self._watch_hosts, daemon=True,
+                                             name="Manager-watch")
+            self._watcher.start()
+
+    def _watch_hosts(self):
+        while not self._stop_watching.wait(WATCH_INTERVAL):
+            self._check_hosts()
+
+    def _check_hosts(self):
+        """Ask every Host which NodeGroup processes died; record and log those of this Manager."""
+        with self._lock:
+            hosts = list(self._hosts.items())
+        for key, host in hosts:
+            try:
+                dead = host.check_spawners(_timeout=CLOSE_TIMEOUT)
+            except Exception as exc:  # noqa: BLE001 -- a vanished Host is reported, not fatal
+                if self._stop_watching.is_set():
+                    return
+                if _server_gone(host):
+                    self._forget_host(key)
+                elif key not in self._unreachable:
+                    self._unreachable.add(key)
+                    logger.error("Manager: Host %s does not answer (%s)", key, exc)
+                continue
+            self._unreachable.discard(key)
+            self._record_deaths(key, dead)
+
+    def _record_deaths(self, key, dead):
+        """Record and log the deaths (``{name: exit code}``) Host *key* reported, once each."""
+        with self._lock:
+            for name, code in dead.items():
+                record = self._nodegroups.get(name)
+                if record is None or record.host_key != key:
+                    continue
+                del self._nodegroups[name]
+                self._dead[name] = code
+                how = server_deaths().describe_exit(code)
+                self._dead_servers[record.proxy._rpc_addr] = (
+                    f"NodeGroup {name!r} at {record.proxy._rpc_addr} on Host {key} died, {how}")
+                logger.error("Manager: NodeGroup %r on Host %s died, %s; "
+                             "the other NodeGroups keep running", name, key, how)
+
+    def describe_dead_server(self, address):
+        """How the NodeGroup that served *address* died, in one line, or None if none did.
+
+        Asked by a client whose connection to *address* dropped: a NodeGroup that still
+        looks alive gets ``DEATH_GRACE`` seconds to be found dead by its Host.
+        """
+        with self._lock:
+            description = self._dead_servers.get(address)
+            if description is not None:
+                return description
+            record = next((r for r in self._nodegroups.values() if r.proxy._rpc_addr == address), None)
+            host = None if record is None else self._hosts.get(record.host_key)
+        if host is None:
+            return None
+        dead = host.wait_for_exit(record.name, DEATH_GRACE, _timeout=DEATH_GRACE + CONNECT_TIMEOUT)
+        self._record_deaths(record.host_key, dead)
+        with self._lock:
+            return self._dead_servers.get(address)
+
+    def _forget_host(self, key):
+        """A Host server that closed takes its NodeGroups with it: list them as dead."""
+        with self._lock:
+            self._hosts.pop(key, None)
+            lost = [name for name, record in self._nodegroups.items() if record.host_key == key]
+            for name in lost:
+                self._dead_servers[self._nodegroups[name].proxy._rpc_addr] = (
+                    f"NodeGroup {name!r} is gone with its Host {key}, which closed")
+                del self._nodegroups[name]
+                self._dead[name] = None
+        logger.error("Manager: Host %s closed; its NodeGroups %s are gone", key, lost)
+
+    # -- closing -------------------------------------------------------------
+
+    def close(self):
+        """Close every NodeGroup on every Host, then the default Host this Manager spawned."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        server_deaths().remove_witness(self.describe_dead_server)
+        self._stop_watching.set()
+        if self._watcher is not None and self._watcher is not threading.current_thread():
+            self._watcher.join(CLOSE_TIMEOUT)
+        with self._lock:
+            hosts = dict(self._hosts)
+            self._nodegroups.clear()
+        for key, host in hosts.items():
+            if _server_gone(host):
+                continue
+            try:
+                if key == self._default_host_key:
+                    host.close(_timeout=CLOSE_TIMEOUT)
+                else:
+                    host.close_all_nodegroups(_timeout=CLOSE_TIMEOUT)
+            except Exception as exc:  # noqa: BLE001 -- close the others anyway
+                logger.error("Manager: closing the NodeGroups of Host %s failed: %s", key, exc)
+        if self._default_host_spawner is not None:
+            try:
+                self._default_host_spawner.wait(CLOSE_TIMEOUT)
+            except TimeoutError:
+                logger.error("Manager: the default Host did not exit; killing it")
+            self._default_host_spawner.close()
+        for relay in self._log_relays.values():
+            relay.stop()
+        self._log_relays.clear()
+        if self._process_server is not None:
+            self._process_server.close()
+
+
+def server_deaths():
+    """The ``pyacq.core.rpc.server_deaths`` module, imported on first use like every RPC module
+    here (``import pyacq`` loads no ZeroMQ)."""
+    from pyacq.core.rpc import server_deaths as module
+    return module
+
+
+class _ManagerWitness:
+    """Witness of ``server_deaths`` in the process that spawned a Manager: asks the Manager,
+    while the Manager's process (run by *spawner*) lives."""
+
+    def __init__(self, manager, spawner):
+        self.manager = manager
+        self.spawner = spawner
+
+    def __call__(self, address):
+        if self.spawner.poll() is not None:
+            server_deaths().remove_witness(self)
+            return None
+        return self.manager.describe_dead_server(address, _timeout=WITNESS_TIMEOUT)
+
+
+def create_process_manager():
+    """Create the Manager of a process spawned for it: closing the Manager ends the process."""
+    from pyacq.core.distributed._process_logging import forward_stdio_at_any_level
+    from pyacq.core.rpc.server import RPCServer
+    manager = Manager()
+    forward_stdio_at_any_level()
+    manager._process_server = RPCServer.get_server()
+    manager._process_server["manager"] = manager  # for clients that ask for it by name
+    return manager
+
+
+def _start_logging():
+    """Start the log server of this process; records print once (see print_records_by_default)."""
+    from pyacq.core.rpc.log import print_records_by_default, start_log_server
+    start_log_server(logging.getLogger())
+    print_records_by_default()
+
+
+def _ensure_rpc_server():
+    """Let this thread lend local objects (e.g. an OutputStream) to remote nodes by proxy."""
+    from pyacq.core.rpc.server import RPCServer
+    if RPCServer.get_server() is None:
+        RPCServer().run_lazy()
+
+
+def _close_spawned_manager(spawner, manager, witness):
+    """At exit: close the Manager (if it is still open) and end its process."""
+    server_deaths().remove_witness(witness)
+    if spawner.poll() is None:
+        try:
+            spawner.client.ping(timeout=2.0)
+            manager.close(_timeout=CLOSE_TIMEOUT)
+        except Exception as exc:  # noqa: BLE001 -- already closed, or its process is gone
+            logger.debug("Manager already closed at exit: %s", exc)
+    spawner.close()
+
+
+def create_manager(mode="rpc", auto_close_at_exit=True, client_certificate=None):
+    """Create the Manager: in a new process (*mode* 'rpc', returns a proxy) or here ('local').
+
+    Also starts, in this process, the log server that receives the log
+    records, uncaught exceptions and stdout/stderr of every process of the
+    application (printed sorted by time, labelled by host, process and
+    thread), and an RPC server in the calling thread so that local nodes'
+    streams can be connected to remote nodes. With *auto_close_at_exit* the
+    Manager is closed when this process exits.
+
+    *client_certificate* (a ``NAME.key_secret`` file made by ``pyacq keys``)
+    is what the Manager, and this process, present to Hosts that require
+    CURVE authentication (``manager.add_host(addr, server_key=...)``).
+    """
+    if mode not in ("rpc", "local"):
+        raise ValueError(f"create_manager(): mode must be 'rpc' or 'local', not {mode!r}")
+    if client_certificate is not None:
+        from pyacq.core.rpc import curve
+        client_certificate = os.path.abspath(client_certificate)
+        curve.set_client_certificate(client_certificate)
+    _start_logging()
+    _ensure_rpc_server()
+    if mode == "local":
+        manager = Manager()
+        if auto_close_at_exit:
+            atexit.register(manager.close)
+        return manager
+    from pyacq.core.rpc.log import get_logger_address
+    from pyacq.core.rpc.spawner import ProcessSpawner
+    spawner = ProcessSpawner(name="manager", log_addr=get_logger_address(),
+                             log_level=logging.getLogger().level or None)
+    try:
+        if client_certificate is not None:
+            spawner.client._import("pyacq.core.rpc.curve").set_client_certificate(client_certificate)
+        manager = spawner.client._import("pyacq.core.distributed.manager").create_process_manager()
+    except BaseException:
+        spawner.close()
+        raise
+    manager._set_proxy_options(timeout=SPAWN_TIMEOUT)
+    witness = _ManagerWitness(manager, spawner)
+    server_deaths().add_witness(witness)
+    # Reap the manager process as soon as it exits (after manager.close()).
+    threading.Thread(target=spawner.proc.wait, daemon=True, name="Manager-reaper").start()
+    if auto_close_at_exit:
+        atexit.register(_close_spawned_manager, spawner, manager, witness)
+    return manager

@@ -1,0 +1,129 @@
+"""NodeGroup: the nodes living in one process, created by name and driven through RPC.
+
+A Host spawns one process per NodeGroup; the Manager (or any client) asks the
+NodeGroup to create nodes by class name, so the class is looked up in *that*
+process's registry: any ``pyacq.nodes`` entry point installed there, or a class
+registered with ``register_node_type_from_module``. The returned node travels
+back as a proxy that is used exactly like a local node.
+"""
+import logging
+
+from pyacq.core.node import NodeStateError
+from pyacq.core.plugins import registry
+
+logger = logging.getLogger(__name__)
+
+
+class NodeGroup:
+    """Manages the nodes of one process (see the module docstring).
+
+    *host* and *manager* are (proxies to) the Host that spawned this process and
+    the Manager it belongs to; either may be None for a NodeGroup created by hand.
+    """
+
+    def __init__(self, host=None, manager=None):
+        self.host = host
+        self.manager = manager
+        self.nodes = []
+        self._closed = False
+        self._process_server = None
+
+    def __repr__(self):
+        return f"<NodeGroup with {len(self.nodes)} nodes>"
+
+    def _check_open(self, action):
+        if self._closed:
+            raise RuntimeError(f"NodeGroup is closed: cannot {action}")
+
+    def create_node(self, node_class, *args, **kwds):
+        """Create a node of the type named *node_class* in this process, add it, return it."""
+        self._check_open("create_node()")
+        if not isinstance(node_class, str):
+            raise TypeError(f"create_node() needs the name of a node type, got {node_class!r}")
+        node = registry.get_node_type(node_class)(*args, **kwds)
+        self.add_node(node)
+        return node
+
+    def add_node(self, node):
+        """Make this NodeGroup responsible for *node* (started, stopped and closed with it)."""
+        self._check_open("add_node()")
+        if any(existing is node for existing in self.nodes):
+            raise ValueError(f"{node._describe()} is already in this NodeGroup")
+        self.nodes.append(node)
+
+    def remove_node(self, node):
+        """Remove *node* from this NodeGroup and close it; a running node must be stopped first."""
+        for i, existing in enumerate(self.nodes):
+            if existing is node:
+                break
+        else:
+            raise ValueError(f"{node!r} is not a node of this NodeGroup")
+        if node.running():
+            raise NodeStateError(
+                f"{node._describe()}: cannot remove a running node from its NodeGroup; stop() it first")
+        del self.nodes[i]
+        if not node.closed():
+            node.close()
+
+    def list_nodes(self):
+        """The nodes of this group."""
+        return list(self.nodes)
+
+    def list_node_types(self):
+        """Names of every node type this process can create (installed or registered)."""
+        return registry.list_node_types()
+
+    def register_node_type_from_module(self, modname, classname):
+        """Import *modname* here and make its Node subclass *classname* creatable by name."""
+        registry.register_node_type_from_module(modname, classname)
+
+    def start_all_nodes(self):
+        """Start every initialized node that is not running."""
+        for node in self.nodes:
+            if node.initialized() and not node.running():
+                node.start()
+
+    def stop_all_nodes(self):
+        """Stop every running node, and every failed one (whose worker thread died)."""
+        for node in self.nodes:
+            if node.running() or node.failed():
+                node.stop()
+
+    def any_node_running(self):
+        """True if at least one node of this group is running."""
+        return any(node.running() for node in self.nodes)
+
+    def close(self):
+        """Stop and close every node; a NodeGroup spawned by a Host then ends its process.
+
+        A node that fails to stop or close is logged and does not prevent the
+        others from being closed.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        for node in self.nodes:
+            try:
+                if node.running():
+                    node.stop()
+                if not node.closed():
+                    node.close()
+            except Exception:
+                logger.exception("NodeGroup: closing %s failed", node._describe())
+        self.nodes = []
+        if self._process_server is not None:
+            self._process_server.close()
+
+
+def create_process_nodegroup(host, manager):
+    """Create the NodeGroup of a process spawned for it: closing the group ends the process.
+
+    Called through RPC by Host.create_nodegroup in the new process, whose RPC
+    server then serves only this group.
+    """
+    from pyacq.core.distributed._process_logging import forward_stdio_at_any_level
+    from pyacq.core.rpc.server import RPCServer
+    nodegroup = NodeGroup(host, manager)
+    forward_stdio_at_any_level()
+    nodegroup._process_server = RPCServer.get_server()
+    return nodegroup

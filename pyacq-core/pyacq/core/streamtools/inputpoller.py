@@ -1,0 +1,57 @@
+"""InputPoller: a plain thread that receives an InputStream's chunks and hands them on.
+
+Headless nodes (and the stream tools) use it where GUI nodes use the Qt
+``ThreadPollInput``; both run :func:`poll_chunks`. Every wait is a poll with a
+timeout, so ``stop()`` takes effect within one timeout. An exception that ends
+the thread (from the stream or the callback) is reported to the node that owns
+the input (it becomes ``failed``, see :mod:`pyacq.core.node`).
+"""
+import threading
+
+from pyacq.core.node_thread import NodeThread
+from pyacq.core.stream import BufferOverrunError
+
+
+def poll_chunks(input_stream, timeout, return_data, stop_requested, handle):
+    """Call ``handle(index, data)`` for each chunk of ``input_stream`` until ``stop_requested()``.
+
+    ``timeout`` (ms) bounds each wait. A sharedmem chunk overwritten before it
+    could be read is skipped: the input has already counted and logged it.
+    """
+    while not stop_requested():
+        if not input_stream.poll(timeout):
+            continue
+        try:
+            index, data = input_stream.recv(return_data=return_data)
+        except BufferOverrunError:
+            continue
+        handle(index, data)
+
+
+class InputPoller(NodeThread):
+    """Thread calling ``callback(index, data)`` for every chunk received on ``input_stream``.
+
+    ``timeout`` is in milliseconds; ``return_data=None`` uses the stream's
+    default (data for plaindata, index only for sharedmem). Override
+    :meth:`process_data` instead of passing a callback if you prefer. The
+    stream must not be used by another thread while the poller runs.
+    """
+
+    def __init__(self, input_stream, callback=None, timeout=200, return_data=None, name=None):
+        super().__init__(getattr(input_stream, "node", None), name=name or f"InputPoller-{input_stream.name}")
+        self.input_stream = input_stream
+        self.callback = callback
+        self.timeout = timeout
+        self.return_data = return_data
+        self._stop_requested = threading.Event()
+
+    def work(self):
+        poll_chunks(self.input_stream, self.timeout, self.return_data,
+                    self._stop_requested.is_set, self.process_data)
+
+    def process_data(self, index, data):
+        self.callback(index, data)
+
+    def stop(self):
+        """Ask the thread to finish; it does within ``timeout`` ms. Then call ``join()``."""
+        self._stop_requested.set()

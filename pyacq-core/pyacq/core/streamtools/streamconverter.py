@@ -1,0 +1,21 @@
+"""StreamConverter: re-emit a stream with another configuration (e.g. sharedmem -> tcp)."""
+from .streamrelay import StreamRelay
+
+
+class StreamConverter(StreamRelay):
+    """Forwards every chunk of input ``'in'`` to output ``'out'``, index unchanged.
+
+    The output inherits the input's dtype, shape and metadata; configure it
+    with the transport you need::
+
+        conv = StreamConverter()
+        conv.configure()
+        conv.input.connect(outstream)
+        conv.output.configure(protocol='tcp', transfermode='plaindata')
+        conv.initialize()
+    """
+
+    _output_specs = {"out": {}}
+
+    def process_chunk(self, index, data):
+        self.output.send(data, index=index)
