@@ -13,9 +13,7 @@ repository root::
 
     python tools/check_import_cycles.py
 
-The exit status is 0 when every cycle found is listed in
-:data:`KNOWN_RPC_CYCLES`, 1 otherwise (or when a listed cycle no longer
-exists, so that the list only shrinks).
+The exit status is 0 when there is no cycle, 1 otherwise.
 """
 import ast
 import sys
@@ -23,14 +21,6 @@ from pathlib import Path
 
 #: The directories holding each distribution's ``pyacq`` package.
 DISTRIBUTIONS = ("pyacq-core", "pyacq-devices", "pyacq-dsp", "pyacq-viewers")
-
-#: Temporary exceptions: the cycles inside ``pyacq.core.rpc`` that exist today and that the
-#: layered RPC of issue 15 (section 1) removes. A cycle passes while its modules are all in one
-#: entry; an entry that no longer matches any cycle fails the check, so that it is deleted as
-#: soon as its cycle is gone. Nothing outside ``pyacq.core.rpc`` belongs here.
-KNOWN_RPC_CYCLES = [
-    {"pyacq.core.rpc.client", "pyacq.core.rpc.proxy", "pyacq.core.rpc.serializer"},
-]
 
 
 def module_files(root):
@@ -151,19 +141,10 @@ def main(root="."):
     """Print every cycle under *root*; return the exit status (see the module docstring)."""
     root = Path(root).resolve()
     modules, graph, components = find_cycles(root)
-    failed = False
-    used = set()
     for component in components:
-        allowed = [i for i, known in enumerate(KNOWN_RPC_CYCLES) if set(component) <= known]
-        used.update(allowed)
-        label = "known rpc cycle (KNOWN_RPC_CYCLES, to remove)" if allowed else "IMPORT CYCLE"
-        failed |= not allowed
-        print(f"{label}: {', '.join(component)}")
+        print(f"IMPORT CYCLE: {', '.join(component)}")
         print("\n".join(describe(component, graph, modules, root)))
-    for i, known in enumerate(KNOWN_RPC_CYCLES):
-        if i not in used:
-            failed = True
-            print(f"KNOWN_RPC_CYCLES lists a cycle that no longer exists, delete it: {sorted(known)}")
+    failed = bool(components)
     print(f"{len(modules)} modules, {len(components)} import cycle(s), "
           f"{'FAILED' if failed else 'ok'}")
     return 1 if failed else 0
