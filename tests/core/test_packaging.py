@@ -82,16 +82,19 @@ def wheels(source_copy, tmp_path_factory):
 
 
 def test_wheels_do_not_collide(wheels):
-    """Only pyacq-core ships pyacq/__init__.py; each plugin wheel ships only its subpackage."""
+    """Only pyacq-core ships pyacq/__init__.py; each plugin wheel ships only its subpackage;
+    each wheel ships the PEP 561 py.typed marker of its package (type checkers read its types)."""
     import zipfile
     for wheel in wheels.glob("*.whl"):
         files = [n for n in zipfile.ZipFile(wheel).namelist() if not n.split("/")[0].endswith(".dist-info")]
         top = {"/".join(n.split("/")[:2]) for n in files}
         if wheel.name.startswith("pyacq_core-"):
             assert "pyacq/__init__.py" in files and "pyacq/core" in top
+            assert "pyacq/py.typed" in files
         else:
             plugin = wheel.name.split("-")[0].removeprefix("pyacq_")
             assert top == {f"pyacq/{plugin}"}, (wheel.name, top)
+            assert f"pyacq/{plugin}/py.typed" in files
 
 
 def test_wheel_install_and_uninstall_one_plugin(wheels, tmp_path):

@@ -18,7 +18,8 @@ as they are, and numpy code reads them like any other array.
 """
 import numpy as np
 
-from .sosengines import canonical_engine
+from .filterengines import OverlapEngine
+from .sosengines import canonical_engine, require_shared_coefficients
 from .sosstate import steady_state_per_channel
 
 
@@ -97,12 +98,11 @@ class ScipyOverlapEngine:
         self._held = None
 
 
-def make_overlap_engine(engine, coefficients, nb_channel, dtype, chunksize, overlapsize, describe):
+def make_overlap_engine(engine: str, coefficients: np.ndarray, nb_channel: int, dtype: np.dtype,
+                        chunksize: int, overlapsize: int, describe: str) -> OverlapEngine:
     """Build the overlap engine named ``engine`` for ``nb_channel`` channels of ``dtype`` samples."""
     if canonical_engine(engine, describe) == "scipy":
-        if coefficients.ndim == 3:
-            raise ValueError(f"{describe}: per-channel coefficients {coefficients.shape} need "
-                             "engine='opencl'")
+        require_shared_coefficients(coefficients, describe)
         return ScipyOverlapEngine(coefficients, nb_channel, dtype, chunksize, overlapsize)
     from .opencloverlap import OpenCLOverlapEngine
     return OpenCLOverlapEngine(coefficients, nb_channel, dtype, chunksize, overlapsize)

@@ -22,6 +22,8 @@ import sys
 
 import numpy as np
 
+from .filterengines import SosEngine
+
 ENGINES = ("scipy", "opencl")
 
 #: Other names accepted for an engine: pyacq 2.0's OpenCL variants.
@@ -111,15 +113,21 @@ class ScipySosEngine:
         return out.astype(self.dtype, copy=False)
 
     def close(self):
-        pass
+        """Nothing to release: the state is a numpy array."""
 
 
-def make_sos_engine(engine, coefficients, nb_channel, dtype, chunksize, describe):
+def require_shared_coefficients(coefficients, describe):
+    """Refuse per-channel coefficients (n_channels, n_sections, 6): only OpenCL runs them."""
+    if coefficients.ndim == 3:
+        raise ValueError(f"{describe}: per-channel coefficients {coefficients.shape} need "
+                         "engine='opencl'")
+
+
+def make_sos_engine(engine: str, coefficients: np.ndarray, nb_channel: int, dtype: np.dtype,
+                    chunksize: int | None, describe: str) -> SosEngine:
     """Build the engine named ``engine`` for ``nb_channel`` channels of ``dtype`` samples."""
     if canonical_engine(engine, describe) == "scipy":
-        if coefficients.ndim == 3:
-            raise ValueError(f"{describe}: per-channel coefficients {coefficients.shape} need "
-                             "engine='opencl'")
+        require_shared_coefficients(coefficients, describe)
         return ScipySosEngine(coefficients, nb_channel, dtype)
     from .openclsos import OpenCLSosEngine
     return OpenCLSosEngine(coefficients, nb_channel, dtype, chunksize)

@@ -1,17 +1,28 @@
 """InputStream: the receiving end of a stream."""
+from __future__ import annotations
+
 import logging
 import time
+from collections.abc import Callable
+from typing import Any, cast
 
+import numpy as np
 import zmq
 
 from ..rpc.socket_watch import SocketWatch
 from .errors import BufferOverrunError, StreamSpecError, StreamStateError
 from .outputstream import OutputStream
+from .owner import InputOwner
 from .ringbuffer import RingBuffer
 from .streamdtype import dtype_from_params
 from .streamparams import normalize_shape
 from .subscriber import StreamSubscriber
-from .transfermodes import get_transfermode
+from .transfermodes import BufferedReceiver, Receiver, get_transfermode
+
+#: What ``InputStream.connect()`` accepts: an OutputStream, a proxy to one, or its params.
+OutputLike = Any
+#: ``confirm(token, timeout)``: asks the output to confirm a new subscription.
+Confirm = Callable[[str, float], dict[str, int]]
 
 logger = logging.getLogger(__name__)
 
@@ -19,7 +30,7 @@ logger = logging.getLogger(__name__)
 _LINK_EVENTS = zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_SUCCEEDED
 
 
-def _resolve_output(output):
+def _resolve_output(output: OutputLike) -> tuple[dict[str, Any], Confirm | None]:
     """Return ``(params, confirm)`` for an OutputStream, a proxy to one, or a params dict."""
     if isinstance(output, dict):
         return output, None
@@ -29,7 +40,7 @@ def _resolve_output(output):
     if not isinstance(params, dict):
         params = params._get_value()
 
-    def confirm_remotely(token, timeout):
+    def confirm_remotely(token: str, timeout: float) -> dict[str, int]:
         # The remote call may take the whole ``timeout``: the proxy must wait longer.
         return output.confirm_subscription(token, timeout, _timeout=timeout + 10.0)
 
@@ -54,15 +65,17 @@ class InputStream:
     and :attr:`source_lost` is True until the source is connected again.
     """
 
-    def __init__(self, spec=None, node=None, name=None):
-        self.spec = {} if spec is None else spec
+    def __init__(self, spec: dict[str, Any] | None = None, node: InputOwner | None = None,
+                 name: str | None = None) -> None:
+        self.spec: dict[str, Any] = {} if spec is None else spec
         self.node = node
         self.name = name
         self.connected = False
-        self.params = {}
-        self.buffer = None
-        self.receiver = None
-        self._subscriber = None
+        self.params: dict[str, Any] = {}
+        self.buffer: RingBuffer | None = None
+        self.receiver: Receiver | None = None
+        self._subscriber: StreamSubscriber | None = None
+        self._poller: zmq.Poller | None = None
         self._own_buffer = False
         self.gap_count = 0
         self.lost_samples = 0
@@ -70,19 +83,20 @@ class InputStream:
         self.restart_count = 0
         #: True while the connection to the source is lost (its process died, say).
         self.source_lost = False
-        self._link_monitor = None
-        self._epoch = None
-        self._expected = None
+        self._link_monitor: SocketWatch | None = None
+        self._epoch: int | None = None
+        self._expected: int | None = None
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         url = f" {self.params['url']}" if self.connected else ""
         return f"<InputStream {self.name!r}{url} {'connected' if self.connected else 'not connected'}>"
 
-    def _describe(self):
-        node = f" of {self.node._describe()}" if hasattr(self.node, "_describe") else ""
+    def _describe(self) -> str:
+        describe_node = getattr(self.node, "_describe", None)
+        node = f" of {describe_node()}" if describe_node is not None else ""
         return f"InputStream {self.name!r}{node}" if self.name else f"InputStream{node}"
 
-    def connect(self, output):
+    def connect(self, output: OutputLike) -> None:
         """Connect to ``output``: an OutputStream, an RPC proxy to one, or its ``params`` dict.
 
         Returns once every chunk the output sends from now on will be received.
@@ -98,11 +112,12 @@ class InputStream:
         _, receiver_class = get_transfermode(params["transfermode"])
         subscriber = StreamSubscriber(params["url"], confirm)
         try:
-            self.receiver = receiver_class(subscriber.socket, params)
+            receiver = receiver_class(subscriber.socket, params)
         except BaseException:
             subscriber.close()
             raise
         self._subscriber = subscriber
+        self.receiver = receiver
         # One poller for every poll(): Socket.poll() would build one per call.
         self._poller = zmq.Poller()
         self._poller.register(subscriber.socket, zmq.POLLIN)
@@ -111,15 +126,15 @@ class InputStream:
             self._poller.register(self._link_monitor.reader, zmq.POLLIN)
         self.source_lost = False
         self.params = dict(params)
-        self.buffer, self._own_buffer = self.receiver.buffer, False
+        self.buffer, self._own_buffer = receiver.buffer, False
         if subscriber.position is not None:
             self._epoch = subscriber.position["epoch"]
             self._expected = subscriber.position["index"]
         self.connected = True
-        if self.node is not None:
+        if self.node is not None and self.name is not None:
             self.node._input_connected(self.name)
 
-    def _check_spec(self, params):
+    def _check_spec(self, params: dict[str, Any]) -> None:
         mismatches = []
         spec = self.spec
         if spec.get("dtype") is not None and (
@@ -139,26 +154,28 @@ class InputStream:
             )
 
     @property
-    def socket(self):
+    def socket(self) -> zmq.Socket | None:
         """The ZeroMQ SUB socket chunks arrive on, for polling several inputs with one
         ``zmq.Poller`` (then read with ``recv()``); None until connected."""
         return None if self._subscriber is None else self._subscriber.socket
 
-    def _require_connected(self, action):
-        if not self.connected:
+    def _require_connected(self, action: str) -> tuple[StreamSubscriber, zmq.Poller, Receiver]:
+        """The subscriber, its poller and the receiver, or the error saying *action* needs them."""
+        if self._subscriber is None or self._poller is None or self.receiver is None:
             raise StreamStateError(f"{self._describe()} cannot {action}: it is not connected")
+        return self._subscriber, self._poller, self.receiver
 
-    def poll(self, timeout=None):
+    def poll(self, timeout: int | None = None) -> bool:
         """Return True if a chunk is ready, waiting up to ``timeout`` ms (None: forever).
 
         Meanwhile, a lost or restored connection to the source updates
         :attr:`source_lost` (and is logged).
         """
-        self._require_connected("poll")
-        data_socket = self._subscriber.socket
+        subscriber, poller, _ = self._require_connected("poll")
+        data_socket = subscriber.socket
         deadline = None if timeout is None else time.monotonic() + timeout / 1000.0
         while True:
-            ready = dict(self._poller.poll(timeout))
+            ready = dict(poller.poll(timeout))
             if self._link_monitor is not None and self._link_monitor.reader in ready:
                 self._read_link_events()
             if data_socket in ready:
@@ -168,7 +185,9 @@ class InputStream:
             if deadline is not None:
                 timeout = max(0, int((deadline - time.monotonic()) * 1000))
 
-    def _read_link_events(self):
+    def _read_link_events(self) -> None:
+        if self._link_monitor is None:
+            return
         for message in self._link_monitor.pending():
             event = message["event"]
             if event == zmq.EVENT_DISCONNECTED and not self.source_lost:
@@ -181,7 +200,8 @@ class InputStream:
                 logger.info("%s: its source at %s is connected again",
                             self._describe(), self.params["url"])
 
-    def recv(self, return_data=None, with_data=None):
+    def recv(self, return_data: bool | None = None,
+             with_data: bool | None = None) -> tuple[int, np.ndarray | None]:
         """Receive the next chunk (blocking): return ``(index, data)``.
 
         ``index`` is the absolute index of the chunk's last sample + 1. Data
@@ -190,35 +210,35 @@ class InputStream:
         read-only view of the shared buffer (read ``input[start:stop]`` for
         any other span). Data arrays are read-only.
         """
-        self._require_connected("recv")
+        _, _, receiver = self._require_connected("recv")
         if with_data is not None:
             if return_data is not None and bool(return_data) != bool(with_data):
                 raise TypeError("recv(): return_data and with_data are aliases; give one")
             return_data = with_data
         if return_data is None:
-            return_data = self.receiver.returns_data
-        index, epoch, n, data = self.receiver.recv()
+            return_data = receiver.returns_data
+        index, epoch, n, data = receiver.recv()
         self._account(index, epoch, n)
         if data is None and (return_data or self._own_buffer):
             try:
-                data = self.receiver.read(index - n, index)
+                data = cast(BufferedReceiver, receiver).read(index - n, index)
             except BufferOverrunError:
                 self.overrun_count += 1
                 logger.warning("%s: chunk ending at %d was overwritten before it was read",
                                self._describe(), index)
                 raise
-        if self._own_buffer:
+        if self._own_buffer and self.buffer is not None and data is not None:
             self.buffer.new_chunk(data, index)
         return index, (data if return_data else None)
 
-    def _account(self, index, epoch, n):
+    def _account(self, index: int, epoch: int, n: int) -> None:
         """Update gap / restart bookkeeping for a chunk of ``n`` samples ending at ``index``."""
         if epoch != self._epoch:
             if self._epoch is not None:
                 self.restart_count += 1
                 logger.debug("%s: the output restarted at index 0", self._describe())
                 self._expected = 0
-                if self._own_buffer:
+                if self._own_buffer and self.buffer is not None:
                     self.buffer.reset()
             self._epoch = epoch
         start = index - n
@@ -231,7 +251,7 @@ class InputStream:
             )
         self._expected = index
 
-    def empty_queue(self):
+    def empty_queue(self) -> None:
         """Receive and discard every chunk already waiting, so the next recv() is fresh.
 
         Discarded chunks still update the attached buffer and the gap counters.
@@ -243,7 +263,9 @@ class InputStream:
             except BufferOverrunError:
                 continue
 
-    def set_buffer(self, size=None, double=True, axisorder=None, shmem=None, fill=None):
+    def set_buffer(self, size: int | None = None, double: bool = True,
+                   axisorder: tuple[int, ...] | None = None, shmem: bool | str | None = None,
+                   fill: float | None = None) -> None:
         """Ensure chunks are kept in a RingBuffer of at least ``size`` samples.
 
         A sharedmem stream's own shared buffer is used when it already fits
@@ -251,13 +273,13 @@ class InputStream:
         attached (replacing any previous one) and every received chunk is
         copied into it. Read it with :meth:`get_data` or ``input[start:stop]``.
         """
-        self._require_connected("set_buffer")
+        _, _, receiver = self._require_connected("set_buffer")
         shape = self.params.get("shape")
         if shape is None:
             raise StreamSpecError(
                 f"{self._describe()}: set_buffer() needs the output to declare its shape"
             )
-        shared = self.receiver.buffer
+        shared = receiver.buffer
         if shared is not None and shmem is None and fill is None and (
             (size is None or size <= shared.shape[0])
             and bool(double) == shared.double
@@ -280,35 +302,35 @@ class InputStream:
                             fill=fill, axisorder=axisorder, shmem=shmem)
         self._replace_buffer(buffer, own=True)
 
-    def _replace_buffer(self, buffer, own):
-        if self._own_buffer and self.buffer is not buffer:
+    def _replace_buffer(self, buffer: RingBuffer, own: bool) -> None:
+        if self._own_buffer and self.buffer is not None and self.buffer is not buffer:
             self.buffer.close()
         self.buffer, self._own_buffer = buffer, own
 
-    def _require_buffer(self):
+    def _require_buffer(self) -> RingBuffer:
         if self.buffer is None:
             raise StreamStateError(
                 f"{self._describe()} has no buffer to read from: call set_buffer() first"
             )
         return self.buffer
 
-    def get_data(self, *args, **kwargs):
+    def get_data(self, *args: Any, **kwargs: Any) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Read the attached RingBuffer; see :meth:`RingBuffer.get_data`."""
         return self._require_buffer().get_data(*args, **kwargs)
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: int | slice) -> np.ndarray:
         """``input[start:stop]``: read the attached buffer by absolute index."""
         return self._require_buffer()[key]
 
-    def reset_buffer_index(self):
+    def reset_buffer_index(self) -> None:
         """Forget the stream position (the next chunk sets it) and clear an attached buffer."""
         self._expected = None
-        if self._own_buffer:
+        if self._own_buffer and self.buffer is not None:
             self.buffer.reset()
 
-    def close(self):
+    def close(self) -> None:
         """Close the socket and release buffers; nothing can be received afterwards."""
-        if self._own_buffer:
+        if self._own_buffer and self.buffer is not None:
             self.buffer.close()
         if self.receiver is not None:
             self.receiver.close()
@@ -323,7 +345,7 @@ class InputStream:
         self.connected = False
 
 
-def _shape_matches(required, declared):
+def _shape_matches(required: Any, declared: Any) -> bool:
     """True if a declared output shape satisfies a required one (-1 in time matches anything)."""
     if declared is None:
         return False

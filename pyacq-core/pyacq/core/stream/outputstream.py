@@ -1,15 +1,19 @@
 """OutputStream: the sending end of a stream."""
+from __future__ import annotations
+
 import operator
 import threading
 import time
+from typing import Any
 
 import numpy as np
 
 from .errors import StreamConnectionError, StreamSpecError, StreamStateError
+from .owner import OutputOwner
 from .publisher import StreamPublisher
 from .streamdtype import dtype_from_params
 from .streamparams import STREAM_DEFAULTS, build_params
-from .transfermodes import all_transfermodes, get_transfermode
+from .transfermodes import Sender, all_transfermodes, get_transfermode
 
 #: Longest time confirm_subscription holds the send lock in one go (seconds).
 _CONFIRM_SLICE = 0.005
@@ -30,49 +34,51 @@ class OutputStream:
     while another thread connects a new InputStream.
     """
 
-    def __init__(self, spec=None, node=None, name=None):
-        self.spec = {} if spec is None else spec
+    def __init__(self, spec: dict[str, Any] | None = None, node: OutputOwner | None = None,
+                 name: str | None = None) -> None:
+        self.spec: dict[str, Any] = {} if spec is None else spec
         self.node = node
         self.name = name
         self.configured = False
         self.closed = False
-        self.sender = None
+        self.sender: Sender | None = None
         #: What the params still wait for (e.g. "the node's input 'signals'"),
         #: set by the node; None when the spec is complete.
-        self.awaiting = None
-        self._params = None
+        self.awaiting: str | None = None
+        self._params: dict[str, Any] | None = None
         # The keywords given to configure(), and the params derived from them and the spec
         # (before the socket and the sender add theirs): what follow_spec() starts from.
-        self._requested = {}
-        self._derived = None
+        self._requested: dict[str, Any] = {}
+        self._derived: dict[str, Any] | None = None
         # (error class, message) while the params no longer describe what the node sends.
-        self._out_of_date = None
-        self._publisher = None
+        self._out_of_date: tuple[type[Exception], str] | None = None
+        self._publisher: StreamPublisher | None = None
         self._index = 0
         self._lock = threading.Lock()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         state = "closed" if self.closed else "configured" if self.configured else "not configured"
-        url = f" {self._publisher.url}" if self.configured else ""
+        url = f" {self._publisher.url}" if self._publisher is not None else ""
         return f"<OutputStream {self.name!r}{url} {state}>"
 
-    def _describe(self):
-        node = f" of {self.node._describe()}" if hasattr(self.node, "_describe") else ""
+    def _describe(self) -> str:
+        describe_node = getattr(self.node, "_describe", None)
+        node = f" of {describe_node()}" if describe_node is not None else ""
         return f"OutputStream {self.name!r}{node}" if self.name else f"OutputStream{node}"
 
     @property
-    def params(self):
+    def params(self) -> dict[str, Any]:
         """Plain dict describing the configured stream: what an InputStream needs to connect."""
         self._require_ready("give its params")
-        return dict(self._params)
+        return dict(self._params or {})
 
     @property
-    def last_index(self):
+    def last_index(self) -> int:
         """Absolute index of the last chunk sent (its last sample + 1); 0 before any, and
         again after ``reset_buffer_index()``."""
         return self._index
 
-    def _require_ready(self, action):
+    def _require_ready(self, action: str) -> None:
         """Raise unless the params describe what the stream will send."""
         if not self.configured:
             raise StreamStateError(
@@ -88,7 +94,14 @@ class OutputStream:
             error_class, message = self._out_of_date
             raise error_class(message)
 
-    def configure(self, **kwargs):
+    def _ready(self, action: str) -> tuple[StreamPublisher, Sender]:
+        """The publisher and the sender, or the error telling why the stream cannot *action*."""
+        self._require_ready(action)
+        if self._publisher is None or self.sender is None:
+            raise StreamStateError(f"{self._describe()} cannot {action}: it is closed")
+        return self._publisher, self.sender
+
+    def configure(self, **kwargs: Any) -> None:
         """Configure the stream and open its socket.
 
         Stream parameters: ``protocol`` ('tcp', 'ipc', 'inproc'),
@@ -120,10 +133,10 @@ class OutputStream:
             raise
         self._requested = dict(kwargs)
         self.configured = True
-        if self.node is not None:
+        if self.node is not None and self.name is not None:
             self.node.after_output_configure(self.name)
 
-    def follow_spec(self):
+    def follow_spec(self) -> bool:
         """Re-derive the params from ``spec``, which the node changed after configure().
 
         The documented order configures a node's outputs before connecting its
@@ -154,20 +167,22 @@ class OutputStream:
         ``send()`` raise it again, until a later call succeeds.
         """
         with self._lock:
-            if not self.configured or self.awaiting is not None:
+            if self._publisher is None or self.awaiting is not None:
                 self._require_ready("follow its spec")
+            publisher = self._publisher
+            assert publisher is not None  # _require_ready raised otherwise
             self._out_of_date = None
             try:
                 sender_class, params = self._derive_params(
                     self._requested, spec_origin="the node's spec (set from its connected input)")
                 if self.sender is not None and params == self._derived:
                     return False
-                if self.sender is not None and self._publisher.has_readers():
+                if self.sender is not None and self._derived is not None and publisher.has_readers():
                     changed = sorted(k for k in params if params[k] != self._derived.get(k))
                     raise StreamStateError(
                         f"{self._describe()}: its node changes {changed} to "
                         f"{[params[k] for k in changed]}, but an InputStream already connected to "
-                        f"{self._publisher.url} with the old values; connect downstream streams "
+                        f"{publisher.url} with the old values; connect downstream streams "
                         "after the node's inputs are connected"
                     )
                 old_sender, self.sender = self.sender, None
@@ -240,7 +255,7 @@ class OutputStream:
             )
         return data
 
-    def send(self, data, index=None):
+    def send(self, data: np.ndarray | bytes, index: int | None = None) -> None:
         """Send a chunk (samples along axis 0).
 
         ``index`` is the absolute index of the chunk's last sample + 1; it
@@ -249,10 +264,11 @@ class OutputStream:
         Contiguous arrays are sent without a copy: do not modify ``data``
         afterwards.
         """
-        if self.sender is None or self._out_of_date is not None:
-            self._require_ready("send")
-        data = self._as_chunk(data)
-        n = data.shape[0]
+        publisher, sender = self._publisher, self.sender
+        if publisher is None or sender is None or self._out_of_date is not None:
+            publisher, sender = self._ready("send")
+        chunk = self._as_chunk(data)
+        n = chunk.shape[0]
         with self._lock:
             if index is None:
                 index = self._index + n
@@ -264,40 +280,39 @@ class OutputStream:
                         f"back before index {self._index} already sent; indexes only grow "
                         "(reset_buffer_index() restarts at 0)"
                     )
-            self._publisher.drain()
-            self.sender.send(index, data)
+            publisher.drain()
+            sender.send(index, chunk)
             self._index = index
 
-    def reset_buffer_index(self):
+    def reset_buffer_index(self) -> None:
         """Restart the stream at index 0 (as on every Node.start()); readers see a new epoch."""
-        if self.sender is None:
-            self._require_ready("reset its index")
+        _, sender = self._ready("reset its index")
         with self._lock:
-            self.sender.reset_index()
+            sender.reset_index()
             self._index = 0
 
-    def confirm_subscription(self, token, timeout):
+    def confirm_subscription(self, token: str, timeout: float) -> dict[str, int]:
         """Block until the InputStream that subscribed with ``token`` (hex) receives every later chunk.
 
         Returns the stream position at that moment, ``{'index', 'epoch'}``,
         so the reader can tell a gap from data sent before it connected.
         Called by ``InputStream.connect`` (possibly through RPC).
         """
-        token = bytes.fromhex(token)
+        subscription = bytes.fromhex(token)
         deadline = time.monotonic() + timeout
         while True:
             with self._lock:
-                if self.sender is None:
+                if self._publisher is None or self.sender is None:
                     raise StreamStateError(f"{self._describe()} is not configured or closed")
-                if self._publisher.wait_for_token(token, _CONFIRM_SLICE):
+                if self._publisher.wait_for_token(subscription, _CONFIRM_SLICE):
                     return {"index": self._index, "epoch": self.sender.epoch}
+                url = self._publisher.url
             if time.monotonic() >= deadline:
                 raise StreamConnectionError(
-                    f"{self._describe()}: the new InputStream did not reach "
-                    f"{self._params['url']} within {timeout} s"
+                    f"{self._describe()}: the new InputStream did not reach {url} within {timeout} s"
                 )
 
-    def close(self):
+    def close(self) -> None:
         """Close the socket and release the sender's resources (shared memory, ipc file)."""
         with self._lock:
             if self.sender is not None:

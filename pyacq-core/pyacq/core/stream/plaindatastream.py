@@ -7,12 +7,14 @@ layout is copied once into C order.
 """
 import functools
 import struct
+from typing import Any, ClassVar
 
 import numpy as np
 import zmq
 
 from ..rpc.malloc_tuning import keep_large_buffers_mapped
 from .compression import get_codec
+from .ringbuffer import RingBuffer
 from .streamdtype import dtype_from_params
 
 _PREFIX = struct.Struct("<qIBB")  # index, epoch, layout flags, ndim
@@ -47,9 +49,9 @@ class PlainDataSender:
     array after passing it to ``send``.
     """
 
-    options = {}
+    options: ClassVar[dict[str, Any]] = {}
 
-    def __init__(self, socket, params):
+    def __init__(self, socket: zmq.Socket, params: dict[str, Any]) -> None:
         self._socket = socket
         dtype = dtype_from_params(params["dtype"])
         codec = get_codec(params["compression"], dtype.itemsize)
@@ -59,7 +61,8 @@ class PlainDataSender:
         self._as_bytes = self._compress is not None or not _exports_buffer(dtype)
         self.epoch = 0
 
-    def send(self, index, data):
+    def send(self, index: int, data: np.ndarray) -> None:
+        """Publish ``data`` as ``[header, bytes]`` (one frame when small); ``index`` ends the chunk."""
         layout = data.flags
         if layout.c_contiguous:
             flags, body = 0, data
@@ -84,27 +87,28 @@ class PlainDataSender:
             self._socket.send(header, zmq.SNDMORE)
             self._socket.send(body, copy=False)
 
-    def reset_index(self):
+    def reset_index(self) -> None:
+        """Start a new epoch: readers tell the restarted index from a gap."""
         self.epoch += 1
 
-    def close(self):
-        self._socket = None
+    def close(self) -> None:
+        """Nothing to release: the OutputStream owns and closes the socket."""
 
 
 class PlainDataReceiver:
     """Receives what :class:`PlainDataSender` sends; chunks are read-only arrays over the message."""
 
     returns_data = True
-    buffer = None
+    buffer: RingBuffer | None = None
 
-    def __init__(self, socket, params):
+    def __init__(self, socket: zmq.Socket, params: dict[str, Any]) -> None:
         keep_large_buffers_mapped()  # each large chunk arrives in a fresh ZeroMQ buffer
         self._socket = socket
         self._dtype = dtype_from_params(params["dtype"])
         codec = get_codec(params["compression"], self._dtype.itemsize)
         self._decompress = None if codec is None else codec[1]
 
-    def recv(self):
+    def recv(self) -> tuple[int, int, int, np.ndarray]:
         """Return ``(index, epoch, n_samples, data)`` for the next chunk."""
         message = self._socket.recv()
         index, epoch, flags, ndim = _PREFIX.unpack_from(message)
@@ -120,5 +124,5 @@ class PlainDataReceiver:
         data = data.reshape(shape) if not flags & _FORTRAN else data.reshape(shape[::-1]).T
         return index, epoch, shape[0], data
 
-    def close(self):
-        self._socket = None
+    def close(self) -> None:
+        """Nothing to release: the InputStream owns and closes the socket."""

@@ -14,6 +14,8 @@ subscription has reached it:
   monitor) and subscriptions, and before each send waits for the
   subscriptions still in flight (:meth:`StreamPublisher.drain`).
 """
+from __future__ import annotations
+
 import logging
 import os
 import shutil
@@ -35,7 +37,7 @@ TOKEN_TOPIC = b"\x00pyacq-subscriber:"
 
 #: inproc addresses bound in this process, so a reader can tell a closed or
 #: foreign-process inproc stream from a slow one.
-live_inproc_urls = weakref.WeakValueDictionary()
+live_inproc_urls: weakref.WeakValueDictionary[str, StreamPublisher] = weakref.WeakValueDictionary()
 
 logger = logging.getLogger(__name__)
 

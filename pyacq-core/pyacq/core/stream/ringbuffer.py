@@ -12,9 +12,14 @@ to back, so each sample is still written once; otherwise every sample is
 written twice. The header records the layout, so that readers in other
 processes map the data the same way (or, if they cannot, read it in two parts).
 """
+from __future__ import annotations
+
 import operator
+from collections.abc import Sequence
+from typing import Literal, SupportsFloat, overload
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from . import mirroredmemory
 from .errors import BufferOverrunError
@@ -58,7 +63,9 @@ class RingBuffer:
         of a writer created with the same shape/dtype/double/axisorder.
     """
 
-    def __init__(self, shape, dtype, double=True, fill=None, axisorder=None, shmem=None):
+    def __init__(self, shape: Sequence[int], dtype: DTypeLike | str | list, double: bool = True,
+                 fill: SupportsFloat | None = None, axisorder: Sequence[int] | None = None,
+                 shmem: bool | str | None = None) -> None:
         self.shape = tuple(int(n) for n in shape)
         if len(self.shape) < 1 or self.shape[0] < 1:
             raise ValueError(f"RingBuffer shape must start with a positive size, got {shape}")
@@ -177,15 +184,15 @@ class RingBuffer:
             )
 
     @property
-    def shm_id(self):
+    def shm_id(self) -> str | None:
         """Id of the shared memory segment, or None for a private buffer."""
         return None if self._shm is None else self._shm.shm_id
 
-    def index(self):
+    def index(self) -> int:
         """Absolute index of the next sample to be written (= samples written so far)."""
         return int(self._header[_HEAD_SLOT])
 
-    def first_index(self):
+    def first_index(self) -> int:
         """Oldest absolute index still readable (negative before the buffer first fills)."""
         return int(self._header[_HEAD_SLOT]) - self._size
 
@@ -198,7 +205,7 @@ class RingBuffer:
         # A mirrored buffer's second turn is the first one again.
         self._buffer[:self._period if self._mirrored else self._length] = self._fill_value()
 
-    def reset(self):
+    def reset(self) -> None:
         """Restart at index 0 with every sample set to the fill value (writer only)."""
         self._check_writable()
         self._header[_RESERVED_SLOT] = int(self._header[_HEAD_SLOT]) + self._size
@@ -212,7 +219,7 @@ class RingBuffer:
                 f"RingBuffer {self.shm_id!r} is attached read-only to another writer's memory"
             )
 
-    def new_chunk(self, data, index=None):
+    def new_chunk(self, data: np.ndarray, index: int | None = None) -> None:
         """Append ``data`` (samples along axis 0) ending at absolute ``index``.
 
         ``index`` defaults to the current index + ``len(data)``. A larger index
@@ -272,7 +279,16 @@ class RingBuffer:
             if self.double:
                 buffer[slot + period:slot + period + length] = part
 
-    def get_data(self, start, stop, copy=False, join=True):
+    @overload
+    def get_data(self, start: int, stop: int, copy: bool = ...,
+                 join: Literal[True] = ...) -> np.ndarray: ...
+
+    @overload
+    def get_data(self, start: int, stop: int, copy: bool = ...,
+                 *, join: Literal[False]) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def get_data(self, start: int, stop: int, copy: bool = False,
+                 join: bool = True) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Return samples ``[start, stop)`` (absolute indexes).
 
         ``copy=False`` returns a view whenever possible (always with
@@ -293,6 +309,7 @@ class RingBuffer:
             first, second = buffer[position:position + count], buffer[0:0]
         else:
             first, second = buffer[position:period], buffer[0:count - (period - position)]
+        result: np.ndarray | tuple[np.ndarray, np.ndarray]
         if join:
             if second.shape[0]:
                 result, copied = np.concatenate([first, second]), True
@@ -331,7 +348,7 @@ class RingBuffer:
                 f"indexes from {oldest} (reader lapped by the writer)"
             )
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: int | slice) -> np.ndarray:
         """Absolute-index access: ``buf[i]``, ``buf[start:stop:step]``, ``buf[start:stop, channels]``.
 
         Negative indexes count back from the write head (``buf[-10:]`` is the
@@ -378,7 +395,7 @@ class RingBuffer:
             ) from None
         return head + index if index < 0 else index
 
-    def close(self):
+    def close(self) -> None:
         """Release the memory (a shared segment is removed if this buffer created it)."""
         self._buffer = self._header = None
         if self._shm is not None:

@@ -7,13 +7,17 @@ that process exits, so a reader's exit would destroy the writer's buffer.
 Here only the creator of a segment ever removes it: on ``close()``, when it is
 garbage collected, or at interpreter exit.
 """
+from __future__ import annotations
+
 import mmap
 import os
 import secrets
 import sys
 import weakref
+from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from . import mirroredmemory
 from .streamdtype import dtype_from_params, dtype_to_params
@@ -49,19 +53,23 @@ class SharedMem:
     reader in another process cannot then overwrite the writer's data by mistake.
     """
 
-    def __init__(self, nbytes, shm_id=None, readonly=None):
+    def __init__(self, nbytes: int | None, shm_id: str | None = None,
+                 readonly: bool | None = None) -> None:
         self.owner = shm_id is None
         if readonly is None:
             readonly = not self.owner
         if nbytes is None and not self.owner and _posixshmem is not None:
             nbytes = self._segment_size(str(shm_id))
+        if nbytes is None:
+            raise ValueError(f"SharedMem({shm_id!r}): give nbytes, the segment's size (only POSIX "
+                             "shared memory tells it)")
         nbytes = int(nbytes)
         if nbytes <= 0:
             raise ValueError(f"SharedMem needs a positive size in bytes, got {nbytes}")
         self.nbytes = nbytes
         self.readonly = bool(readonly) and not self.owner
         self.shm_id = _new_shm_id() if self.owner else str(shm_id)
-        if _posixshmem is None:
+        if sys.platform == "win32":
             access = mmap.ACCESS_READ if self.readonly else mmap.ACCESS_WRITE
             self._mmap = mmap.mmap(-1, nbytes, tagname=self.shm_id, access=access)
         else:
@@ -112,11 +120,12 @@ class SharedMem:
         finally:
             os.close(fd)
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, int | str]:
         """Return what another process needs to open this segment: ``SharedMem(**d)``."""
         return {"nbytes": self.nbytes, "shm_id": self.shm_id}
 
-    def to_numpy(self, offset, dtype, shape, strides=None):
+    def to_numpy(self, offset: int, dtype: DTypeLike, shape: tuple[int, ...],
+                 strides: tuple[int, ...] | None = None) -> np.ndarray:
         """Return a numpy array viewing part of the segment (read-only if the mapping is)."""
         return np.ndarray(shape, dtype=dtype, buffer=self._mmap, offset=offset, strides=strides)
 
@@ -134,7 +143,7 @@ class SharedMem:
         finally:
             os.close(fd)
 
-    def close(self):
+    def close(self) -> None:
         """Unmap the segment; the owner also removes it so no process can open it again.
 
         Arrays obtained from :meth:`to_numpy` stay valid: the mapping itself is
@@ -157,20 +166,21 @@ class SharedArray:
     ``readonly=False`` (as ``SharedArray(..., shm_id=...)`` does).
     """
 
-    def __init__(self, shape=(1,), dtype="float64", shm_id=None, readonly=None):
+    def __init__(self, shape: int | tuple[int, ...] = (1,), dtype: DTypeLike | str = "float64",
+                 shm_id: str | None = None, readonly: bool | None = None) -> None:
         if isinstance(shape, (int, np.integer)):
             shape = (shape,)
         self.shape = tuple(int(n) for n in shape)
         self.dtype = dtype_from_params(dtype)
         nbytes = int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
         self.shm = SharedMem(max(nbytes, 1), shm_id=shm_id, readonly=readonly)
-        self.array = self.shm.to_numpy(0, self.dtype, self.shape)
+        self.array: np.ndarray | None = self.shm.to_numpy(0, self.dtype, self.shape)
 
-    def to_numpy(self):
-        """The array (a view of the shared memory, read-only if opened so)."""
+    def to_numpy(self) -> np.ndarray | None:
+        """The array (a view of the shared memory, read-only if opened so); None once closed."""
         return self.array
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, object]:
         """What another process needs to open this array: ``SharedArray.from_dict(d)``."""
         return {
             "shape": list(self.shape),
@@ -179,10 +189,11 @@ class SharedArray:
         }
 
     @classmethod
-    def from_dict(cls, description, readonly=True):
+    def from_dict(cls, description: dict[str, Any], readonly: bool = True) -> SharedArray:
         """Open the array that ``to_dict()`` described (read-only by default)."""
         return cls(description["shape"], description["dtype"], description["shm_id"], readonly)
 
-    def close(self):
+    def close(self) -> None:
+        """Drop the array and close the memory (the creator also removes the segment)."""
         self.array = None
         self.shm.close()

@@ -6,6 +6,10 @@ the ring buffer's header tells them when the writer has lapped them.
 """
 import numbers
 import struct
+from typing import Any, ClassVar
+
+import numpy as np
+import zmq
 
 from .errors import StreamSpecError
 from .ringbuffer import RingBuffer
@@ -37,9 +41,9 @@ class SharedMemSender:
     samples not yet written).
     """
 
-    options = {"buffer_size": None, "double": False, "axisorder": None, "fill": None}
+    options: ClassVar[dict[str, Any]] = {"buffer_size": None, "double": False, "axisorder": None, "fill": None}
 
-    def __init__(self, socket, params):
+    def __init__(self, socket: zmq.Socket, params: dict[str, Any]) -> None:
         if params.get("compression"):
             raise StreamSpecError("compression applies to transfermode='plaindata' only")
         fill = params["fill"]
@@ -57,7 +61,8 @@ class SharedMemSender:
         self._size = self.ring.shape[0]
         self.epoch = 0
 
-    def send(self, index, data):
+    def send(self, index: int, data: np.ndarray) -> None:
+        """Write ``data`` to the ring buffer, then publish ``(index, epoch, n_samples)``."""
         n = data.shape[0]
         if n > self._size:
             raise ValueError(
@@ -67,13 +72,14 @@ class SharedMemSender:
         self.ring._append(data, index - n, index)
         self._socket.send(_MESSAGE.pack(index, self.epoch, n))
 
-    def reset_index(self):
+    def reset_index(self) -> None:
+        """Clear the ring buffer and start a new epoch."""
         self.ring.reset()
         self.epoch += 1
 
-    def close(self):
+    def close(self) -> None:
+        """Release the shared memory segment (the OutputStream closes the socket)."""
         self.ring.close()
-        self._socket = None
 
 
 class SharedMemReceiver:
@@ -81,22 +87,22 @@ class SharedMemReceiver:
 
     returns_data = False
 
-    def __init__(self, socket, params):
+    def __init__(self, socket: zmq.Socket, params: dict[str, Any]) -> None:
         self._socket = socket
         self.buffer = RingBuffer(
             _ring_shape(params), dtype_from_params(params["dtype"]), double=params["double"],
             fill=params.get("fill"), axisorder=params["axisorder"], shmem=params["shm_id"],
         )
 
-    def recv(self):
+    def recv(self) -> tuple[int, int, int, None]:
         """Return ``(index, epoch, n_samples, None)`` for the next chunk; see :meth:`read`."""
         index, epoch, n = _MESSAGE.unpack(self._socket.recv())
         return index, epoch, n, None
 
-    def read(self, start, stop):
+    def read(self, start: int, stop: int) -> np.ndarray:
         """Samples ``[start, stop)`` from shared memory: a view, or BufferOverrunError if lapped."""
         return self.buffer.get_data(start, stop)
 
-    def close(self):
+    def close(self) -> None:
+        """Detach from the writer's shared memory (the InputStream closes the socket)."""
         self.buffer.close()
-        self._socket = None
