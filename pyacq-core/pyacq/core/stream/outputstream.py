@@ -264,12 +264,14 @@ class OutputStream:
         Contiguous arrays are sent without a copy: do not modify ``data``
         afterwards.
         """
-        publisher, sender = self._publisher, self.sender
-        if publisher is None or sender is None or self._out_of_date is not None:
-            publisher, sender = self._ready("send")
+        if self.sender is None or self._out_of_date is not None:
+            self._require_ready("send")
         chunk = self._as_chunk(data)
         n = chunk.shape[0]
         with self._lock:
+            publisher, sender = self._publisher, self.sender
+            if publisher is None or sender is None or self._out_of_date is not None:
+                publisher, sender = self._ready("send")
             if index is None:
                 index = self._index + n
             else:
