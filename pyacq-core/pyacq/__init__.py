@@ -4,6 +4,8 @@ Importing ``pyacq`` is cheap on purpose: the core names and every installed
 node class are resolved on first access (PEP 562 ``__getattr__``), so no Qt,
 no plugin and no heavy dependency is loaded until something asks for it.
 """
+import functools
+import importlib
 import pkgutil
 
 # Plugin distributions (pyacq-devices, pyacq-dsp, pyacq-viewers, ...) ship
@@ -12,6 +14,7 @@ import pkgutil
 __path__ = pkgutil.extend_path(__path__, __name__)
 
 from pyacq import core
+from pyacq.core._lazy_exports import lazy_exports
 
 #: Subpackages reachable as attributes after a bare ``import pyacq`` (as in
 #: ``pyacq.devices.PyAudio()``), each imported on first access; the plugin ones
@@ -21,7 +24,6 @@ _SUBPACKAGES = {"rec": "pyacq-core", "devices": "pyacq-devices", "dsp": "pyacq-d
 
 
 def _import_subpackage(name):
-    import importlib
     try:
         return importlib.import_module(f"pyacq.{name}")
     except ModuleNotFoundError as exc:
@@ -31,25 +33,27 @@ def _import_subpackage(name):
                              f"(pip install {_SUBPACKAGES[name]})") from None
 
 
-def __getattr__(name):
-    if name in _SUBPACKAGES:
-        return _import_subpackage(name)
-    if name == "__version__":
-        from importlib.metadata import version
-        value = version("pyacq-core")
-    elif name in core._PUBLIC_NAMES:
-        value = getattr(core, name)
-    elif name.startswith("_"):
-        raise AttributeError(f"module 'pyacq' has no attribute {name!r}")
-    else:
-        from pyacq.core.plugins.registry import find_node_type
-        value = find_node_type(name)
-        if value is None:
-            raise AttributeError(f"module 'pyacq' has no attribute {name!r}")
-    globals()[name] = value
-    return value
+def _core_version():
+    from importlib.metadata import version
+    return version("pyacq-core")
 
 
-def __dir__():
+def _find_node_class(name):
+    """The installed or registered node class called ``name`` (``from pyacq import WebCamAV``);
+    private names are never node types, so asking for one reads no entry point."""
+    if name.startswith("_"):
+        return None
+    from pyacq.core.plugins.registry import find_node_type
+    return find_node_type(name)
+
+
+def _node_type_names():
     from pyacq.core.plugins.registry import list_node_types
-    return sorted(set(globals()) | set(core._PUBLIC_NAMES) | set(list_node_types()))
+    return list_node_types()
+
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {**core._PUBLIC_NAMES, "__version__": _core_version,
+     **{name: functools.partial(_import_subpackage, name) for name in _SUBPACKAGES}},
+    find_unlisted=_find_node_class, list_unlisted=_node_type_names)

@@ -86,6 +86,15 @@ def test_streams_created_from_specs():
     node.close()
 
 
+def test_documented_constructor_signature():
+    """``Node(name='', parent=None)`` as pyacq 2.0 documents it: the name by position or
+    keyword, and a ``parent`` that is accepted (and changes nothing)."""
+    assert list(inspect.signature(Node).parameters) == ["name", "parent"]
+    for node in (Node("by_position", None), Node(name="by_keyword", parent=object())):
+        assert node.name in ("by_position", "by_keyword") and not node.configured()
+        node.close()
+
+
 def test_specs_are_per_instance():
     """A node mutating its output spec does not change the class spec or other instances."""
     a, b = RecordingNode(), RecordingNode()

@@ -37,16 +37,37 @@ def test_viewer_without_qapplication_raises_instead_of_aborting(run_python):
     assert "created: QOscilloscope" in result.stdout, result.stderr
 
 
-def test_documented_qt4_style_names_work(run_python):
-    """The documentation's examples create their QApplication as ``QtGui.QApplication([])``
-    (pyqtgraph < 0.13 names): once a pyacq viewer or ThreadPollInput is imported, pyqtgraph's
-    QtGui offers the QtWidgets classes again, and a node shows in that application."""
+def test_pyacq_qt_modules_leave_pyqtgraph_unchanged(run_python):
+    """Importing and using pyacq's Qt modules (WidgetNode, the Qt pollers, a viewer, a Qt RPC
+    server) adds nothing to pyqtgraph's QtGui: its widget aliases are an explicit opt-in."""
     result = run_python("""
         from pyqtgraph.Qt import QtGui, QtWidgets
-        from pyacq.core.tools import ThreadPollInput
+        before = set(vars(QtGui))
+        from pyacq.core.widgetnode import WidgetNode
+        from pyacq.core.tools import ThreadPollInput, ThreadPollOutput
+        from pyacq.core.rpc import QtRPCServer
+        from pyacq import ImageViewer, QOscilloscope
+        app = QtWidgets.QApplication([])
+        ImageViewer().show()
+        print("added:", sorted(set(vars(QtGui)) - before), hasattr(QtGui, "QWidget"))
+    """)
+    assert "added: [] False" in result.stdout, result.stdout + result.stderr
+
+
+def test_documented_qt4_style_names_work_after_the_opt_in(run_python):
+    """The documentation's examples create their QApplication as ``QtGui.QApplication([])``
+    (pyqtgraph < 0.13 names): after ``pyacq.core.qtcompat.add_widget_aliases()`` pyqtgraph's
+    QtGui offers the QtWidgets classes again, keeps its own classes, and a node shows in that
+    application."""
+    result = run_python("""
+        from pyqtgraph.Qt import QtGui, QtWidgets
+        from pyacq.core.qtcompat import add_widget_aliases
+        own_color = QtGui.QColor
+        add_widget_aliases()
+        add_widget_aliases()
         assert QtGui.QApplication is QtWidgets.QApplication
         assert QtGui.QWidget is QtWidgets.QWidget
-        assert QtGui.QColor.__module__ == "PyQt5.QtGui"  # QtGui's own classes are untouched
+        assert QtGui.QColor is own_color and QtGui.QColor.__module__ == "PyQt5.QtGui"
         app = QtGui.QApplication([])
         from pyacq import ImageViewer
         viewer = ImageViewer()

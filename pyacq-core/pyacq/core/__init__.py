@@ -8,10 +8,11 @@
 * :mod:`pyacq.core.distributed`: the Manager, the Hosts and the NodeGroups;
 * :mod:`pyacq.core.plugins`: the node type registry and pyacq's pluggy hooks;
 * :mod:`pyacq.core.streamtools`: the nodes that relay streams, and the input pollers,
-  which pyacq 2.0 users import from :mod:`pyacq.core.tools`.
+  which pyacq 2.0 users import from :mod:`pyacq.core.tools`;
+* :mod:`~pyacq.core.qtcompat`: the Qt4-style ``QtGui`` names that old scripts may opt in to.
 
-Modules with an underscore name (``_lazy_exports``, ``_node_configure``, ``_qtcompat``) are
-private helpers. The modules of pyacq.core's former flat layout (``pyacq.core.manager``,
+Modules with an underscore name (``_lazy_exports``, ``_node_configure``) are private
+helpers. The modules of pyacq.core's former flat layout (``pyacq.core.manager``,
 ``pyacq.core.registry``, ``pyacq.core.inputpoller``, ...) stay importable by those paths:
 each is a module of the new layout under its former name.
 

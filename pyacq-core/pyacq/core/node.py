@@ -54,6 +54,15 @@ class Node:
     are created from them (and ``node.input`` / ``node.output`` when there is
     exactly one). ``_output_follows`` maps an output name to the names of the
     inputs its params are derived from (see :meth:`update_output_specs`).
+
+    Parameters
+    ----------
+    name : str
+        The node's name, shown in its errors and log records.
+    parent : object, optional
+        Accepted and not used: pyacq 2.0 documents ``Node(name='', parent=None)`` and its
+        nodes' ``(parent=None, **kargs)``, so scripts may pass it.
+        :class:`~pyacq.core.widgetnode.WidgetNode` gives its own ``parent`` to Qt.
     """
 
     _input_specs = {}

@@ -1,10 +1,30 @@
-"""``pyacq.core.qtcompat``: the module :mod:`pyacq.core._qtcompat` under its former path.
+"""Qt4-style widget names on ``pyqtgraph.Qt.QtGui``, for pyacq 2.0 scripts that use them.
 
-Importing this path gives that module itself (the same module object, hence the
-same names and state, whichever path is imported first).
+pyacq 2.0's documented examples were written for pyqtgraph < 0.13, whose
+``pyqtgraph.Qt.QtGui`` also offered the widget classes of ``QtWidgets``
+(``QtGui.QApplication([])``, ``QtGui.QWidget``...). pyqtgraph 0.13 dropped
+those aliases. A script written that way runs again once it calls
+:func:`add_widget_aliases` before its first such name::
+
+    from pyqtgraph.Qt import QtCore, QtGui
+    from pyacq.core.qtcompat import add_widget_aliases
+
+    add_widget_aliases()
+    app = QtGui.QApplication([])
+
+Nothing in pyacq calls it: the aliases change pyqtgraph for the whole process,
+which only the script that needs them should decide.
 """
-import sys
+from pyqtgraph.Qt import QtGui, QtWidgets
 
-from pyacq.core import _qtcompat
 
-sys.modules[__name__] = _qtcompat
+def add_widget_aliases():
+    """Make every ``QtWidgets`` class that ``pyqtgraph.Qt.QtGui`` lacks reachable from ``QtGui``.
+
+    ``QtGui`` then offers ``QApplication``, ``QWidget``, ``QLabel``... as pyqtgraph < 0.13
+    did; what ``QtGui`` already has (``QColor``, ``QImage``...) is left as it is. Calling it
+    again changes nothing.
+    """
+    for name in dir(QtWidgets):
+        if name.startswith("Q") and not hasattr(QtGui, name):
+            setattr(QtGui, name, getattr(QtWidgets, name))

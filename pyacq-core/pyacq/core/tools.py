@@ -6,6 +6,7 @@ pyacq 2.0's namespace for the classes of :mod:`pyacq.core.streamtools`.
 QThreads; they are loaded on first access so that importing this module
 never imports Qt.
 """
+from pyacq.core._lazy_exports import lazy_exports
 from pyacq.core.streamtools.channelsplitter import ChannelSplitter
 from pyacq.core.streamtools.chunkresizer import ChunkResizer
 from pyacq.core.streamtools.inputpoller import InputPoller
@@ -18,17 +19,7 @@ __all__ = [
     "StreamConverter",
 ]
 
-_QT_NAMES = ("ThreadPollInput", "ThreadPollOutput")
-
-
-def __getattr__(name):
-    if name in _QT_NAMES:
-        from pyacq.core.streamtools import qtpollers
-        value = getattr(qtpollers, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'pyacq.core.tools' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_QT_NAMES))
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "ThreadPollInput": "pyacq.core.streamtools.qtpollers",
+    "ThreadPollOutput": "pyacq.core.streamtools.qtpollers",
+})

@@ -5,7 +5,6 @@ lazily so that headless processes never load it.
 """
 from pyqtgraph.Qt import QtWidgets
 
-from pyacq.core import _qtcompat  # noqa: F401 -- the documented examples' Qt names
 from pyacq.core.node import Node
 
 

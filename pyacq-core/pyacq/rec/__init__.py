@@ -2,6 +2,9 @@
 
 Each recorder is a ``pyacq.nodes`` entry point and is exported here lazily, so
 that h5py and PyAV are imported only when their recorder is.
+
+The node classes listed here are the distribution's entry points
+(``tests/system/test_node_exports.py`` keeps the two lists equal).
 """
 from pyacq.core._lazy_exports import lazy_exports
 

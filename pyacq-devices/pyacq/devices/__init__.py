@@ -3,6 +3,9 @@
 Each node class is registered through a ``pyacq.nodes`` entry point and
 exported here lazily, so that a device library (PyAudio, PyAV, pyserial, ...)
 is imported only when its node is.
+
+The node classes listed here are the distribution's entry points
+(``tests/system/test_node_exports.py`` keeps the two lists equal).
 """
 from pyacq.core._lazy_exports import lazy_exports
 

@@ -3,6 +3,9 @@
 Node classes are registered through ``pyacq.nodes`` entry points and exported
 here lazily: scipy, pyopencl and Qt are imported only by the modules (and
 options) that compute with them.
+
+The node classes listed here are the distribution's entry points
+(``tests/system/test_node_exports.py`` keeps the two lists equal).
 """
 from pyacq.core._lazy_exports import lazy_exports
 

@@ -31,12 +31,12 @@ import numbers
 import numpy as np
 
 from .overlapengines import ScipyOverlapEngine, make_overlap_engine
-from .sosengines import opencl_module_getattr
+from .sosengines import opencl_lazy_exports
 from .sosnode import SosNode
 
 #: ``HAVE_PYOPENCL`` and ``sosfiltfilt_engines``, made on first use.
-__getattr__ = opencl_module_getattr(__name__, "sosfiltfilt_engines", ScipyOverlapEngine,
-                                    "pyacq.dsp.opencloverlap:OpenCLOverlapEngine")
+__getattr__, __dir__ = opencl_lazy_exports(__name__, "sosfiltfilt_engines", ScipyOverlapEngine,
+                                           "pyacq.dsp.opencloverlap:OpenCLOverlapEngine")
 
 
 def impulse_response_length(coefficients, tolerance=1e-3, max_length=10_000_000):

@@ -18,9 +18,9 @@ Sections are rows ``[b0, b1, b2, a0, a1, a2]`` with ``a0 == 1``, as made by
 transposed direct form II of ``scipy.signal.sosfilt``.
 """
 import importlib
-import sys
 
 import numpy as np
+from pyacq.core._lazy_exports import lazy_exports
 
 from .filterengines import SosEngine
 
@@ -46,24 +46,16 @@ def engine_registry(scipy_engine, opencl_engine):
             for name in ENGINES + tuple(ENGINE_VARIANTS)}
 
 
-def opencl_module_getattr(module_name, registry_name, scipy_engine, opencl_engine):
-    """The module ``__getattr__`` (PEP 562) of a filter module whose pyacq 2.0 names
-    ``HAVE_PYOPENCL`` (pyopencl imports) and *registry_name* (see :func:`engine_registry`)
-    are made on first use: both import pyopencl, which importing the module must not.
-    *opencl_engine* is ``'module:Class'`` of the OpenCL engine; each value is kept in the
-    module once made."""
-    def __getattr__(name):
-        if name == "HAVE_PYOPENCL":
-            from .openclsos import HAVE_PYOPENCL as value
-        elif name == registry_name:
-            module, class_name = opencl_engine.split(":")
-            value = engine_registry(scipy_engine,
-                                    getattr(importlib.import_module(module), class_name))
-        else:
-            raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
-        setattr(sys.modules[module_name], name, value)
-        return value
-    return __getattr__
+def opencl_lazy_exports(module_name, registry_name, scipy_engine, opencl_engine):
+    """The module ``__getattr__`` and ``__dir__`` (PEP 562) of a filter module whose pyacq 2.0
+    names ``HAVE_PYOPENCL`` (pyopencl imports) and *registry_name* (see
+    :func:`engine_registry`) are made on first use: both import pyopencl, which importing
+    the module must not. *opencl_engine* is ``'module:Class'`` of the OpenCL engine."""
+    def make_registry():
+        module, class_name = opencl_engine.split(":")
+        return engine_registry(scipy_engine, getattr(importlib.import_module(module), class_name))
+    return lazy_exports(module_name, {"HAVE_PYOPENCL": "pyacq.dsp.openclsos",
+                                      registry_name: make_registry})
 
 
 def check_coefficients(coefficients, describe, per_channel_allowed):

@@ -6,12 +6,12 @@ the chunk sizes.
 """
 import numbers
 
-from .sosengines import ScipySosEngine, opencl_module_getattr
+from .sosengines import ScipySosEngine, opencl_lazy_exports
 from .sosnode import SosNode
 
 #: ``HAVE_PYOPENCL`` and ``sosfilter_engines``, made on first use.
-__getattr__ = opencl_module_getattr(__name__, "sosfilter_engines", ScipySosEngine,
-                                    "pyacq.dsp.openclsos:OpenCLSosEngine")
+__getattr__, __dir__ = opencl_lazy_exports(__name__, "sosfilter_engines", ScipySosEngine,
+                                           "pyacq.dsp.openclsos:OpenCLSosEngine")
 
 
 class SosFilter(SosNode):

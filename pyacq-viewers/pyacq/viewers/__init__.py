@@ -2,6 +2,9 @@
 
 Node classes are registered through ``pyacq.nodes`` entry points and exported
 here lazily, so that Qt and pyqtgraph are imported only when a viewer is.
+
+The node classes listed here are the distribution's entry points
+(``tests/system/test_node_exports.py`` keeps the two lists equal).
 """
 from pyacq.core._lazy_exports import lazy_exports
 

@@ -1,8 +1,10 @@
 """QTimeFreq: Morlet wavelet spectrogram of every channel, one TimeFreqWorker per channel."""
+import importlib.util
 import logging
 import math
 
 import pyqtgraph as pg
+from pyacq.core._lazy_exports import lazy_exports
 from pyacq.core.stream import InputStream
 from pyacq.core.streamtools.streamconverter import StreamConverter
 from pyqtgraph.Qt import QtCore
@@ -18,15 +20,14 @@ from .viewerparams import (
 )
 
 
-def __getattr__(name):
-    """``HAVE_SCIPY``, which pyacq 2.0 scripts check: whether scipy imports (found on first
-    use, so importing this module loads no scipy; the transform itself needs only numpy)."""
-    if name != "HAVE_SCIPY":
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib.util
-    value = globals()[name] = importlib.util.find_spec("scipy") is not None
-    return value
+def _scipy_installed():
+    """Whether scipy imports: pyacq 2.0 scripts check ``HAVE_SCIPY`` (the transform itself
+    needs only numpy)."""
+    return importlib.util.find_spec("scipy") is not None
 
+
+#: ``HAVE_SCIPY``, found on first use, so that importing this module loads no scipy.
+__getattr__, __dir__ = lazy_exports(__name__, {"HAVE_SCIPY": _scipy_installed})
 
 __all__ = ["QTimeFreq", "TimeFreqWorker"]
 

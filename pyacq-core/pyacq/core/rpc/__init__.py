@@ -13,7 +13,7 @@ server), then ``client``, ``proxy``, ``server`` and ``spawner``.
 Names are imported on first use: importing this package loads neither ZeroMQ
 nor Qt, and QtRPCServer (the only Qt user) loads Qt only when asked for.
 """
-import importlib
+from pyacq.core._lazy_exports import lazy_exports
 
 _PUBLIC_NAMES = {
     "RPCServer": "pyacq.core.rpc.server",
@@ -29,15 +29,4 @@ _PUBLIC_NAMES = {
 __all__ = ["Future", "ObjectProxy", "ProcessSpawner", "QtRPCServer", "RPCClient", "RPCServer",
            "RemoteCallException", "RemoteProcessDied"]
 
-
-def __getattr__(name):
-    module_name = _PUBLIC_NAMES.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'pyacq.core.rpc' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module_name), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _PUBLIC_NAMES)

@@ -14,7 +14,6 @@ import os
 import secrets
 import sys
 import weakref
-from typing import Any
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -161,9 +160,8 @@ class SharedArray:
     """A numpy array (``.array``) stored in a :class:`SharedMem`, openable by another process.
 
     ``SharedArray(shape, dtype)`` creates it (an int *shape* is one axis; the
-    defaults make one float64); ``SharedArray.from_dict(d)`` opens, in another
-    process, the one that ``to_dict()`` returned ``d`` for, read-only unless
-    ``readonly=False`` (as ``SharedArray(..., shm_id=...)`` does).
+    defaults make one float64); another process opens it with the shape, dtype and
+    ``shm_id`` that ``to_dict()`` gives, read-only unless ``readonly=False``.
     """
 
     def __init__(self, shape: int | tuple[int, ...] = (1,), dtype: DTypeLike | str = "float64",
@@ -181,17 +179,13 @@ class SharedArray:
         return self.array
 
     def to_dict(self) -> dict[str, object]:
-        """What another process needs to open this array: ``SharedArray.from_dict(d)``."""
+        """What another process needs to open this array:
+        ``SharedArray(d["shape"], d["dtype"], shm_id=d["shm_id"])``."""
         return {
             "shape": list(self.shape),
             "dtype": dtype_to_params(self.dtype),
             "shm_id": self.shm.shm_id,
         }
-
-    @classmethod
-    def from_dict(cls, description: dict[str, Any], readonly: bool = True) -> SharedArray:
-        """Open the array that ``to_dict()`` described (read-only by default)."""
-        return cls(description["shape"], description["dtype"], description["shm_id"], readonly)
 
     def close(self) -> None:
         """Drop the array and close the memory (the creator also removes the segment)."""

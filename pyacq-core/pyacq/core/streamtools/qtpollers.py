@@ -9,7 +9,6 @@ import threading
 
 from pyqtgraph.Qt import QtCore
 
-from pyacq.core import _qtcompat  # noqa: F401 -- the documented examples' Qt names
 from pyacq.core.node_thread import run_reporting_failure
 from pyacq.core.stream import InputStream, OutputStream
 
