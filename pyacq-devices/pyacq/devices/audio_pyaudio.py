@@ -260,7 +260,7 @@ class PyAudio(Node):
         try:
             self._recorded.send(chunk, index=index)
         except Exception as error:  # noqa: BLE001 -- PortAudio's thread must not raise
-            self._thread_failed(error, "PortAudio recording callback")
+            self.report_thread_failure(error, "PortAudio recording callback")
             return None, pyaudio.paAbort
         return None, pyaudio.paContinue
 

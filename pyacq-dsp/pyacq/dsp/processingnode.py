@@ -30,20 +30,31 @@ class ProcessingNode(Node):
     a handler is called as ``handler(index, data, lost)`` where ``lost`` is
     None when the chunk starts a stream, else the number of samples that
     never arrived just before it (0 when contiguous). ``_reset_processing()``
-    runs before every start. An exception in a handler is logged with the
-    node's name and counted in :attr:`processing_errors`; processing goes on
-    with the next chunk. :attr:`processed_until` maps each input to the index
-    of the last chunk handled (None before the first).
+    runs before every start. :attr:`processed_until` maps each input to the
+    index of the last chunk handled (None before the first).
+
+    An exception in a handler is a loss, not a failure (see
+    :mod:`pyacq.core.node`): the chunk is lost, the exception is logged with
+    the node's name, the input and the chunk's index, and counted in
+    :attr:`processing_error_count` (since the node was created); processing
+    goes on with the next chunk and the node stays running. An exception that
+    ends a poller thread itself (its input closed under it) makes the node
+    ``failed``, as for every node.
     """
 
     _chunk_handlers = {}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.processing_errors = 0
+        self.processing_error_count = 0
         self._processing_lock = threading.Lock()
         self._pollers = []
         self.processed_until = dict.fromkeys(self._chunk_handlers)
+
+    @property
+    def processing_errors(self):
+        """The former name of :attr:`processing_error_count`."""
+        return self.processing_error_count
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -87,10 +98,10 @@ class ProcessingNode(Node):
                 try:
                     handler(index, data, lost)
                 except Exception:
-                    self.processing_errors += 1
+                    self.processing_error_count += 1
                     logger.exception("%s: error while processing the chunk of input %r ending "
                                      "at index %d (%d errors so far)", self._describe(),
-                                     input_name, index, self.processing_errors)
+                                     input_name, index, self.processing_error_count)
                 self.processed_until[input_name] = index
         return callback
 
