@@ -373,6 +373,55 @@ def test_input_poller_failure_reaches_the_node():
     source.close()
 
 
+class CallbackNode(Node):
+    """Fed by a thread it did not start (as a library's callback thread), which reports its own
+    failures with report_thread_failure."""
+
+    def _start(self):
+        self.callback_thread = threading.Thread(target=self._library_thread, daemon=True)
+        self.callback_thread.start()
+
+    def _library_thread(self):
+        wait_until(self.running, 10.0)
+        for attempt in ("first", "second"):
+            try:
+                raise OSError(f"{attempt} callback failed")
+            except OSError as error:
+                self.report_thread_failure(error, "library callback")
+
+    def _stop(self):
+        self.callback_thread.join(timeout=10)
+
+
+def test_failure_reported_by_a_foreign_thread_is_logged_then_published(caplog):
+    """report_thread_failure (for threads pyacq does not start) makes the node failed like a
+    NodeThread does. The error is logged before it is published, and published together with
+    the failed state: while the log record is written the node still runs with no error, once
+    error is set running() is False. Only the first failure of the run is kept and logged."""
+    node = CallbackNode(name="cb")
+    seen_while_logging = []
+
+    class Watch(logging.Handler):
+        def emit(self, record):
+            seen_while_logging.append((record.levelno, node.running(), node.error))
+
+    watch = Watch()
+    logging.getLogger("pyacq.core.node").addHandler(watch)
+    try:
+        with caplog.at_level(logging.DEBUG, logger="pyacq.core.node"):
+            node.configure()
+            node.initialize()
+            node.start()
+            assert wait_until(lambda: not node.callback_thread.is_alive(), 10.0)
+    finally:
+        logging.getLogger("pyacq.core.node").removeHandler(watch)
+    assert node.failed() and not node.running()
+    assert node.error_message() == "thread 'library callback' failed: OSError: first callback failed"
+    assert seen_while_logging == [(logging.ERROR, True, None), (logging.DEBUG, False, node.error)]
+    node.stop()
+    node.close()
+
+
 # -- outputs needed at initialize() --------------------------------------------------
 
 def test_initialize_refuses_an_unconfigured_output():

@@ -58,11 +58,17 @@ def record_until_full(recorder_name, dirname, limit):
         output.send(helpers.known_signal(CHUNK, NB_CHANNEL, index - CHUNK), index=index)
         helpers.wait_for(lambda index=index: track.expected == index or recorder.error is not None,
                          what="the chunk to be recorded or refused")
-    report = {"running": recorder.running(), "sent": index, "recorded": track.position}
+    report = {"running": recorder.running(), "failed": recorder.failed(),
+              "error_message": recorder.error_message(), "sent": index, "recorded": track.position}
     try:
         recorder.stop()
     except OSError as exc:
         report.update(stop_error=type(exc).__name__, message=str(exc), errno=exc.errno)
+    report["error_after_stop"] = type(recorder.error).__name__
+    try:
+        recorder.start()
+    except RuntimeError as exc:
+        report["restart_refused"] = str(exc)
     resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
     recorder.close()
     print(json.dumps(report), flush=True)

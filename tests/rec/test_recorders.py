@@ -273,15 +273,20 @@ def test_sigkill_leaves_every_written_sample_readable(type_name, run_child, tmp_
 @pytest.mark.parametrize("type_name", RECORDERS)
 def test_disk_full_stops_recorder_with_clear_error(type_name, run_child, tmp_path):
     """When the disk refuses a write (RLIMIT_FSIZE: EFBIG, 'File too large', as a full disk
-    would), the recorder stops itself, stop() raises RecordingWriteError naming the file and the
-    cause, and everything written before the failure reads back exactly."""
+    would), the recorder stops itself: it is 'failed' with the RecordingWriteError in node.error
+    (the receiving thread's failure), stop() raises it naming the file and the cause, start()
+    then refuses with the fix, and everything written before the failure reads back exactly."""
     dirname = tmp_path / "full"
     child = run_child("full", type_name, dirname, 1_000_000)
     out, err = child.communicate(timeout=120)
     assert child.returncode == 0, err
     report = json.loads(out.strip().splitlines()[-1])
-    assert report["running"] is False, report
+    assert report["running"] is False and report["failed"] is True, report
+    assert report["error_message"].startswith("thread 'child-signals' failed: RecordingWriteError")
     assert report["stop_error"] == "RecordingWriteError"
+    assert report["error_after_stop"] == "RecordingWriteError"
+    assert "cannot start() again after a disk error" in report["restart_refused"]
+    assert "record into a new directory" in report["restart_refused"]
     assert "writing stream 'signals'" in report["message"] and "The recorder stopped" in report["message"]
     if type_name == "RawRecorder":
         assert "File too large" in report["message"] and "signals.raw" in report["message"]

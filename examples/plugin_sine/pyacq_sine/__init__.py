@@ -4,6 +4,7 @@ import time
 
 import numpy as np
 from pyacq.core import Node
+from pyacq.core.node_thread import NodeThread
 
 
 class SineGenerator(Node):
@@ -18,7 +19,8 @@ class SineGenerator(Node):
 
     def _start(self):
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._send_chunks, daemon=True)
+        # A NodeThread: if sending fails, the node becomes 'failed' with the error in node.error.
+        self._thread = NodeThread(self, target=self._send_chunks, name=f"{self.name or 'sine'}-send")
         self._thread.start()
 
     def _stop(self):

@@ -8,18 +8,35 @@ at the call that made it rather than later inside a thread::
     running --a worker thread dies--> failed --stop()--> initialized
     created | configured | initialized | failed --close()--> closed
 
-``failed`` is a node whose worker thread (a device's sending thread, a
-polling thread) ended with an exception: it is not running, ``node.error``
-holds the exception (``node.error_message()`` describes it, also through a
-proxy), and it was logged once. ``stop()`` releases what the run used and
-``start()`` may then run it again; ``close()`` works directly. ``close()`` on
-a closed node does nothing, as for files.
+``close()`` on a closed node does nothing, as for files.
+
+Failures and losses
+-------------------
+A node reports what goes wrong while it runs in one of two ways, according to
+whether it can go on:
+
+* **A failure** ends the run. A worker thread (a device's sending thread, a
+  polling thread) that ends with an exception makes the node ``failed``: it is
+  not running, ``node.error`` holds the exception, ``node.error_message()``
+  names the thread and the exception (a plain string, also through a proxy),
+  and the exception was logged once, with its traceback. ``stop()`` releases
+  what the run used and ``start()`` may then run it again; ``close()`` works
+  directly. Every worker thread reports this way: it is a
+  :class:`~pyacq.core.node_thread.NodeThread` or runs its work with
+  ``run_reporting_failure``, and a thread pyacq does not start (a library's
+  callback thread) calls :meth:`Node.report_thread_failure`.
+* **A loss** is counted and the node goes on: samples that never arrived, a
+  chunk a processing node could not process. Each is logged when it happens
+  and counted in an attribute (``node.gap_count``; through a proxy
+  ``int(proxy.gap_count)``): ``<event>_count`` counts events (``gap_count``,
+  ``overrun_count``, ``processing_error_count``), ``lost_<unit>`` (or the
+  device's own word: ``dropped_frames``, ``skipped_bytes``) counts the data
+  lost. Each node's docstring lists its counters and when they restart.
 
 Subclasses write only the hooks they need (``_configure``, ``_initialize``,
 ``_start``, ``_stop``, ``_close``, ``after_input_connect``,
 ``after_output_configure``, ``update_output_specs``, ``check_input_specs``,
-``check_output_specs``); worker threads are :class:`~pyacq.core.node_thread.NodeThread`
-(or run their work with ``run_reporting_failure``) so that their failure reaches the node.
+``check_output_specs``).
 
 An output whose params follow an input (a filter's output has its input's
 dtype and sample rate) is declared in ``_output_follows``; the node sets its
@@ -85,6 +102,7 @@ class Node:
         self._state_lock = threading.Lock()
         self._thread_error = None
         self._error_thread = None
+        self._failure_lock = threading.Lock()
         from pyacq.core.stream import InputStream, OutputStream
         self.inputs = {
             stream_name: InputStream(spec=dict(spec), node=self, name=stream_name)
@@ -142,27 +160,37 @@ class Node:
             return None
         return f"thread {thread!r} failed: {type(error).__name__}: {error}"
 
-    def _thread_failed(self, error, thread_name):
-        """Called by a worker thread of this node that ends with ``error``.
+    def report_thread_failure(self, error, thread_name):
+        """Report that the node's worker thread ``thread_name`` ended with ``error``.
 
-        The first failure of a run is kept in ``error`` and logged (with the
-        traceback); a running node becomes ``failed``. Later failures of the
-        same run are logged at debug level only.
+        :class:`~pyacq.core.node_thread.NodeThread` calls it; call it yourself
+        from a thread pyacq does not start (a library's callback thread) that
+        catches the exception ending its work. The first failure of a run is
+        logged (with the traceback), then kept in ``error`` as the running node
+        becomes ``failed``, both at once: whoever sees the error sees a node
+        that no longer runs, and finds the error in the log. Later failures of
+        the same run are logged at debug level only.
+
+        Parameters
+        ----------
+        error : BaseException
+            The exception that ended the thread's work.
+        thread_name : str
+            Names the thread in the log and in :meth:`error_message`.
         """
-        with self._state_lock:
-            first = self._thread_error is None
-            if first:
+        with self._failure_lock:
+            with self._state_lock:
+                first = self._thread_error is None
+            if not first:
+                logger.debug("%s: thread %r also failed: %r", self._describe(), thread_name, error)
+                return
+            logger.error("%s: its thread %r failed, the node no longer runs (node.error holds the "
+                         "exception; stop() or close() the node)", self._describe(), thread_name,
+                         exc_info=(type(error), error, error.__traceback__))
+            with self._state_lock:
                 self._thread_error, self._error_thread = error, thread_name
-        if not first:
-            logger.debug("%s: thread %r also failed: %r", self._describe(), thread_name, error)
-            return
-        # Logged before the state changes, so that whoever sees 'failed' finds it in the log.
-        logger.error("%s: its thread %r failed, the node no longer runs (node.error holds the "
-                     "exception; stop() or close() the node)", self._describe(), thread_name,
-                     exc_info=(type(error), error, error.__traceback__))
-        with self._state_lock:
-            if self._lifecycle_state == RUNNING:
-                self._lifecycle_state = FAILED
+                if self._lifecycle_state == RUNNING:
+                    self._lifecycle_state = FAILED
 
     def closed(self):
         """True once close() has been called. Thread-safe."""

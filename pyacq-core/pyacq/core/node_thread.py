@@ -2,8 +2,9 @@
 
 A device's sending thread or a node's polling thread that dies must not leave
 its node looking "running" while nothing flows: :func:`run_reporting_failure`
-hands the exception to the node (``Node._thread_failed``), which records it in
-``node.error``, logs it once and leaves the ``running`` state for ``failed``.
+hands the exception to the node (:meth:`Node.report_thread_failure
+<pyacq.core.node.Node.report_thread_failure>`), which logs it once, records it
+in ``node.error`` and leaves the ``running`` state for ``failed``.
 """
 import logging
 import threading
@@ -14,7 +15,7 @@ logger = logging.getLogger(__name__)
 def run_reporting_failure(node, work, thread_name=None):
     """Run ``work()`` in the calling (worker) thread; report an exception that ends it.
 
-    The exception goes to ``node`` (see ``Node._thread_failed``); with ``node``
+    The exception goes to ``node`` (see ``Node.report_thread_failure``); with ``node``
     None (a thread that serves no node) it is logged with the thread's name.
     """
     try:
@@ -24,7 +25,7 @@ def run_reporting_failure(node, work, thread_name=None):
         if node is None:
             logger.exception("thread %r failed", name)
         else:
-            node._thread_failed(error, name)
+            node.report_thread_failure(error, name)
 
 
 class NodeThread(threading.Thread):

@@ -11,6 +11,7 @@ import os
 import numpy as np
 
 from pyacq.core.stream.streamdtype import dtype_from_params, dtype_to_params
+from pyacq.core.validation import channel_names
 
 #: Files of a recording directory.
 PROPERTIES_FILE = "stream_properties.json"
@@ -27,10 +28,7 @@ REGULAR_STREAMTYPES = ("analogsignal", "digitalsignal")
 def channel_names_from_params(params):
     """Channel names from ``params['channel_info']`` (``[{'name': ...}]``), or None if absent."""
     info = params.get("channel_info")
-    if not info:
-        return None
-    return [str(entry.get("name", f"ch{i}")) if isinstance(entry, dict) else str(entry)
-            for i, entry in enumerate(info)]
+    return channel_names(info) if info else None
 
 
 def describe_stream(name, params, describe_node):

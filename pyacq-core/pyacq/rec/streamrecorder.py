@@ -13,7 +13,7 @@ import os
 import threading
 import time
 
-from pyacq.core.node import INITIALIZED, Node
+from pyacq.core.node import Node, NodeStateError
 from pyacq.core.node_thread import NodeThread
 from pyacq.core.stream import BufferOverrunError, InputStream
 from pyacq.core.streamtools.inputpoller import poll_chunks
@@ -62,8 +62,13 @@ class StreamRecorder(Node):
     ``initialize()``. ``dirname`` is created by configure() and must not exist.
 
     All chunks received before ``stop()`` are on disk when it returns. A disk
-    error stops the recorder: it logs the error, ``running()`` turns False and
-    the next ``stop()`` raises :class:`RecordingWriteError` (also in ``error``).
+    error ends the recording. Met by a receiving thread, it is that thread's
+    failure (see :mod:`pyacq.core.node`): the recorder becomes ``failed``,
+    ``error`` holds the :class:`RecordingWriteError`, which was logged once, and
+    the next ``stop()`` raises it; met by ``stop()`` itself (the last chunks, the
+    final flush), ``stop()`` raises it. A recording that lost a chunk cannot be
+    continued: ``start()`` refuses, close the recorder and record into a new
+    directory.
     """
 
     def __init__(self, name="", parent=None):
@@ -75,13 +80,8 @@ class StreamRecorder(Node):
         self._threads = []
         self._stopping = threading.Event()
         self._save_lock = threading.RLock()
+        #: The RecordingWriteError that ended the recording, kept for the recorder's life.
         self._failure = None
-
-    @property
-    def error(self):
-        """The RecordingWriteError that stopped the recorder, else the exception that ended a
-        receiving thread (see Node), else None."""
-        return self._failure if self._failure is not None else super().error
 
     # -- configuration -------------------------------------------------------------
 
@@ -157,6 +157,14 @@ class StreamRecorder(Node):
 
     # -- recording -----------------------------------------------------------------
 
+    def start(self):
+        """Record what arrives from now on; refused once a disk error ended the recording."""
+        if self._failure is not None:
+            raise NodeStateError(f"{self._describe()}: cannot start() again after a disk error ended "
+                                 "the recording (node.error holds it); close() this recorder and "
+                                 "record into a new directory")
+        super().start()
+
     def _start(self):
         self._join_threads()
         self._stopping.clear()
@@ -174,40 +182,35 @@ class StreamRecorder(Node):
 
     def _chunk_handler(self, track):
         def handle(index, data):
-            self._record_chunk(track, index, data)
+            if self._failure is None:
+                self._record_chunk(track, index, data)
         return handle
 
     def _record_chunk(self, track, index, data):
-        if self._failure is not None:
-            return
+        """Write one chunk; a disk error raises the RecordingWriteError that ends the recording."""
         try:
             track.record(index, data)
         except OSError as exc:
-            self._fail(track, exc, len(data))
+            raise self._fail(track, exc, len(data)) from exc
 
     def _fail(self, track, exc, n_lost):
+        """Keep (and return) the RecordingWriteError for ``exc``; the other threads stop."""
         error = RecordingWriteError(
             exc.errno, f"{self._describe()}: writing stream {track.name!r} to {track.writer.path} "
                        f"failed: {exc.strerror or exc}. The recorder stopped; {track.position} samples "
                        f"of this stream are on disk, the chunk of {n_lost} samples being written was "
                        "lost")
         with self._save_lock:
-            if self._failure is not None:
-                return
-            # Stopped before the error is published: whoever sees the error sees a stopped node.
+            if self._failure is None:
+                self._failure = error
             self._stopping.set()
-            self._set_state(INITIALIZED)
-            self._failure = error
-        logger.error("%s", error)
+            return self._failure
 
     def stop(self):
-        """Stop recording once every chunk already received is on disk.
+        """Stop recording once every chunk already received is on disk (also a failed recorder).
 
-        Raises RecordingWriteError if a disk error stopped (or stops) the recording.
+        Raises RecordingWriteError if a disk error ended (or ends) the recording.
         """
-        if self._failure is not None and not self.running():
-            self._join_threads()
-            raise self._failure
         super().stop()
         if self._failure is not None:
             raise self._failure
@@ -215,14 +218,17 @@ class StreamRecorder(Node):
     def _stop(self):
         self._stopping.set()
         self._join_threads()
-        for track in self.tracks.values():
-            self._drain(track)
-        if self._failure is None:
-            try:
-                self._flush_writers()
-            except OSError as exc:
-                track = next(iter(self.tracks.values()))
-                self._fail(track, exc, 0)
+        try:
+            for track in self.tracks.values():
+                self._drain(track)
+            if self._failure is None:
+                try:
+                    self._flush_writers()
+                except OSError as exc:
+                    raise self._fail(next(iter(self.tracks.values())), exc, 0) from exc
+        except RecordingWriteError as error:
+            # Met by stop() itself, not by a receiving thread: stop() raises it (see stop()).
+            logger.error("%s", error)
 
     def _drain(self, track):
         """Write the chunks that reached the input before stop(), without waiting for more."""

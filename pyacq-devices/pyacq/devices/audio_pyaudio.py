@@ -10,6 +10,7 @@ import threading
 import numpy as np
 from pyacq.core import Node
 from pyacq.core.node_thread import NodeThread
+from pyacq.core.validation import named_channel_info
 
 try:
     import pyaudio
@@ -174,7 +175,7 @@ class PyAudio(Node):
         self.nb_channel, self.sample_rate, self.format, self.chunksize = nb_channel, rate, format, chunksize
         self.input_device_index, self.output_device_index = input_device_index, output_device_index
         self.dtype, self._pa_format = np.dtype(dtype), pa_format
-        self.channel_info = [{"name": f"ch{i}"} for i in range(nb_channel)]
+        self.channel_info = named_channel_info(None, nb_channel)
         stream_spec = dict(dtype=dtype, shape=(-1, nb_channel), sample_rate=float(rate))
         self._recorded.spec.update(stream_spec, nb_channel=nb_channel, channel_info=self.channel_info)
         self._played.spec.update(stream_spec)
@@ -259,7 +260,7 @@ class PyAudio(Node):
         try:
             self._recorded.send(chunk, index=index)
         except Exception as error:  # noqa: BLE001 -- PortAudio's thread must not raise
-            self._thread_failed(error, "PortAudio recording callback")
+            self.report_thread_failure(error, "PortAudio recording callback")
             return None, pyaudio.paAbort
         return None, pyaudio.paContinue
 

@@ -123,9 +123,10 @@ class BrainAmpSocket(Node):
 
     Every ``start()`` opens a fresh connection; a connection lost while
     running makes the node ``failed`` (see ``node.error``). A jump in block
-    numbers is lost data: it is logged, counted in ``lost_blocks`` /
-    ``lost_samples`` / ``gap_count``, and appears in ``signals`` as an index
-    that skips the lost samples. ``triggers`` need not be configured.
+    numbers is lost data, not a failure: it is logged, counted since
+    ``initialize()`` in ``gap_count`` (jumps), ``lost_blocks`` and
+    ``lost_samples``, and appears in ``signals`` as an index that skips the
+    lost samples. ``triggers`` need not be configured.
     """
 
     _output_specs = {

@@ -81,6 +81,7 @@ class OpenBCI(Node):
         self.board = board
         self.nb_channel = BOARDS[board]
         self.sample_rate = PACKET_RATE * 8 / self.nb_channel
+        # Named as the board and the OpenBCI GUI number them, from 1 (not pyacq's ch<i> from 0).
         self.channel_info = [{"name": f"ch{i + 1}"} for i in range(self.nb_channel)]
         self.outputs["chan"].spec.update(shape=(-1, self.nb_channel), sample_rate=self.sample_rate,
                                          nb_channel=self.nb_channel, channel_info=self.channel_info)

@@ -13,6 +13,7 @@ import numpy as np
 from pyacq.core import Node
 from pyacq.core.node_thread import NodeThread
 from pyacq.core.streamtools.inputpoller import InputPoller
+from pyacq.core.validation import channel_names
 
 try:
     import pylsl
@@ -67,8 +68,7 @@ def lsl_channel_labels(info):
     while not channel.empty() and len(labels) < info.channel_count():
         labels.append(channel.child_value("label"))
         channel = channel.next_sibling("channel")
-    labels += [""] * (info.channel_count() - len(labels))
-    return [label or f"ch{i}" for i, label in enumerate(labels)]
+    return channel_names(labels, info.channel_count())
 
 
 class LslInlet(Node):
@@ -324,9 +324,7 @@ class LslOutlet(Node):
             unit = ""
         else:
             nb_channel, rate = params["shape"][1], params.get("sample_rate") or pylsl.IRREGULAR_RATE
-            names = [entry.get("name", f"ch{i}")
-                     for i, entry in enumerate(params.get("channel_info") or [])]
-            names += [f"ch{i}" for i in range(len(names), nb_channel)]
+            names = channel_names(params.get("channel_info"), nb_channel)
             unit = params.get("units") or ""
         info = pylsl.StreamInfo(self.lsl_name, self.lsl_type, nb_channel, rate,
                                 self._channel_format, self.source_id)

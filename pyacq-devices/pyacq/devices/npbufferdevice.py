@@ -10,6 +10,7 @@ import time
 import numpy as np
 from pyacq.core import Node
 from pyacq.core.node_thread import NodeThread
+from pyacq.core.validation import named_channel_info
 
 
 def generate_test_signal(n_samples, nb_channel, sample_rate, seed=0):
@@ -45,9 +46,7 @@ class NumpyDeviceBuffer(Node):
         if buffer.ndim != 2 or buffer.shape[1] != nb_channel:
             raise ValueError(f"{self._describe()}: buffer must have shape (n_samples, {nb_channel}), "
                              f"got {buffer.shape}")
-        if channel_names is None:
-            channel_names = [f"ch{i}" for i in range(nb_channel)]
-        elif len(channel_names) != nb_channel:
+        if channel_names is not None and len(channel_names) != nb_channel:
             raise ValueError(f"{self._describe()}: {len(channel_names)} channel_names for "
                              f"{nb_channel} channels")
         self.nb_channel = nb_channel
@@ -55,7 +54,7 @@ class NumpyDeviceBuffer(Node):
         self.sample_rate = sample_rate
         self.chunksize = chunksize
         self.buffer = buffer
-        self.channel_info = [{"name": name} for name in channel_names]
+        self.channel_info = named_channel_info(channel_names, nb_channel)
         # The buffer followed by its first chunk: every chunk, wrapped or not,
         # is then a contiguous slice (a view), sent without copying.
         wrap = np.resize(buffer, (chunksize, nb_channel)) if chunksize > len(buffer) else buffer[:chunksize]

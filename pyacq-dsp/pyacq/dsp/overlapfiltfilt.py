@@ -26,9 +26,8 @@ overlapsize`` keeps that bound at 0.9 or more. Both regimes work:
 their ends) and ``overlapsize > chunksize / 2`` (windows overlap completely;
 useful when a long overlap is needed with low latency).
 """
-import numbers
-
 import numpy as np
+from pyacq.core.validation import check_int
 
 from .overlapengines import ScipyOverlapEngine, make_overlap_engine
 from .sosengines import opencl_lazy_exports
@@ -86,11 +85,10 @@ class OverlapFiltfilt(SosNode):
     """
 
     def _configure(self, chunksize=1024, overlapsize=512, coefficients=None, engine="scipy"):
-        for key, value, minimum in (("chunksize", chunksize, 1), ("overlapsize", overlapsize, 0)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-                raise ValueError(f"{self._describe()}: {key} must be an int >= {minimum}, got {value!r}")
+        chunksize = check_int(self, "chunksize", chunksize, minimum=1)
+        overlapsize = check_int(self, "overlapsize", overlapsize, minimum=0)
         self._set_coefficients(coefficients, engine)
-        self.chunksize, self.overlapsize, self.engine = int(chunksize), int(overlapsize), engine
+        self.chunksize, self.overlapsize, self.engine = chunksize, overlapsize, engine
 
     def _initialize(self):
         self._engine = make_overlap_engine(self.engine, self.coefficients, self.nb_channel,

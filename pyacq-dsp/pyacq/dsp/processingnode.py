@@ -5,15 +5,15 @@ thread; the handlers of all inputs run under one lock, so a node with two
 inputs (TriggerAccumulator) sees its state change one chunk at a time. The
 base class also tells a handler whether the chunk follows the previous one,
 follows lost samples (a gap), or starts a new stream (first chunk, or the
-upstream node restarted at index 0), and checks the input streams at
-``initialize()`` with errors that name the node, the input and the problem.
+upstream node restarted at index 0). Subclasses check their input streams
+with :func:`pyacq.core.validation.check_signal_input`.
 """
 import logging
 import threading
 
-import numpy as np
 from pyacq.core.node import Node
 from pyacq.core.streamtools.inputpoller import InputPoller
+from pyacq.core.validation import named_channel_info
 
 logger = logging.getLogger(__name__)
 
@@ -30,20 +30,31 @@ class ProcessingNode(Node):
     a handler is called as ``handler(index, data, lost)`` where ``lost`` is
     None when the chunk starts a stream, else the number of samples that
     never arrived just before it (0 when contiguous). ``_reset_processing()``
-    runs before every start. An exception in a handler is logged with the
-    node's name and counted in :attr:`processing_errors`; processing goes on
-    with the next chunk. :attr:`processed_until` maps each input to the index
-    of the last chunk handled (None before the first).
+    runs before every start. :attr:`processed_until` maps each input to the
+    index of the last chunk handled (None before the first).
+
+    An exception in a handler is a loss, not a failure (see
+    :mod:`pyacq.core.node`): the chunk is lost, the exception is logged with
+    the node's name, the input and the chunk's index, and counted in
+    :attr:`processing_error_count` (since the node was created); processing
+    goes on with the next chunk and the node stays running. An exception that
+    ends a poller thread itself (its input closed under it) makes the node
+    ``failed``, as for every node.
     """
 
     _chunk_handlers = {}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.processing_errors = 0
+        self.processing_error_count = 0
         self._processing_lock = threading.Lock()
         self._pollers = []
         self.processed_until = dict.fromkeys(self._chunk_handlers)
+
+    @property
+    def processing_errors(self):
+        """The former name of :attr:`processing_error_count`."""
+        return self.processing_error_count
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -87,52 +98,23 @@ class ProcessingNode(Node):
                 try:
                     handler(index, data, lost)
                 except Exception:
-                    self.processing_errors += 1
+                    self.processing_error_count += 1
                     logger.exception("%s: error while processing the chunk of input %r ending "
                                      "at index %d (%d errors so far)", self._describe(),
-                                     input_name, index, self.processing_errors)
+                                     input_name, index, self.processing_error_count)
                 self.processed_until[input_name] = index
         return callback
 
-    # -- input checks -------------------------------------------------------------
-
-    def _input_params(self, input_name):
-        """The connected input's params; a clear error if it is not connected."""
-        stream = self.inputs[input_name]
-        if not stream.connected:
-            raise RuntimeError(
-                f"{self._describe()}: input {input_name!r} is not connected; connect it "
-                f"(node.inputs[{input_name!r}].connect(output)) before initialize()"
-            )
-        return stream.params
-
-    def _check_signal_input(self, input_name, dtype_kinds, kind_description,
-                            streamtypes=("analogsignal",), need_sample_rate=True):
-        """Check a (time, channel) signal input; return ``(params, dtype, nb_channel)``."""
-        params = self._input_params(input_name)
-        problem = f"{self._describe()}: input {input_name!r}"
-        if params.get("streamtype") not in streamtypes:
-            raise ValueError(f"{problem} needs a stream of type {' or '.join(streamtypes)}, "
-                             f"got {params.get('streamtype')!r}")
-        dtype = np.dtype(params["dtype"])
-        if dtype.kind not in dtype_kinds or dtype.names is not None:
-            raise TypeError(f"{problem} needs {kind_description} samples, got dtype {dtype}")
-        shape = params.get("shape")
-        if shape is None or len(shape) != 2:
-            raise ValueError(f"{problem} needs shape (-1, nb_channel) (time, channel), got {shape!r}")
-        if need_sample_rate and not params.get("sample_rate"):
-            raise ValueError(f"{problem}: the output it is connected to declares no sample_rate")
-        return params, dtype, int(shape[1])
+    # -- outputs that follow the input ------------------------------------------------
 
     def _forward_signal_params(self, output_name, params, dtype=None):
         """Give output ``output_name`` the input's dtype, channel count, sample rate and names."""
         nb_channel = int(params["shape"][1])
-        channel_info = params.get("channel_info") or [{"name": f"ch{i}"} for i in range(nb_channel)]
         self.outputs[output_name].spec.update(
             streamtype=params.get("streamtype", "analogsignal"),
             dtype=params["dtype"] if dtype is None else dtype,
             shape=(-1, nb_channel),
             sample_rate=params.get("sample_rate"),
             nb_channel=nb_channel,
-            channel_info=[dict(info) for info in channel_info],
+            channel_info=named_channel_info(params.get("channel_info"), nb_channel),
         )

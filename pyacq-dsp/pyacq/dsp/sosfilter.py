@@ -4,7 +4,7 @@ The filter state is carried from chunk to chunk, so the output equals
 ``scipy.signal.sosfilt`` applied to the whole recording at once, whatever
 the chunk sizes.
 """
-import numbers
+from pyacq.core.validation import check_int
 
 from .sosengines import ScipySosEngine, opencl_lazy_exports
 from .sosnode import SosNode
@@ -34,10 +34,7 @@ class SosFilter(SosNode):
 
     def _configure(self, coefficients=None, engine="scipy", chunksize=None):
         self._set_coefficients(coefficients, engine)
-        if chunksize is not None and (isinstance(chunksize, bool)
-                                      or not isinstance(chunksize, numbers.Integral) or chunksize < 1):
-            raise ValueError(f"{self._describe()}: chunksize must be None or an int >= 1, "
-                             f"got {chunksize!r}")
+        chunksize = check_int(self, "chunksize", chunksize, minimum=1, none_allowed=True)
         self.engine, self.chunksize = engine, chunksize
 
     def _initialize(self):

@@ -1,4 +1,6 @@
 """SosNode: the common part of the nodes that filter a stream with second-order sections."""
+from pyacq.core.validation import check_signal_input
+
 from .processingnode import ProcessingNode
 from .sosengines import check_coefficients, check_engine_available, make_sos_engine
 
@@ -28,8 +30,9 @@ class SosNode(ProcessingNode):
             self._forward_signal_params("signals", params)
 
     def check_input_specs(self):
-        _, self._dtype, self.nb_channel = self._check_signal_input(
-            "signals", "f", "floating point (float32 or float64)", need_sample_rate=False)
+        _, self._dtype, self.nb_channel = check_signal_input(
+            self, "signals", dtype_kinds="f", kind_description="floating point (float32 or float64)",
+            streamtypes=("analogsignal",), need_sample_rate=False)
         if self.coefficients.ndim == 3 and self.coefficients.shape[0] != self.nb_channel:
             raise ValueError(f"{self._describe()}: per-channel coefficients for "
                              f"{self.coefficients.shape[0]} channels, but input 'signals' has "

@@ -5,7 +5,7 @@ recording and sends, for each, its position, channel and amplitude, and its
 waveform, so that later steps (clustering, display, recording) never touch
 the raw stream. The detection rule is that of :mod:`pyacq.dsp.spikedetection`.
 """
-import numbers
+from pyacq.core.validation import check_int, check_number, check_signal_input
 
 from .processingnode import ProcessingNode
 from .spikedetection import SPIKE_DTYPE, SpikeDetection
@@ -65,15 +65,12 @@ class SpikeDetector(ProcessingNode):
 
     def _configure(self, threshold=5.0, peak_sign="-", refractory_period=1e-3, smoothing=0.25e-3,
                    waveform_window=(-1e-3, 1.5e-3), noise_duration=1.0, noise_blocks=5):
-        for key, value in (("threshold", threshold), ("refractory_period", refractory_period),
-                           ("noise_duration", noise_duration)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
-                raise ValueError(f"{self._describe()}: {key} must be a number > 0, got {value!r}")
-        if isinstance(noise_blocks, bool) or not isinstance(noise_blocks, numbers.Integral) \
-                or noise_blocks < 1:
-            raise ValueError(f"{self._describe()}: noise_blocks must be an int >= 1, got {noise_blocks!r}")
-        if isinstance(smoothing, bool) or not isinstance(smoothing, numbers.Real) or smoothing < 0:
-            raise ValueError(f"{self._describe()}: smoothing must be a number >= 0, got {smoothing!r}")
+        threshold = check_number(self, "threshold", threshold, above=0)
+        refractory_period = check_number(self, "refractory_period", refractory_period, above=0,
+                                         unit="seconds")
+        noise_duration = check_number(self, "noise_duration", noise_duration, above=0, unit="seconds")
+        noise_blocks = check_int(self, "noise_blocks", noise_blocks, minimum=1)
+        smoothing = check_number(self, "smoothing", smoothing, minimum=0, unit="seconds")
         if peak_sign not in ("-", "+"):
             raise ValueError(f"{self._describe()}: peak_sign must be '-' or '+', got {peak_sign!r}")
         try:
@@ -84,10 +81,10 @@ class SpikeDetector(ProcessingNode):
         if not left <= 0 < right:
             raise ValueError(f"{self._describe()}: waveform_window must satisfy left <= 0 < right, "
                              f"got {waveform_window!r}")
-        self.threshold, self.peak_sign = float(threshold), peak_sign
-        self.refractory_period, self.smoothing = float(refractory_period), float(smoothing)
-        self.waveform_window, self.noise_duration = (left, right), float(noise_duration)
-        self.noise_blocks = int(noise_blocks)
+        self.threshold, self.peak_sign = threshold, peak_sign
+        self.refractory_period, self.smoothing = refractory_period, smoothing
+        self.waveform_window, self.noise_duration = (left, right), noise_duration
+        self.noise_blocks = noise_blocks
         self.noise_level = None
 
     def update_output_specs(self):
@@ -100,7 +97,9 @@ class SpikeDetector(ProcessingNode):
         return round(self.waveform_window[0] * rate), max(1, round(self.waveform_window[1] * rate))
 
     def check_input_specs(self):
-        params, _, self.nb_channel = self._check_signal_input("signals", "fiu", "real numeric")
+        params, _, self.nb_channel = check_signal_input(
+            self, "signals", dtype_kinds="fiu", kind_description="real numeric",
+            streamtypes=("analogsignal",))
         self.sample_rate = float(params["sample_rate"])
 
     def _reset_processing(self):

@@ -6,9 +6,9 @@ output's index is the number of events sent so far. Detection and debouncing
 are those of :mod:`pyacq.dsp.crossing`.
 """
 import math
-import numbers
 
 import numpy as np
+from pyacq.core.validation import check_int, check_number, check_signal_input
 
 from .crossing import DEBOUNCE_MODES, FRONTS, CrossingDetector
 from .liveparams import LiveParams
@@ -41,7 +41,7 @@ class TriggerBase(ProcessingNode):
         self.params = LiveParams(self._describe(), self._default_params, self._validate_param)
 
     def _configure(self, max_size=2.0, emit_qt_signal=False):
-        max_size = _number(self, "max_size", max_size)
+        max_size = check_number(self, "max_size", max_size, error=TypeError)
         if not max_size > 0:
             raise ValueError(f"{self._describe()}: max_size must be > 0 seconds, got {max_size!r}")
         if self.params["debounce_time"] > max_size:
@@ -52,14 +52,13 @@ class TriggerBase(ProcessingNode):
 
     def _validate_param(self, key, value):
         if key == "channel":
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-                raise ValueError(f"{self._describe()}: channel must be an int >= 0, got {value!r}")
+            value = check_int(self, "channel", value, minimum=0)
             if self._nb_watchable is not None and value >= self._nb_watchable:
                 raise ValueError(f"{self._describe()}: channel {value} does not exist; the input has "
                                  f"{self._nb_watchable} {self._watchable_name}")
-            return int(value)
+            return value
         if key == "threshold":
-            value = _number(self, key, value)
+            value = check_number(self, key, value, error=TypeError)
             if not math.isfinite(value):
                 raise ValueError(f"{self._describe()}: threshold must be finite, got {value!r}")
             return value
@@ -73,7 +72,7 @@ class TriggerBase(ProcessingNode):
                 raise ValueError(f"{self._describe()}: debounce_mode must be one of {DEBOUNCE_MODES}, "
                                  f"got {value!r}")
             return value
-        value = _number(self, key, value)
+        value = check_number(self, key, value, error=TypeError)
         if not 0 <= value <= self.max_size:
             raise ValueError(f"{self._describe()}: debounce_time must be between 0 and max_size="
                              f"{self.max_size} s, got {value!r}")
@@ -136,7 +135,9 @@ class AnalogTrigger(TriggerBase):
     _watchable_name = "channels"
 
     def _check_input(self):
-        params, _, nb_channel = self._check_signal_input("signals", "fiu", "real numeric")
+        params, _, nb_channel = check_signal_input(self, "signals", dtype_kinds="fiu",
+                                                   kind_description="real numeric",
+                                                   streamtypes=("analogsignal",))
         self._nb_watchable = nb_channel
         return params
 
@@ -164,8 +165,9 @@ class DigitalTrigger(TriggerBase):
     _watchable_name = "bits"
 
     def _check_input(self):
-        params, dtype, nb_column = self._check_signal_input(
-            "signals", "iu", "integer", streamtypes=("digitalsignal", "analogsignal"))
+        params, dtype, nb_column = check_signal_input(
+            self, "signals", dtype_kinds="iu", kind_description="integer",
+            streamtypes=("digitalsignal", "analogsignal"))
         self._nb_watchable = nb_column * dtype.itemsize * 8
         return params
 
@@ -183,9 +185,3 @@ class DigitalTrigger(TriggerBase):
     def _threshold(self, params):
         # The watched values are 0 or 1: '+' finds 0 -> 1, '-' finds 1 -> 0.
         return 0.5
-
-
-def _number(node, key, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{node._describe()}: {key} must be a number, got {value!r}")
-    return float(value)

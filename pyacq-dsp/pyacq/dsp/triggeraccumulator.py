@@ -8,10 +8,10 @@ shape changes whenever the sweeps or ``stack_size`` change.
 """
 import logging
 import math
-import numbers
 
 import numpy as np
 from pyacq.core.stream import RingBuffer
+from pyacq.core.validation import check_int, check_number, check_signal_input, connected_input_params
 
 from .liveparams import LiveParams
 from .notifier import make_notifier
@@ -71,16 +71,12 @@ class TriggerAccumulator(ProcessingNode):
 
     def _configure(self, max_stack_size=10, max_xsize=2.0, events_dtype_field=None,
                    emit_qt_signal=False):
-        if isinstance(max_stack_size, bool) or not isinstance(max_stack_size, numbers.Integral) \
-                or max_stack_size < 1:
-            raise ValueError(f"{self._describe()}: max_stack_size must be an int >= 1, "
-                             f"got {max_stack_size!r}")
-        if isinstance(max_xsize, bool) or not isinstance(max_xsize, numbers.Real) or not max_xsize > 0:
-            raise ValueError(f"{self._describe()}: max_xsize must be > 0 seconds, got {max_xsize!r}")
+        max_stack_size = check_int(self, "max_stack_size", max_stack_size, minimum=1)
+        max_xsize = check_number(self, "max_xsize", max_xsize, above=0, unit="seconds")
         if events_dtype_field is not None and not isinstance(events_dtype_field, str):
             raise TypeError(f"{self._describe()}: events_dtype_field must be a field name (str) or "
                             f"None, got {events_dtype_field!r}")
-        self.max_stack_size, self.max_xsize = int(max_stack_size), float(max_xsize)
+        self.max_stack_size, self.max_xsize = max_stack_size, max_xsize
         self.events_dtype_field = events_dtype_field
         self.new_chunk, self._qt_owner = make_notifier("new_chunk", use_qt=bool(emit_qt_signal))
         dict.__setitem__(self.params, "stack_size", min(self.params["stack_size"], self.max_stack_size))
@@ -89,15 +85,9 @@ class TriggerAccumulator(ProcessingNode):
 
     def _validate_param(self, key, value):
         if key == "stack_size":
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) \
-                    or not 1 <= value <= self.max_stack_size:
-                raise ValueError(f"{self._describe()}: stack_size must be an int from 1 to "
-                                 f"max_stack_size={self.max_stack_size}, got {value!r}")
-            return int(value)
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-            raise TypeError(f"{self._describe()}: {key} must be a finite number of seconds, "
-                            f"got {value!r}")
-        value = float(value)
+            return check_int(self, "stack_size", value, minimum=1, maximum=self.max_stack_size,
+                             maximum_name="max_stack_size")
+        value = check_number(self, key, value, finite=True, unit="seconds", error=TypeError)
         if not hasattr(self, "params"):
             return value
         left = value if key == "left_sweep" else self.params["left_sweep"]
@@ -112,10 +102,12 @@ class TriggerAccumulator(ProcessingNode):
         return value
 
     def check_input_specs(self):
-        params, dtype, self.nb_channel = self._check_signal_input("signals", "fiu", "real numeric")
+        params, dtype, self.nb_channel = check_signal_input(
+            self, "signals", dtype_kinds="fiu", kind_description="real numeric",
+            streamtypes=("analogsignal",))
         self.sample_rate = float(params["sample_rate"])
         self._signal_dtype = dtype
-        events = self._input_params("events")
+        events = connected_input_params(self, "events")
         events_dtype = np.dtype(events["dtype"])
         problem = f"{self._describe()}: input 'events'"
         if events_dtype.names is None:

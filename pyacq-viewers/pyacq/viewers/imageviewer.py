@@ -1,9 +1,9 @@
 """ImageViewer: shows the latest frame of one video stream, or of several in a grid."""
 import math
-import numbers
 
 import numpy as np
 import pyqtgraph as pg
+from pyacq.core.validation import check_int, connected_input_params
 from pyqtgraph.Qt import QtCore
 
 from .pollers import LatestChunkPoller, stop_poller
@@ -52,10 +52,8 @@ class ImageViewer(ViewerNode):
         self.viewbox, self.image_item = self.viewboxes[0], self.image_items[0]
 
     def _configure(self, num_video=None, nb_column=None):
-        for key, value in (("num_video", num_video), ("nb_column", nb_column)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral)
-                                      or value < 1):
-                raise ValueError(f"{self._describe()}: {key} must be None or an int >= 1, got {value!r}")
+        num_video = check_int(self, "num_video", num_video, minimum=1, none_allowed=True)
+        nb_column = check_int(self, "nb_column", nb_column, minimum=1, none_allowed=True)
         if num_video is None:
             if nb_column is not None:
                 raise ValueError(f"{self._describe()}: nb_column arranges several videos: give "
@@ -70,11 +68,8 @@ class ImageViewer(ViewerNode):
         self._make_views(num_video, nb_column)
 
     def check_input_specs(self):
-        for name, stream in self.inputs.items():
-            if not stream.connected:
-                raise RuntimeError(f"{self._describe()}: connect its input {name!r} "
-                                   f"(viewer.inputs[{name!r}].connect(output)) before initialize()")
-            shape = stream.params.get("shape")
+        for name in self.inputs:
+            shape = connected_input_params(self, name).get("shape")
             if shape is None or len(shape) not in (3, 4) or (len(shape) == 4 and shape[3] not in (1, 3, 4)):
                 raise ValueError(f"{self._describe()}: input {name!r} must be video frames shaped "
                                  "(time, height, width) or (time, height, width, 1|3|4), got shape "

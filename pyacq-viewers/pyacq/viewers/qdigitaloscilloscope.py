@@ -1,5 +1,6 @@
 """QDigitalOscilloscope: one row per bit of a digital (integer) stream."""
 import numpy as np
+from pyacq.core.validation import check_signal_input
 
 from .qoscilloscope import QOscilloscope
 from .viewerparams import set_channel_values
@@ -21,11 +22,8 @@ class QDigitalOscilloscope(QOscilloscope):
     """
 
     def check_input_specs(self):
-        QOscilloscope.check_input_specs(self)
-        dtype = np.dtype(self.input.params["dtype"])
-        if dtype.kind not in "biu":
-            raise TypeError(f"{self._describe()}: the input must carry integers (a digital port), "
-                            f"got dtype {dtype}")
+        check_signal_input(self, "signals", dtype_kinds="biu",
+                           kind_description="digital (integers or booleans)")
 
     def _trace_layout(self):
         dtype = np.dtype(self.input.params["dtype"])

@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 import pyqtgraph as pg
+from pyacq.core.validation import check_number, check_signal_input
 from pyqtgraph.Qt import QtCore
 
 from .decimation import DECIMATION_METHODS, DecimatedCache
@@ -76,14 +77,11 @@ class QOscilloscope(ParamDialogViewerNode):
     # -- configuration ------------------------------------------------------------
 
     def _configure(self, with_user_dialog=True, max_xsize=60.0):
-        self.max_xsize = self._checked_max_xsize(max_xsize)
+        self.max_xsize = check_number(self, "max_xsize", max_xsize, above=0, unit="seconds")
         self.with_user_dialog = bool(with_user_dialog)
 
     def check_input_specs(self):
-        self._check_signal_input()
-        dtype = np.dtype(self.input.params["dtype"])
-        if dtype.kind not in "biuf" or dtype.names is not None:
-            raise TypeError(f"{self._describe()}: the input must carry real numbers, got dtype {dtype}")
+        check_signal_input(self, "signals", dtype_kinds="biuf", kind_description="real numeric")
 
     def _trace_layout(self):
         """``(trace_names, transform)``: what is drawn, and how a chunk becomes those traces

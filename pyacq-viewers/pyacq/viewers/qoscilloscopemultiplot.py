@@ -1,4 +1,6 @@
 """QOscilloscopeMultiPlot: an oscilloscope whose channels are grouped into several plots."""
+from pyacq.core.validation import check_int
+
 from .qoscilloscope import QOscilloscope
 from .viewerparams import channel_group_name
 
@@ -16,9 +18,7 @@ class QOscilloscopeMultiPlot(QOscilloscope):
 
     def _configure(self, with_user_dialog=True, max_xsize=60.0, nb_plot=2):
         QOscilloscope._configure(self, with_user_dialog=with_user_dialog, max_xsize=max_xsize)
-        if isinstance(nb_plot, bool) or not isinstance(nb_plot, int) or nb_plot < 1:
-            raise ValueError(f"{self._describe()}: nb_plot must be an int >= 1, got {nb_plot!r}")
-        self.nb_plot = nb_plot
+        self.nb_plot = check_int(self, "nb_plot", nb_plot, minimum=1)
 
     def _nb_plot(self):
         return self.nb_plot

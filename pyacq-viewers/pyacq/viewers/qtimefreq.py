@@ -7,6 +7,7 @@ import pyqtgraph as pg
 from pyacq.core._lazy_exports import lazy_exports
 from pyacq.core.stream import InputStream
 from pyacq.core.streamtools.streamconverter import StreamConverter
+from pyacq.core.validation import check_number, check_signal_input
 from pyqtgraph.Qt import QtCore
 
 from .pollers import HeadPoller, LatestChunkPoller, stop_poller
@@ -70,7 +71,7 @@ class QTimeFreq(ParamDialogViewerNode):
         self._timer.timeout.connect(self.refresh)
 
     def _configure(self, with_user_dialog=True, max_xsize=60.0, nodegroup_friends=None):
-        max_xsize = self._checked_max_xsize(max_xsize)
+        max_xsize = check_number(self, "max_xsize", max_xsize, above=0, unit="seconds")
         if nodegroup_friends is not None and len(nodegroup_friends) == 0:
             raise ValueError(f"{self._describe()}: nodegroup_friends must be None (local workers) or "
                              "a non-empty list of NodeGroups")
@@ -79,7 +80,7 @@ class QTimeFreq(ParamDialogViewerNode):
         self.nodegroup_friends = None if nodegroup_friends is None else list(nodegroup_friends)
 
     def check_input_specs(self):
-        self._check_signal_input()
+        check_signal_input(self, "signals")
 
     # -- initialisation -------------------------------------------------------------
 

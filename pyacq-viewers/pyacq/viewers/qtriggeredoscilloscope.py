@@ -3,6 +3,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
+from pyacq.core.validation import check_number, connected_input_params
 from pyacq.dsp.trigger import AnalogTrigger
 from pyacq.dsp.triggeraccumulator import TriggerAccumulator
 from pyqtgraph.Qt import QtCore
@@ -52,7 +53,7 @@ class QTriggeredOscilloscope(ParamDialogViewerNode):
         self._head_poller = None
 
     def _configure(self, with_user_dialog=True, max_xsize=2.0, max_stack_size=10):
-        self.max_xsize = self._checked_max_xsize(max_xsize)
+        self.max_xsize = check_number(self, "max_xsize", max_xsize, above=0, unit="seconds")
         self.with_user_dialog = bool(with_user_dialog)
         self.max_stack_size = max_stack_size
         self.trigger = AnalogTrigger(name=f"{self.name or 'QTriggeredOscilloscope'}-trigger")
@@ -68,7 +69,7 @@ class QTriggeredOscilloscope(ParamDialogViewerNode):
         self.triggeraccumulator.inputs["signals"].connect(params)
 
     def check_input_specs(self):
-        self._check_input_connected()
+        connected_input_params(self, "signals")
 
     def _initialize(self):
         self.trigger.output.configure(protocol="inproc", transfermode="plaindata")

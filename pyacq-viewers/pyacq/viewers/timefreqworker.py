@@ -13,6 +13,7 @@ import numpy as np
 from pyacq.core.node import Node
 from pyacq.core.node_thread import NodeThread
 from pyacq.core.stream import BufferOverrunError
+from pyacq.core.validation import check_int, check_number, check_signal_input
 
 logger = logging.getLogger(__name__)
 
@@ -96,23 +97,14 @@ class TimeFreqWorker(Node):
         self.map_head = None
 
     def _configure(self, max_xsize=60.0, channel=0):
-        if not max_xsize > 0:
-            raise ValueError(f"{self._describe()}: max_xsize must be > 0 seconds, got {max_xsize!r}")
-        if isinstance(channel, bool) or not isinstance(channel, int) or channel < 0:
-            raise ValueError(f"{self._describe()}: channel must be an int >= 0, got {channel!r}")
-        self.max_xsize = float(max_xsize)
-        self.channel = channel
+        self.max_xsize = check_number(self, "max_xsize", max_xsize, above=0, unit="seconds")
+        self.channel = check_int(self, "channel", channel, minimum=0)
 
     def check_input_specs(self):
-        if not self.input.connected:
-            raise RuntimeError(f"{self._describe()}: connect input 'signals' before initialize()")
-        params = self.input.params
-        shape = params.get("shape")
-        if shape is None or len(shape) != 2 or not self.channel < shape[1]:
-            raise ValueError(f"{self._describe()}: channel {self.channel} is not in an input shaped "
-                             f"{shape!r} (time, channel)")
-        if not params.get("sample_rate"):
-            raise ValueError(f"{self._describe()}: the input stream declares no sample_rate")
+        nb_channel = check_signal_input(self, "signals").nb_channel
+        if not self.channel < nb_channel:
+            raise ValueError(f"{self._describe()}: channel {self.channel} does not exist; input "
+                             f"'signals' has {nb_channel} channels")
 
     def _initialize(self):
         self.sample_rate = float(self.input.params["sample_rate"])

@@ -1,6 +1,9 @@
-"""What every viewer node shares: a pyqtgraph view filling the widget, checks of its input,
-and (for viewers with parameter trees) the dialog a double click opens."""
+"""What every viewer node shares: a pyqtgraph view filling the widget, its input's channel
+names, and (for viewers with parameter trees) the dialog a double click opens.
+
+Viewers check their parameters and input with :mod:`pyacq.core.validation`."""
 import pyqtgraph as pg
+from pyacq.core.validation import channel_names
 from pyacq.core.widgetnode import WidgetNode
 from pyqtgraph.Qt import QtWidgets
 
@@ -18,35 +21,10 @@ class ViewerNode(WidgetNode):
         self.graphicsview = pg.GraphicsLayoutWidget()
         layout.addWidget(self.graphicsview)
 
-    def _check_input_connected(self):
-        if not self.input.connected:
-            raise RuntimeError(f"{self._describe()}: connect its input (viewer.input.connect(output)) "
-                               "before initialize()")
-
-    def _check_signal_input(self):
-        """The input is connected to a (time, channel) stream that declares its sample_rate."""
-        self._check_input_connected()
-        params = self.input.params
-        shape = params.get("shape")
-        if shape is None or len(shape) != 2:
-            raise ValueError(f"{self._describe()}: the input must be shaped (time, channel), "
-                             f"got shape {shape!r}")
-        if not params.get("sample_rate"):
-            raise ValueError(f"{self._describe()}: the input stream declares no sample_rate")
-
-    def _checked_max_xsize(self, max_xsize):
-        """``max_xsize`` as a float, or ValueError unless it is a positive number of seconds."""
-        if isinstance(max_xsize, bool) or not isinstance(max_xsize, (int, float)) or not max_xsize > 0:
-            raise ValueError(f"{self._describe()}: max_xsize must be a positive number of seconds, "
-                             f"got {max_xsize!r}")
-        return float(max_xsize)
-
     def _stream_channel_names(self):
         """Channel names from the stream's ``channel_info``, ``ch<i>`` where it has none."""
         params = self.input.params
-        nb_channel = int(params["shape"][1])
-        info = params.get("channel_info") or []
-        return [info[i].get("name", f"ch{i}") if i < len(info) else f"ch{i}" for i in range(nb_channel)]
+        return channel_names(params.get("channel_info"), params["shape"][1])
 
 
 class ParamDialogViewerNode(ViewerNode):

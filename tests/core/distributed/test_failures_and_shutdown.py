@@ -53,6 +53,27 @@ def test_killed_nodegroup_is_reported_and_others_keep_streaming(manager, log_rec
         receiver.close()
 
 
+def test_failed_remote_node_reads_as_failed_through_its_proxy(manager, log_records):
+    """A device whose sending thread dies in a NodeGroup process (its output closed under it)
+    is 'failed' through its proxy: running() is False, error_message() names the thread and the
+    exception, and the failure reaches the Manager's log server once; stop() then works."""
+    group = manager.create_nodegroup(name="amps", qt=False)
+    dev = group.create_node("NumpyDeviceBuffer", name="amp")
+    dev.configure(nb_channel=2, sample_interval=0.001, chunksize=20)
+    dev.output.configure(protocol="tcp", interface="127.0.0.1", transfermode="plaindata")
+    dev.initialize()
+    dev.start()
+    assert dev.running() and dev.error_message() is None
+    dev.output.close()
+    assert wait_until(dev.failed, 10)
+    assert not dev.running()
+    assert dev.error_message().startswith("thread 'amp-send' failed: StreamStateError")
+    assert wait_until(lambda: any("'amp-send' failed" in r.getMessage() for r in log_records), 10)
+    assert sum("'amp-send' failed" in r.getMessage() for r in log_records) == 1
+    dev.stop()
+    assert dev.initialized() and not dev.failed()
+
+
 def test_manager_close_ends_every_process(manager):
     """manager.close() ends the NodeGroups (running nodes included), the default Host, the
     Manager process and the watchdog; their shared memory and ipc files are removed."""

@@ -11,6 +11,8 @@ from typing import Any, ClassVar
 import numpy as np
 import zmq
 
+from pyacq.core.validation import check_int
+
 from .errors import StreamSpecError
 from .ringbuffer import RingBuffer
 from .streamdtype import dtype_from_params
@@ -23,12 +25,11 @@ def _ring_shape(params):
     if shape is None:
         raise StreamSpecError("transfermode='sharedmem' needs the stream shape, e.g. shape=(-1, 16)")
     size = params.get("buffer_size")
-    if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size <= 0:
-        raise StreamSpecError(
-            "transfermode='sharedmem' needs buffer_size, the ring buffer length in "
-            f"samples (a positive int), got {size!r}"
-        )
-    return (int(size),) + tuple(shape[1:])
+    if size is None:
+        raise StreamSpecError("transfermode='sharedmem' needs buffer_size, the ring buffer length "
+                              "in samples (a positive int)")
+    size = check_int("transfermode='sharedmem'", "buffer_size", size, minimum=1, error=StreamSpecError)
+    return (size,) + tuple(shape[1:])
 
 
 class SharedMemSender:

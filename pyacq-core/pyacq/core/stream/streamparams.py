@@ -6,9 +6,10 @@ and the node's ``spec``. Every value ends up as str, int, float, bool, None,
 list or dict so the dict crosses RPC unchanged.
 """
 import difflib
-import numbers
 
 import numpy as np
+
+from pyacq.core.validation import check_number
 
 from .compression import compression_methods
 from .errors import StreamSpecError
@@ -53,14 +54,6 @@ def normalize_shape(shape):
     return dims
 
 
-def _optional_number(key, value):
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise StreamSpecError(f"{key} must be a number or None, got {value!r}")
-    return float(value)
-
-
 def _choice(key, value, choices):
     if value not in choices:
         raise StreamSpecError(f"unknown {key} {value!r}; choose one of {list(choices)}")
@@ -80,12 +73,9 @@ def normalize(key, value):
     if key == "compression":
         return _choice(key, "" if value is None else value, compression_methods)
     if key in ("scale", "offset"):
-        return _optional_number(key, value)
+        return check_number(None, key, value, none_allowed=True, error=StreamSpecError)
     if key == "sample_rate":
-        rate = _optional_number(key, value)
-        if rate is not None and rate <= 0:
-            raise StreamSpecError(f"sample_rate must be positive, got {value!r}")
-        return rate
+        return check_number(None, key, value, above=0, none_allowed=True, error=StreamSpecError)
     if key == "units":
         return "" if value is None else str(value)
     if key == "axisorder":

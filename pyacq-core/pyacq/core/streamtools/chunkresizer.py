@@ -3,6 +3,8 @@ import logging
 
 import numpy as np
 
+from pyacq.core.validation import check_int
+
 from .streamrelay import StreamRelay
 
 logger = logging.getLogger(__name__)
@@ -26,11 +28,7 @@ class ChunkResizer(StreamRelay):
     _output_specs = {"out": {}}
 
     def _configure(self, chunksize=100):
-        if isinstance(chunksize, bool) or not isinstance(chunksize, (int, np.integer)) or chunksize <= 0:
-            raise ValueError(
-                f"{self._describe()}: chunksize must be a positive int, got {chunksize!r}"
-            )
-        self.chunksize = int(chunksize)
+        self.chunksize = check_int(self, "chunksize", chunksize, minimum=1)
         #: Samples held for an incomplete chunk and discarded since configure() (see above).
         self.discarded_samples = 0
         self._pending = None
