@@ -85,10 +85,13 @@ def install_everything(session):
 
 @nox.session
 def lint(session):
-    """ruff over the whole tree; no import cycle among the pyacq modules (tools/check_import_cycles.py)."""
-    session.install("ruff==0.17.6")
+    """ruff over the whole tree; no import cycle among the pyacq modules (tools/check_import_cycles.py);
+    mypy over pyacq-core (settings in pyproject.toml), with the core's dependencies installed so
+    that numpy's and pyzmq's own types are checked against."""
+    session.install("ruff==0.17.6", "mypy==2.4.1", CORE)
     session.run("ruff", "check", ".")
     session.run("python", "tools/check_import_cycles.py")
+    session.run("mypy")
 
 
 @nox.session

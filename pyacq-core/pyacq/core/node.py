@@ -46,8 +46,10 @@ before or after connecting the inputs gives the same streams.
 """
 import logging
 import threading
+from typing import Any, ClassVar
 
 from ._node_configure import check_keywords, check_values, public_configure
+from .stream import InputStream, OutputStream, StreamSpecError, StreamStateError
 
 logger = logging.getLogger(__name__)
 
@@ -82,77 +84,77 @@ class Node:
         :class:`~pyacq.core.widgetnode.WidgetNode` gives its own ``parent`` to Qt.
     """
 
-    _input_specs = {}
-    _output_specs = {}
-    _output_follows = {}
+    _input_specs: ClassVar[dict[str, dict[str, Any]]] = {}
+    _output_specs: ClassVar[dict[str, dict[str, Any]]] = {}
+    _output_follows: ClassVar[dict[str, tuple[str, ...] | list[str]]] = {}
     #: Names of outputs the node can run without; initialize() refuses any other
     #: output that is not configured.
-    _optional_outputs = ()
+    _optional_outputs: ClassVar[tuple[str, ...]] = ()
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         inherited = cls.configure
         if "configure" not in vars(cls) and (
                 inherited is Node.configure or getattr(inherited, "derived_from_configure_hook", False)):
-            cls.configure = public_configure(cls, Node.configure)
+            # A class-level replacement of the method: the point of __init_subclass__ here.
+            cls.configure = public_configure(cls, Node.configure)  # type: ignore[method-assign]
 
-    def __init__(self, name="", parent=None):
+    def __init__(self, name: str = "", parent: object = None) -> None:
         self.name = name
         self._lifecycle_state = CREATED
         self._state_lock = threading.Lock()
-        self._thread_error = None
-        self._error_thread = None
+        self._thread_error: BaseException | None = None
+        self._error_thread: str | None = None
         self._failure_lock = threading.Lock()
-        from pyacq.core.stream import InputStream, OutputStream
-        self.inputs = {
+        self.inputs: dict[str, InputStream] = {
             stream_name: InputStream(spec=dict(spec), node=self, name=stream_name)
             for stream_name, spec in self._input_specs.items()
         }
-        self.outputs = {
+        self.outputs: dict[str, OutputStream] = {
             stream_name: OutputStream(spec=dict(spec), node=self, name=stream_name)
             for stream_name, spec in self._output_specs.items()
         }
         self._track_awaited_inputs()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} {self._lifecycle_state}>"
 
-    def _describe(self):
+    def _describe(self) -> str:
         label = f"{type(self).__name__} node"
         return f"{label} {self.name!r}" if self.name else label
 
     # -- thread-safe state queries ------------------------------------------------
 
-    def _get_state(self):
+    def _get_state(self) -> str:
         with self._state_lock:
             return self._lifecycle_state
 
-    def _set_state(self, state):
+    def _set_state(self, state: str) -> None:
         with self._state_lock:
             self._lifecycle_state = state
 
-    def running(self):
+    def running(self) -> bool:
         """True between start() and stop(), unless a worker thread failed. Thread-safe."""
         return self._get_state() == RUNNING
 
-    def failed(self):
+    def failed(self) -> bool:
         """True when a worker thread died while running (see ``error``), until stop(). Thread-safe."""
         return self._get_state() == FAILED
 
-    def configured(self):
+    def configured(self) -> bool:
         """True once configure() has succeeded, until close(). Thread-safe."""
         return self._get_state() in (CONFIGURED, INITIALIZED, RUNNING, FAILED)
 
-    def initialized(self):
+    def initialized(self) -> bool:
         """True once initialize() has succeeded, until close(). Thread-safe."""
         return self._get_state() in (INITIALIZED, RUNNING, FAILED)
 
     @property
-    def error(self):
+    def error(self) -> BaseException | None:
         """The exception that ended a worker thread of the current (or last) run, else None."""
         return self._thread_error
 
-    def error_message(self):
+    def error_message(self) -> str | None:
         """``node.error`` as text naming the thread (a plain value, also through a proxy), or None."""
         with self._state_lock:
             error, thread = self._thread_error, self._error_thread
@@ -160,7 +162,7 @@ class Node:
             return None
         return f"thread {thread!r} failed: {type(error).__name__}: {error}"
 
-    def report_thread_failure(self, error, thread_name):
+    def report_thread_failure(self, error: BaseException, thread_name: str) -> None:
         """Report that the node's worker thread ``thread_name`` ended with ``error``.
 
         :class:`~pyacq.core.node_thread.NodeThread` calls it; call it yourself
@@ -192,11 +194,11 @@ class Node:
                 if self._lifecycle_state == RUNNING:
                     self._lifecycle_state = FAILED
 
-    def closed(self):
+    def closed(self) -> bool:
         """True once close() has been called. Thread-safe."""
         return self._get_state() == CLOSED
 
-    def _require_state(self, step, allowed):
+    def _require_state(self, step: str, allowed: tuple[str, ...]) -> None:
         state = self._get_state()
         if state not in allowed:
             needed = " or ".join(repr(s) for s in allowed)
@@ -209,16 +211,16 @@ class Node:
     # -- single stream shortcuts --------------------------------------------------
 
     @property
-    def input(self):
+    def input(self) -> InputStream:
         """The node's only input; an error names the inputs when there is not exactly one."""
         return self._only_stream(self.inputs, "input")
 
     @property
-    def output(self):
+    def output(self) -> OutputStream:
         """The node's only output; an error names the outputs when there is not exactly one."""
         return self._only_stream(self.outputs, "output")
 
-    def _only_stream(self, streams, kind):
+    def _only_stream(self, streams: dict[str, Any], kind: str) -> Any:
         if len(streams) != 1:
             names = ", ".join(repr(n) for n in streams) or "none"
             raise AssertionError(
@@ -229,7 +231,7 @@ class Node:
 
     # -- lifecycle ------------------------------------------------------------------
 
-    def configure(self, **kargs):
+    def configure(self, **kargs: Any) -> None:
         """Set the node's global parameters; the accepted keywords are those of ``_configure``.
 
         A wrong or missing keyword is refused before ``_configure`` runs, with
@@ -244,7 +246,7 @@ class Node:
         self._outputs_follow_inputs(strict=False)
         self._set_state(CONFIGURED)
 
-    def initialize(self):
+    def initialize(self) -> None:
         """Check the streams, then allocate memory and prepare devices (``_initialize``).
 
         Every output must be configured first, except those the class lists in
@@ -271,7 +273,7 @@ class Node:
                 f"{'them' if plural else 'it'} first: {fixes}"
             )
 
-    def start(self):
+    def start(self) -> None:
         """Begin reading inputs and writing outputs; output indexes restart at 0.
 
         ``error`` is cleared: it describes the run that failed until the next start().
@@ -287,13 +289,13 @@ class Node:
             # A thread may already have failed while _start() was starting it.
             self._lifecycle_state = FAILED if self._thread_error is not None else RUNNING
 
-    def stop(self):
+    def stop(self) -> None:
         """Stop processing (also a failed node: that releases what its run used); it may start again."""
         self._require_state("stop", (RUNNING, FAILED))
         self._stop()
         self._set_state(INITIALIZED)
 
-    def close(self):
+    def close(self) -> None:
         """Release devices, memory and every stream.
 
         A running node must be stopped first; a failed one is stopped here; a
@@ -310,13 +312,14 @@ class Node:
             try:
                 self._close()
             finally:
-                for stream in (*self.inputs.values(), *self.outputs.values()):
+                streams: list[InputStream | OutputStream] = [*self.inputs.values(), *self.outputs.values()]
+                for stream in streams:
                     stream.close()
                 self._set_state(CLOSED)
 
     # -- outputs that follow inputs ---------------------------------------------
 
-    def _followed_inputs(self, outputname):
+    def _followed_inputs(self, outputname: str) -> tuple[str, ...] | list[str]:
         """Names of the inputs output ``outputname`` follows (``_output_follows``)."""
         return self._output_follows.get(outputname, ())
 
@@ -327,7 +330,7 @@ class Node:
             output.awaiting = (f"the node's input{'s' if len(missing) > 1 else ''} "
                                f"{', '.join(map(repr, missing))}" if missing else None)
 
-    def _input_connected(self, inputname):
+    def _input_connected(self, inputname: str) -> None:
         """Called by InputStream.connect(): the node's hook, then the outputs follow the input."""
         self.after_input_connect(inputname)
         self._outputs_follow_inputs(strict=False)
@@ -339,7 +342,6 @@ class Node:
         (a keyword of its configure() contradicts the input) is logged and left
         out of date; initialize() (``strict=True``) raises the error.
         """
-        from pyacq.core.stream import StreamSpecError, StreamStateError
         self.update_output_specs()
         self._track_awaited_inputs()
         for name, output in self.outputs.items():
@@ -359,28 +361,28 @@ class Node:
 
     # -- hooks for subclasses ---------------------------------------------------
 
-    def _configure(self):
+    def _configure(self) -> None:
         """Store configuration; its parameters are the keywords configure() accepts."""
 
-    def _initialize(self):
-        pass
+    def _initialize(self) -> None:
+        """Allocate memory, open devices, start nothing yet (override)."""
 
-    def _start(self):
-        pass
+    def _start(self) -> None:
+        """Start the worker threads or timers that read inputs and write outputs (override)."""
 
-    def _stop(self):
-        pass
+    def _stop(self) -> None:
+        """Stop what _start() started; the node may start again (override)."""
 
-    def _close(self):
-        pass
+    def _close(self) -> None:
+        """Release devices and memory; the streams are closed after it (override)."""
 
-    def after_input_connect(self, inputname):
+    def after_input_connect(self, inputname: str) -> None:
         """Called when input ``inputname`` has been connected."""
 
-    def after_output_configure(self, outputname):
+    def after_output_configure(self, outputname: str) -> None:
         """Called when output ``outputname`` has been configured."""
 
-    def update_output_specs(self):
+    def update_output_specs(self) -> None:
         """Set the spec of the outputs that follow inputs from the connected inputs (override).
 
         Called after each input connects and by initialize(), after
@@ -389,8 +391,8 @@ class Node:
         the outputs already configured again (``OutputStream.follow_spec``).
         """
 
-    def check_input_specs(self):
+    def check_input_specs(self) -> None:
         """Called by initialize(); raise an exception when an input is misconfigured."""
 
-    def check_output_specs(self):
+    def check_output_specs(self) -> None:
         """Called by initialize(); raise an exception when an output is misconfigured."""

@@ -39,10 +39,10 @@ from .rawrecorder import RawRecorder
 
 try:
     import av
-    HAVE_AV = True
-except ImportError:
-    av = None
+except ImportError:  # AviRecorder.configure() says what to install
     HAVE_AV = False
+else:
+    HAVE_AV = True
 
 #: Frame rate used when a video stream does not declare its sample_rate.
 DEFAULT_FRAME_RATE = 30

@@ -13,20 +13,22 @@ An explicit registration wins over an entry point of the same name.
 """
 import importlib
 import threading
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
+
+from ..node import Node
 
 ENTRY_POINT_GROUP = "pyacq.nodes"
 
-_registered = {}
-_loaded = {}
-_entry_points = None
+_registered: dict[str, type[Node]] = {}
+_loaded: dict[str, type[Node]] = {}
+_entry_points: dict[str, EntryPoint] | None = None
 _lock = threading.RLock()
 
 
 class UnknownNodeTypeError(KeyError):
     """No registered class and no entry point has the requested name."""
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.args[0]
 
 
@@ -34,7 +36,7 @@ class NodeTypeImportError(ImportError):
     """The entry point of a node type could not be loaded."""
 
 
-def _node_entry_points():
+def _node_entry_points() -> dict[str, EntryPoint]:
     global _entry_points
     with _lock:
         if _entry_points is None:
@@ -42,7 +44,7 @@ def _node_entry_points():
         return _entry_points
 
 
-def refresh_entry_points():
+def refresh_entry_points() -> None:
     """Read the ``pyacq.nodes`` entry points again (after installing a plugin at run time)."""
     global _entry_points
     with _lock:
@@ -51,9 +53,8 @@ def refresh_entry_points():
     importlib.invalidate_caches()
 
 
-def register_node_type(node_class, classname=None):
+def register_node_type(node_class: type[Node], classname: str | None = None) -> type[Node]:
     """Make ``node_class`` creatable by name (``classname``, by default its ``__name__``)."""
-    from pyacq.core.node import Node
     if not (isinstance(node_class, type) and issubclass(node_class, Node)):
         raise TypeError(f"register_node_type() needs a Node subclass, got {node_class!r}")
     with _lock:
@@ -61,7 +62,7 @@ def register_node_type(node_class, classname=None):
     return node_class
 
 
-def register_node_type_from_module(modname, classname):
+def register_node_type_from_module(modname: str, classname: str) -> type[Node]:
     """Import module ``modname`` and register its Node subclass ``classname``."""
     module = importlib.import_module(modname)
     try:
@@ -73,13 +74,13 @@ def register_node_type_from_module(modname, classname):
     return register_node_type(node_class, classname)
 
 
-def list_node_types():
+def list_node_types() -> list[str]:
     """Names of every node type, registered or installed, without importing any plugin."""
     with _lock:
         return sorted(set(_registered) | set(_node_entry_points()))
 
 
-def describe_node_types():
+def describe_node_types() -> dict[str, tuple[str | None, str]]:
     """``{name: (distribution, "module:Class")}`` for every node type, without importing any.
 
     Installed node types come with their distribution and entry point value;
@@ -93,7 +94,7 @@ def describe_node_types():
         return dict(sorted(table.items()))
 
 
-def find_node_type(name):
+def find_node_type(name: str) -> type[Node] | None:
     """The class registered or installed as ``name``, or None when there is none."""
     with _lock:
         node_class = _registered.get(name) or _loaded.get(name)
@@ -107,7 +108,7 @@ def find_node_type(name):
         return _loaded.setdefault(name, node_class)
 
 
-def get_node_type(name):
+def get_node_type(name: str) -> type[Node]:
     """The class registered or installed as ``name``; an error lists the known names."""
     node_class = find_node_type(name)
     if node_class is None:
@@ -116,8 +117,7 @@ def get_node_type(name):
     return node_class
 
 
-def _load_entry_point(ep):
-    from pyacq.core.node import Node
+def _load_entry_point(ep: EntryPoint) -> type[Node]:
     dist = ep.dist.name if ep.dist else "an unknown distribution"
     try:
         node_class = ep.load()
