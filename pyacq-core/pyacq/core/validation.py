@@ -31,30 +31,51 @@ Channel names follow one convention: a channel without a name in its
 stream's ``channel_info`` is called ``ch<i>`` (0-based), see
 :func:`channel_names`.
 """
+from __future__ import annotations
+
 import math
 import numbers
-from typing import Any, NamedTuple
+from collections.abc import Sequence
+from typing import Any, Literal, NamedTuple, overload
 
 import numpy as np
 
+#: What refuses a value: a node, a text naming it, or None (no prefix).
+Owner = Any
+#: A :class:`~pyacq.core.node.Node` (not imported: the streams, below nodes, use this module).
+NodeLike = Any
 
-def _prefix(owner):
+
+def _prefix(owner: Owner) -> str:
     if owner is None:
         return ""
     describe = getattr(owner, "_describe", None)
     return f"{describe() if describe is not None else owner}: "
 
 
-def _is_int(value):
+def _is_int(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def _is_number(value):
+def _is_number(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def check_int(owner, name, value, *, minimum=None, maximum=None, maximum_name=None,
-              none_allowed=False, error=ValueError):
+@overload
+def check_int(owner: Owner, name: str, value: Any, *, minimum: int | None = ...,
+              maximum: int | None = ..., maximum_name: str | None = ...,
+              none_allowed: Literal[False] = ..., error: type[Exception] = ...) -> int: ...
+
+
+@overload
+def check_int(owner: Owner, name: str, value: Any, *, minimum: int | None = ...,
+              maximum: int | None = ..., maximum_name: str | None = ...,
+              none_allowed: bool, error: type[Exception] = ...) -> int | None: ...
+
+
+def check_int(owner: Owner, name: str, value: Any, *, minimum: int | None = None,
+              maximum: int | None = None, maximum_name: str | None = None,
+              none_allowed: bool = False, error: type[Exception] = ValueError) -> int | None:
     """Return ``value`` as an int, or raise unless it is an integer within the bounds.
 
     A bool is refused although Python counts it as an int (``chunksize=True`` is a
@@ -105,8 +126,21 @@ def check_int(owner, name, value, *, minimum=None, maximum=None, maximum_name=No
     raise error(f"{_prefix(owner)}{name} must be {needed}, got {value!r}")
 
 
-def check_number(owner, name, value, *, above=None, minimum=None, finite=False, unit=None,
-                 none_allowed=False, error=ValueError):
+@overload
+def check_number(owner: Owner, name: str, value: Any, *, above: float | None = ...,
+                 minimum: float | None = ..., finite: bool = ..., unit: str | None = ...,
+                 none_allowed: Literal[False] = ..., error: type[Exception] = ...) -> float: ...
+
+
+@overload
+def check_number(owner: Owner, name: str, value: Any, *, above: float | None = ...,
+                 minimum: float | None = ..., finite: bool = ..., unit: str | None = ...,
+                 none_allowed: bool, error: type[Exception] = ...) -> float | None: ...
+
+
+def check_number(owner: Owner, name: str, value: Any, *, above: float | None = None,
+                 minimum: float | None = None, finite: bool = False, unit: str | None = None,
+                 none_allowed: bool = False, error: type[Exception] = ValueError) -> float | None:
     """Return ``value`` as a float, or raise unless it is a real number within the bounds.
 
     Parameters
@@ -154,7 +188,7 @@ def check_number(owner, name, value, *, above=None, minimum=None, finite=False, 
     raise error(f"{_prefix(owner)}{name} must be {needed}, got {value!r}")
 
 
-def connected_input_params(node, input_name):
+def connected_input_params(node: NodeLike, input_name: str) -> dict[str, Any]:
     """The params of ``node.inputs[input_name]``, or RuntimeError saying how to connect it.
 
     Parameters
@@ -188,8 +222,10 @@ class SignalInput(NamedTuple):
     nb_channel: int
 
 
-def check_signal_input(node, input_name, *, dtype_kinds=None, kind_description=None,
-                       streamtypes=None, need_sample_rate=True):
+def check_signal_input(node: NodeLike, input_name: str, *, dtype_kinds: str | None = None,
+                       kind_description: str | None = None,
+                       streamtypes: Sequence[str] | None = None,
+                       need_sample_rate: bool = True) -> SignalInput:
     """Check that ``node.inputs[input_name]`` is a connected (time, channel) signal.
 
     Call it in ``check_input_specs``: ``initialize()`` then refuses an input
@@ -241,7 +277,7 @@ def check_signal_input(node, input_name, *, dtype_kinds=None, kind_description=N
     return SignalInput(params, dtype, int(shape[1]))
 
 
-def channel_names(channel_info, nb_channel=None):
+def channel_names(channel_info: Sequence[Any] | None, nb_channel: int | None = None) -> list[str]:
     """The name of each channel: from ``channel_info``, ``ch<i>`` for a channel it does not name.
 
     Parameters
@@ -267,7 +303,7 @@ def channel_names(channel_info, nb_channel=None):
     return names
 
 
-def named_channel_info(channel_info, nb_channel):
+def named_channel_info(channel_info: Sequence[Any] | None, nb_channel: int) -> list[dict[str, Any]]:
     """``channel_info`` for ``nb_channel`` channels, every entry a new dict holding a ``"name"``.
 
     Entries of ``channel_info`` (dicts) are copied with their other keys; a
