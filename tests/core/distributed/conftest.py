@@ -1,5 +1,6 @@
 """Fixtures for the distributed tests: managers, process-table and leftover-file checks."""
 import os
+import sys
 
 import pytest
 from process_checks import leftovers, wait_until
@@ -37,3 +38,42 @@ def log_records():
     logging.getLogger().addHandler(handler)
     yield handler.records
     logging.getLogger().removeHandler(handler)
+
+
+class GatedPython:
+    """An interpreter for ``executable=`` that starts Python only once the test says so.
+
+    A spawn through it stays in progress, for as long as the test needs, at a point it
+    can see (``started()``), which holds the spawn without slowing the machine down.
+    The script gives up after 60 s (the spawner's own start timeout), so that a test
+    that forgets to ``release()`` cannot leave it behind.
+    """
+
+    def __init__(self, directory):
+        self._started = directory / "started"
+        self._go = directory / "go"
+        self.executable = str(directory / "gated-python")
+        with open(self.executable, "w") as script:
+            script.write(
+                "#!/bin/sh\n"
+                f": > '{self._started}'\n"
+                "i=0\n"
+                f"while [ ! -e '{self._go}' ] && [ $i -lt 3000 ]; do sleep 0.02; i=$((i + 1)); done\n"
+                f"exec '{sys.executable}' \"$@\"\n")
+        os.chmod(self.executable, 0o755)
+
+    def started(self):
+        """True once a process was started through this interpreter (and waits for the gate)."""
+        return self._started.exists()
+
+    def release(self):
+        """Let every process started through this interpreter go on into Python."""
+        self._go.touch()
+
+
+@pytest.fixture
+def gated_python(tmp_path):
+    """A ``GatedPython`` in a fresh directory, released at teardown in any case."""
+    gate = GatedPython(tmp_path)
+    yield gate
+    gate.release()
