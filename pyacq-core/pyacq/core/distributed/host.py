@@ -115,10 +115,12 @@ class Host:
             kwds.update(self._nodegroup_keys(kwds))
             this_host = self if RPCServer.get_server() is not None else None
             proc = self._start_nodegroup_process(name, this_host, manager, qt, kwds)
-        finally:
+        except BaseException:
             with self._lock:
                 self._starting.discard(name)
+            raise
         with self._lock:
+            self._starting.discard(name)
             if not self._closed:
                 self._processes[name] = proc
                 self._dead.pop(name, None)
