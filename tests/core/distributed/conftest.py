@@ -22,6 +22,22 @@ def no_leftover_files():
 
 
 @pytest.fixture
+def local_manager():
+    """A Manager created here; closed at teardown, with the RPC server create_manager() gave
+    this thread."""
+    from pyacq.core.manager import create_manager
+    from pyacq.core.rpc.server import RPCServer
+    had_server = RPCServer.get_server() is not None
+    man = create_manager("local", auto_close_at_exit=False)
+    try:
+        yield man
+    finally:
+        man.close()
+        if not had_server and RPCServer.get_server() is not None:
+            RPCServer.get_server().close()
+
+
+@pytest.fixture
 def log_records():
     """Records the log server of this process hands to the root logger."""
     import logging
