@@ -1,7 +1,10 @@
-"""Waiting on conditions and checking the process table, for tests that spawn processes.
+"""Waiting on conditions, checking the process table and the environment, for tests that
+spawn processes.
 
 Importable from every test module: tests/conftest.py puts this folder on sys.path.
 """
+import collections.abc
+import contextlib
 import glob
 import os
 import tempfile
@@ -98,3 +101,29 @@ def assert_all_gone(pids, timeout=30.0):
 def leftovers():
     """Shared memory segments, ipc directories and NodeGroup temporary directories of pyacq."""
     return {path for pattern in LEFTOVER_PATTERNS for path in glob.glob(pattern)}
+
+
+class _ReadOnlyEnviron(collections.abc.Mapping):
+    """A copy of ``os.environ`` that raises TypeError on any attempt to change it."""
+
+    def __init__(self, environ):
+        self._variables = dict(environ)
+
+    def __getitem__(self, name):
+        return self._variables[name]
+
+    def __iter__(self):
+        return iter(self._variables)
+
+    def __len__(self):
+        return len(self._variables)
+
+
+@contextlib.contextmanager
+def environ_read_only(monkeypatch):
+    """Within the block, ``os.environ`` may be read but not changed: code that sets a variable
+    there to serve one call (which a thread spawning at the same time would see) raises
+    TypeError. A context of its own, since pytest writes os.environ between test phases."""
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "environ", _ReadOnlyEnviron(os.environ))
+        yield

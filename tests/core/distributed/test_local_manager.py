@@ -9,21 +9,6 @@ from pyacq.core.rpc.proxy import ObjectProxy
 from pyacq.core.stream import InputStream
 
 
-@pytest.fixture
-def local_manager():
-    """A Manager created here; closed at teardown, with the RPC server create_manager() gave
-    this thread."""
-    from pyacq.core.rpc.server import RPCServer
-    had_server = RPCServer.get_server() is not None
-    man = create_manager("local", auto_close_at_exit=False)
-    try:
-        yield man
-    finally:
-        man.close()
-        if not had_server and RPCServer.get_server() is not None:
-            RPCServer.get_server().close()
-
-
 def test_local_manager_drives_a_spawned_nodegroup_and_close_leaves_nothing(local_manager):
     """The local Manager is a plain Manager of this process; the NodeGroup it creates is a real
     process whose device streams here bit-exactly; close() ends the NodeGroup and the default

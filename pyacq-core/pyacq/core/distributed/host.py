@@ -15,7 +15,6 @@ allowed in. The NodeGroup servers the Host spawns then require the same keys,
 and present the Host's certificate when they connect to protected servers.
 """
 import argparse
-import contextlib
 import ipaddress
 import itertools
 import logging
@@ -36,24 +35,6 @@ POLL_INTERVAL = 0.25
 
 #: Seconds a NodeGroup process gets to close cleanly before it is killed.
 CLOSE_TIMEOUT = 10.0
-
-_environ_lock = threading.Lock()
-
-
-@contextlib.contextmanager
-def _temporary_environ(name, value):
-    """Set one environment variable while a child process is spawned (it copies os.environ)."""
-    with _environ_lock:
-        old = os.environ.get(name)
-        os.environ[name] = value
-        try:
-            yield
-        finally:
-            if old is None:
-                del os.environ[name]
-            else:
-                os.environ[name] = old
-
 
 class _NodeGroupProcess:
     """What the Host knows of one NodeGroup process it spawned."""
@@ -83,6 +64,7 @@ class Host:
     def __init__(self, name, poll_procs=False):
         self.name = name
         self._processes = {}
+        self._starting = set()  # names of the NodeGroups whose process is being spawned
         self._dead = {}
         self._lock = threading.RLock()
         self._numbers = itertools.count()
@@ -118,39 +100,63 @@ class Host:
         """
         from pyacq.core.rpc.log import get_logger_address
         from pyacq.core.rpc.server import RPCServer
-        from pyacq.core.rpc.spawner import ProcessSpawner
         with self._lock:
             if self._closed:
                 raise RuntimeError(f"Host {self.name!r} is closed")
             if name is None:
                 name = f"{self.name}-nodegroup{next(self._numbers)}"
-            if name in self._processes:
-                raise ValueError(f"Host {self.name!r} already runs a NodeGroup named {name!r}")
+            if name in self._processes or name in self._starting:
+                raise ValueError(f"Host {self.name!r} already runs a NodeGroup named {name!r}: "
+                                 "give another name")
+            self._starting.add(name)
+        try:
             kwds.setdefault("address", f"tcp://{self._nodegroup_interface()}:*")
             kwds.setdefault("log_addr", get_logger_address())
             kwds.update(self._nodegroup_keys(kwds))
-            if self._watchdog is None:
-                self._watchdog = LeftoverWatchdog()
-            tmpdir = tempfile.mkdtemp(prefix="pyacq-nodegroup-")
-            try:
-                with _temporary_environ("TMPDIR", tmpdir):
-                    spawner = ProcessSpawner(name=name, qt=qt, **kwds)
-            except BaseException:
-                shutil.rmtree(tmpdir, ignore_errors=True)
-                raise
-            self._watchdog.watch(spawner.pid, tmpdir)
-            try:
-                module = spawner.client._import("pyacq.core.distributed.nodegroup")
-                this_host = self if RPCServer.get_server() is not None else None
-                nodegroup = module.create_process_nodegroup(this_host, manager)
-            except BaseException:
-                spawner.close(timeout=CLOSE_TIMEOUT)
-                remove_process_files(spawner.pid, tmpdir)
-                raise
-            self._processes[name] = _NodeGroupProcess(name, spawner, nodegroup, tmpdir)
-            self._dead.pop(name, None)
-            logger.info("Host %r: NodeGroup %r started (process %d)", self.name, name, spawner.pid)
-            return nodegroup
+            this_host = self if RPCServer.get_server() is not None else None
+            proc = self._start_nodegroup_process(name, this_host, manager, qt, kwds)
+        except BaseException:
+            with self._lock:
+                self._starting.discard(name)
+            raise
+        with self._lock:
+            self._starting.discard(name)
+            if not self._closed:
+                self._processes[name] = proc
+                self._dead.pop(name, None)
+                logger.info("Host %r: NodeGroup %r started (process %d)", self.name, name, proc.pid)
+                return proc.nodegroup
+        self._end_process(proc, force=False)
+        raise RuntimeError(f"Host {self.name!r} closed while NodeGroup {name!r} was starting; "
+                           "its process was ended")
+
+    def _start_nodegroup_process(self, name, this_host, manager, qt, kwds):
+        """Spawn the process of NodeGroup *name* and create the group there.
+
+        Runs without the Host's lock (a spawn takes seconds, during which the Host
+        keeps watching its other processes). The child gets a private TMPDIR,
+        where its ipc files go, through its own environment.
+        """
+        from pyacq.core.rpc.spawner import ProcessSpawner
+        tmpdir = tempfile.mkdtemp(prefix="pyacq-nodegroup-")
+        try:
+            spawner = ProcessSpawner(name=name, qt=qt, env={"TMPDIR": tmpdir}, **kwds)
+        except BaseException:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+            raise
+        with self._lock:
+            if not self._closed:  # else create_nodegroup ends the process itself
+                if self._watchdog is None:
+                    self._watchdog = LeftoverWatchdog()
+                self._watchdog.watch(spawner.pid, tmpdir)
+        try:
+            module = spawner.client._import("pyacq.core.distributed.nodegroup")
+            nodegroup = module.create_process_nodegroup(this_host, manager)
+        except BaseException:
+            spawner.close(timeout=CLOSE_TIMEOUT)
+            remove_process_files(spawner.pid, tmpdir)
+            raise
+        return _NodeGroupProcess(name, spawner, nodegroup, tmpdir)
 
     def spawn(self, name, **kwds):
         """Start a child process running a Host named *name*; return ``(spawner, host)``.
@@ -166,17 +172,22 @@ class Host:
         with self._lock:
             if self._closed:
                 raise RuntimeError(f"Host {self.name!r} is closed")
-            kwds.setdefault("log_addr", get_logger_address())
-            kwds.setdefault("qt", False)
-            spawner = ProcessSpawner(name=name, **kwds)
-            try:
-                host = spawner.client._import("pyacq.core.distributed.host").create_spawned_host(name)
-            except BaseException:
-                spawner.close(timeout=CLOSE_TIMEOUT)
-                raise
-            self._spawned_hosts.append((spawner, host))
-            logger.info("Host %r: Host %r started (process %d)", self.name, name, spawner.pid)
-            return spawner, host
+        kwds.setdefault("log_addr", get_logger_address())
+        kwds.setdefault("qt", False)
+        spawner = ProcessSpawner(name=name, **kwds)
+        try:
+            host = spawner.client._import("pyacq.core.distributed.host").create_spawned_host(name)
+        except BaseException:
+            spawner.close(timeout=CLOSE_TIMEOUT)
+            raise
+        with self._lock:
+            if not self._closed:
+                self._spawned_hosts.append((spawner, host))
+                logger.info("Host %r: Host %r started (process %d)", self.name, name, spawner.pid)
+                return spawner, host
+        self._close_spawned_host(spawner, host)
+        raise RuntimeError(f"Host {self.name!r} closed while Host {name!r} was starting; "
+                           "its process was ended")
 
     @property
     def spawners(self):
@@ -254,6 +265,12 @@ class Host:
         """Names of the NodeGroups running on this Host."""
         with self._lock:
             return list(self._processes)
+
+    def runs_nodegroup(self, nodegroup):
+        """True if *nodegroup* (a proxy) is the NodeGroup of a process this Host runs: a
+        Manager asks when given a NodeGroup that it did not create itself."""
+        with self._lock:
+            return any(proc.nodegroup == nodegroup for proc in self._processes.values())
 
     def describe_nodegroups(self):
         """``{name: {'pid', 'alive', 'exitcode'}}`` for every NodeGroup spawned, dead ones included."""
@@ -341,12 +358,15 @@ class Host:
         with self._lock:
             spawned, self._spawned_hosts = self._spawned_hosts, []
         for spawner, host in spawned:
-            try:
-                host.close(_timeout=CLOSE_TIMEOUT)
-            except Exception as exc:  # noqa: BLE001 -- the process is ended below anyway
-                logger.warning("Host %r: the Host it spawned in process %d did not close "
-                               "cleanly (%s); ending the process", self.name, spawner.pid, exc)
-            spawner.close(timeout=CLOSE_TIMEOUT)
+            self._close_spawned_host(spawner, host)
+
+    def _close_spawned_host(self, spawner, host):
+        try:
+            host.close(_timeout=CLOSE_TIMEOUT)
+        except Exception as exc:  # noqa: BLE001 -- the process is ended below anyway
+            logger.warning("Host %r: the Host it spawned in process %d did not close "
+                           "cleanly (%s); ending the process", self.name, spawner.pid, exc)
+        spawner.close(timeout=CLOSE_TIMEOUT)
 
 
 def create_spawned_host(name):

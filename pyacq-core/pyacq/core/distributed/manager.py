@@ -82,11 +82,21 @@ class Manager:
     """
 
     def __init__(self):
+        # Held only while the Manager's records are read or changed, never during a spawn
+        # or a call to a Host, so that the watcher and every other call go on meanwhile.
         self._lock = threading.RLock()
+        # Each held while one thing made on first use is made (the default Host, the
+        # default NodeGroup, the NodeGroup create_node() uses on a Host), so that callers
+        # asking for it at the same time get the same one. Reentrant: a Manager served by
+        # RPC handles other requests in the same thread while it waits for a Host.
+        self._default_host_lock = threading.RLock()
+        self._default_nodegroup_lock = threading.RLock()
+        self._host_nodegroup_lock = threading.RLock()
         self._hosts = {}
         self._default_host_key = None
         self._default_host_spawner = None
         self._nodegroups = {}
+        self._starting = set()  # names of the NodeGroups being spawned
         self._dead = {}
         self._dead_servers = {}  # address -> description of the NodeGroup's death
         self._host_nodegroups = {}
@@ -196,37 +206,56 @@ class Manager:
     def _default_host(self):
         """The Host this Manager spawned on this machine, created on first use."""
         from pyacq.core.rpc.spawner import ProcessSpawner
-        with self._lock:
-            if self._default_host_key is None:
-                info = self.get_logger_info()
-                spawner = ProcessSpawner(name="default-host", log_addr=info["log_addr"],
-                                         log_level=info["log_level"] or None)
-                try:
-                    host = spawner.client._import("pyacq.core.distributed.host").create_spawned_host("default")
-                except BaseException:
-                    spawner.close()
-                    raise
-                self._default_host_spawner = spawner
-                self._default_host_key = spawner.address
-                self._hosts[spawner.address] = host
-                self._start_watching()
-            return self._hosts[self._default_host_key]
+        with self._default_host_lock:
+            with self._lock:
+                self._check_open()
+                if self._default_host_key is not None:
+                    return self._hosts[self._default_host_key]
+            info = self.get_logger_info()
+            spawner = ProcessSpawner(name="default-host", log_addr=info["log_addr"],
+                                     log_level=info["log_level"] or None)
+            try:
+                host = spawner.client._import("pyacq.core.distributed.host").create_spawned_host("default")
+            except BaseException:
+                spawner.close()
+                raise
+            with self._lock:
+                if not self._closed:
+                    self._default_host_spawner = spawner
+                    self._default_host_key = spawner.address
+                    self._hosts[spawner.address] = host
+                    self._start_watching()
+                    return host
+            host.close(_timeout=CLOSE_TIMEOUT)
+            spawner.close()
+            raise RuntimeError("Manager is closed")
 
     def _resolve_host(self, host):
-        """Return ``(key, host proxy)`` for None (default Host), an address or a Host proxy."""
+        """Return ``(key, host proxy)`` for None (default Host), an address or a Host proxy.
+
+        A Host proxy the Manager does not know yet is recorded by ``_remember_host``
+        once a NodeGroup was spawned through it, not before: a proxy to something else
+        then leaves no trace in the Manager's records.
+        """
         if host is None:
             proxy = self._default_host()
             return self._default_host_key, proxy
         if isinstance(host, str):
             return host, self.get_host(host)
         if isinstance(host, ObjectProxy):
-            for key, known in self._hosts.items():
-                if known == host or known._rpc_addr == host._rpc_addr:
-                    return key, known
-            self._hosts[host._rpc_addr] = host
-            self._start_watching()
+            with self._lock:
+                for key, known in self._hosts.items():
+                    if known == host or known._rpc_addr == host._rpc_addr:
+                        return key, known
             return host._rpc_addr, host
         raise TypeError(f"host must be None, an address 'tcp://IP:PORT' or a Host proxy, got {host!r}")
+
+    def _remember_host(self, key, host):
+        """Record *host* (under *key*) and watch it, unless it is known already."""
+        with self._lock:
+            if key not in self._hosts:
+                self._hosts[key] = host
+                self._start_watching()
 
     # -- nodegroups ----------------------------------------------------------
 
@@ -252,44 +281,74 @@ class Manager:
             name, host = None, name
         if name is not None and not isinstance(name, str):
             raise TypeError(f"NodeGroup name must be a string, got {name!r}")
+        return self._create_nodegroup(name, host, qt, kwds)[1]
+
+    def _create_nodegroup(self, name, host, qt, kwds):
+        """``create_nodegroup()``, returning ``(name, proxy)``.
+
+        The name is reserved while the Host spawns the process (which may take up to
+        ``SPAWN_TIMEOUT``), without holding the Manager's lock: a second NodeGroup of
+        the same name is refused at once, and a failed spawn frees the name.
+        """
+        host_key, host_proxy = self._resolve_host(host)
         with self._lock:
             self._check_open()
-            host_key, host_proxy = self._resolve_host(host)
             if name is None:
                 name = self._new_nodegroup_name()
-            elif name in self._nodegroups:
-                raise ValueError(f"this Manager already has a NodeGroup named {name!r}")
-            info = self.get_logger_info()
+            elif name in self._nodegroups or name in self._starting:
+                raise ValueError(f"this Manager already has a NodeGroup named {name!r}: "
+                                 "give another name")
             kwds.setdefault("log_addr", self._log_address_for(
                 None if host_key == self._default_host_key else host_key))
-            kwds.setdefault("log_level", info["log_level"] or None)
-            from pyacq.core.rpc.server import RPCServer
-            manager = self if RPCServer.get_server() is not None else None
+            self._starting.add(name)
+        kwds.setdefault("log_level", self.get_logger_info()["log_level"] or None)
+        from pyacq.core.rpc.server import RPCServer
+        manager = self if RPCServer.get_server() is not None else None
+        try:
             proxy = host_proxy.create_nodegroup(name, manager=manager, qt=qt, _timeout=SPAWN_TIMEOUT,
                                                 **kwds)
-            self._nodegroups[name] = _NodeGroupRecord(name, host_key, proxy)
-            self._dead.pop(name, None)
-            self._dead_servers.pop(proxy._rpc_addr, None)  # a new NodeGroup took the port
-            return proxy
+        except BaseException:
+            with self._lock:
+                self._starting.discard(name)
+            raise
+        with self._lock:
+            self._starting.discard(name)
+            if not self._closed:
+                self._remember_host(host_key, host_proxy)
+                self._nodegroups[name] = _NodeGroupRecord(name, host_key, proxy)
+                self._dead.pop(name, None)
+                self._dead_servers.pop(proxy._rpc_addr, None)  # a new NodeGroup took the port
+                return name, proxy
+        try:
+            host_proxy.close_nodegroup(name, _timeout=CLOSE_TIMEOUT)
+        except Exception as exc:  # noqa: BLE001 -- closing the Manager may have closed it already
+            logger.warning("Manager: NodeGroup %r, started while the Manager closed, could not be "
+                           "closed on Host %s (%s)", name, host_key, exc)
+        raise RuntimeError(f"Manager closed while NodeGroup {name!r} was starting; "
+                           "its process was ended")
 
     def _new_nodegroup_name(self):
         while True:
             name = f"nodegroup{next(self._numbers)}"
-            if name not in self._nodegroups and name not in self._dead:
+            if name not in self._nodegroups and name not in self._dead and name not in self._starting:
                 return name
 
     @property
     def default_nodegroup(self):
         """A NodeGroup (with Qt) on the default Host, created on first use."""
-        with self._lock:
-            self._check_open()
-            if self._default_nodegroup is None or self._default_nodegroup not in self._nodegroups:
+        with self._default_nodegroup_lock:
+            with self._lock:
+                self._check_open()
+                record = self._nodegroups.get(self._default_nodegroup)
+                if record is not None:
+                    return record.proxy
                 name = "default_nodegroup"
-                while name in self._nodegroups or name in self._dead:
+                if name in self._nodegroups or name in self._dead or name in self._starting:
                     name = self._new_nodegroup_name()
-                self.create_nodegroup(name)
+            name, proxy = self._create_nodegroup(name, None, True, {})
+            with self._lock:
                 self._default_nodegroup = name
-            return self._nodegroups[self._default_nodegroup].proxy
+            return proxy
 
     def list_nodegroups(self):
         """Proxies to the running NodeGroups of this Manager (dead ones are listed by
@@ -333,29 +392,47 @@ class Manager:
         """
         with self._lock:
             self._check_open()
-            if host is None:
-                nodegroup = self.default_nodegroup
-            else:
-                nodegroup = self._nodegroup_of(host)
+        nodegroup = self.default_nodegroup if host is None else self._nodegroup_of(host)
         node = nodegroup.create_node(node_class, **kwds)
         with self._lock:
             self._created_nodes.append(node)
         return node
 
     def _nodegroup_of(self, host):
+        """The NodeGroup ``create_node(host=host)`` uses: *host* itself if it is a NodeGroup
+        this Manager created or one a Host of this Manager runs (``Host.create_nodegroup()``
+        called directly), else the NodeGroup of the Host *host*, spawned on first use."""
         if isinstance(host, ObjectProxy):
-            for record in self._nodegroups.values():
-                if record.proxy == host:
+            with self._lock:
+                for record in self._nodegroups.values():
+                    if record.proxy == host:
+                        return record.proxy
+                hosts = list(self._hosts.items())
+            if all(known != host for _, known in hosts):
+                for key, known in hosts:
+                    if self._host_runs_nodegroup(key, known, host):
+                        return host
+        host_key, host_proxy = self._resolve_host(host)
+        with self._host_nodegroup_lock:
+            with self._lock:
+                record = self._nodegroups.get(self._host_nodegroups.get(host_key))
+                if record is not None:
                     return record.proxy
-            if host._type_str.endswith(".NodeGroup'>"):
-                return host  # e.g. made by Host.create_nodegroup() directly
-        host_key, _ = self._resolve_host(host)
-        name = self._host_nodegroups.get(host_key)
-        if name not in self._nodegroups:
-            name = self._new_nodegroup_name()
-            self.create_nodegroup(name, host=host_key)
-            self._host_nodegroups[host_key] = name
-        return self._nodegroups[name].proxy
+            name, proxy = self._create_nodegroup(None, host_proxy, True, {})
+            with self._lock:
+                self._host_nodegroups[host_key] = name
+            return proxy
+
+    @staticmethod
+    def _host_runs_nodegroup(key, host, nodegroup):
+        """Whether the Host *host* runs *nodegroup*; False for a Host that does not answer."""
+        if _server_gone(host):
+            return False
+        try:
+            return host.runs_nodegroup(nodegroup, _timeout=CONNECT_TIMEOUT)
+        except Exception as exc:  # noqa: BLE001 -- a vanished Host runs no NodeGroup
+            logger.warning("Manager: Host %s does not answer (%s)", key, exc)
+            return False
 
     def start_all(self):
         """Start every initialized node of every NodeGroup."""

@@ -1,7 +1,6 @@
 """ProcessSpawner: start a Python process that serves RPC, and control it."""
 import json
 import os
-import site
 import subprocess
 import sys
 import threading
@@ -15,21 +14,20 @@ from .context import get_context
 from .errors import RemoteCallException
 
 
-def _pyacq_search_path():
-    """Directories the child needs on its path to import the same pyacq as we do.
+def _child_environment(env):
+    """The environment of a child: a copy of ``os.environ`` taken now, with *env* over it.
 
-    Site directories are left out: the child finds them by itself, and putting them
-    on PYTHONPATH would let every package installed there shadow the ones the
-    caller's PYTHONPATH puts first.
+    A value of None in *env* leaves that variable out. ``os.environ`` itself is only
+    read, so that threads spawning children with different environments at the same
+    time do not see each other's variables.
     """
-    import pyacq
-    site_dirs = {os.path.abspath(d) for d in (*site.getsitepackages(), site.getusersitepackages())}
-    found = []
-    for path in pyacq.__path__:
-        directory = os.path.dirname(os.path.abspath(path))
-        if directory not in site_dirs and directory not in found:
-            found.append(directory)
-    return found
+    merged = dict(os.environ)
+    for name, value in (env or {}).items():
+        if value is None:
+            merged.pop(name, None)
+        else:
+            merged[name] = value
+    return merged
 
 
 #: Seconds the spawner waits for its child to exit when a client lost its connection to it.
@@ -39,33 +37,61 @@ DEATH_GRACE = 0.5
 class ProcessSpawner:
     """Spawn a new process running an RPCServer, connected to ``self.client``.
 
-    *name* names the process in log records; *address* is where its server
-    binds (127.0.0.1 by default: binding to a public address lets anyone on
-    the network run code in it). With *qt*, the process runs a QApplication and
-    a QtRPCServer, offscreen when there is no display and QT_QPA_PLATFORM is unset; where
-    PyQt5 cannot be imported it says so in one warning line and runs a plain RPCServer
-    (``self.qt`` tells which). With *log_addr*, its log records, uncaught exceptions, stdout
-    and stderr go to that LogServer; *log_level* sets its root logger level.
-    *executable* is the Python interpreter to run (default ``sys.executable``).
-    With *certificate* (a ``NAME.key_secret`` file) and *authorized_keys* (a
-    directory of client ``NAME.key`` files), the child's server requires ZeroMQ
-    CURVE: this process then connects with its client certificate (see
-    ``curve.set_client_certificate``), which *authorized_keys* must hold unless
-    it is *certificate* itself, and the child presents *certificate* when it
-    connects to other protected servers.
+    The child exits when this process dies, however it dies. A call to the child
+    after it died raises ``RemoteProcessDied`` (naming it and its exit code) at
+    once: the spawner is a witness of ``server_deaths`` until closed.
 
-    The child exits when this process dies, however it dies. An error while the
-    child starts is raised here as RemoteCallException carrying the child's
-    traceback. A call to the child after it died raises ``RemoteProcessDied``
-    (naming it and its exit code) at once: the spawner is a witness of
-    ``server_deaths`` until closed.
+    Parameters
+    ----------
+    name : str, optional
+        Names the process in log records.
+    address : str
+        Where the child's server binds. 127.0.0.1 by default: binding to a public
+        address lets anyone on the network run code in it.
+    qt : bool
+        Run a QApplication and a QtRPCServer in the child, offscreen when there is
+        no display and QT_QPA_PLATFORM is unset. Where PyQt5 cannot be imported the
+        child says so in one warning line and runs a plain RPCServer (``self.qt``
+        tells which).
+    log_addr : str, optional
+        Address of the LogServer that receives the child's log records, uncaught
+        exceptions, stdout and stderr.
+    log_level : int, optional
+        Level of the child's root logger.
+    executable : str, optional
+        The Python interpreter to run (default ``sys.executable``).
+    certificate, authorized_keys : str, optional
+        A ``NAME.key_secret`` file and a directory of client ``NAME.key`` files:
+        the child's server then requires ZeroMQ CURVE. This process connects with
+        its client certificate (see ``curve.set_client_certificate``), which
+        *authorized_keys* must hold unless it is *certificate* itself, and the
+        child presents *certificate* when it connects to other protected servers.
+    env : mapping of str to (str or None), optional
+        Environment variables of the child, merged over a copy of this process's
+        ``os.environ`` taken at the call; a value of None leaves that variable out.
+        Each spawner builds its child's environment on its own and never changes
+        ``os.environ``, so threads spawning with different *env* at the same time
+        do not see each other's variables. The child imports pyacq and finds
+        plugins as any process of its interpreter does (installed distributions,
+        PYTHONPATH): a directory only on this process's ``sys.path`` reaches the
+        child only if *env* puts it on PYTHONPATH.
+
+    Raises
+    ------
+    RemoteCallException
+        An error while the child started, carrying the child's traceback.
+    RuntimeError
+        The child exited before its server started.
+    TimeoutError
+        The child did not start within ``start_timeout`` seconds.
     """
 
     #: Seconds to wait for the child to report that its server is running.
     start_timeout = 60.0
 
     def __init__(self, name=None, address="tcp://127.0.0.1:*", qt=False, log_addr=None,
-                 log_level=None, executable=None, certificate=None, authorized_keys=None):
+                 log_level=None, executable=None, certificate=None, authorized_keys=None,
+                 env=None):
         self.name = name
         self.qt = qt
         self._closed = False
@@ -87,12 +113,9 @@ class ProcessSpawner:
                 "report_addr": f"tcp://127.0.0.1:{port}",
                 "certificate": certificate, "authorized_keys": authorized_keys,
             }
-            env = dict(os.environ)
-            env["PYTHONPATH"] = os.pathsep.join(
-                _pyacq_search_path() + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
             self.proc = subprocess.Popen(
                 [executable or sys.executable, "-m", "pyacq.core.rpc.bootstrap"],
-                stdin=subprocess.PIPE, env=env)
+                stdin=subprocess.PIPE, env=_child_environment(env))
             try:
                 self.proc.stdin.write(json.dumps(config).encode() + b"\n")
                 self.proc.stdin.flush()
