@@ -25,8 +25,16 @@ import socket
 import sys
 import tempfile
 import threading
+from typing import Any
 
 from pyacq.core.distributed._leftover_cleaner import LeftoverWatchdog, remove_process_files
+from pyacq.core.distributed._process_logging import forward_stdio_at_any_level
+from pyacq.core.rpc import server_registry
+from pyacq.core.rpc.curve import find_server_certificate
+from pyacq.core.rpc.log import get_logger_address, log_exceptions, set_host_name, set_logger_address
+from pyacq.core.rpc.proxy import ObjectProxy
+from pyacq.core.rpc.server import RPCServer
+from pyacq.core.rpc.spawner import ProcessSpawner
 
 logger = logging.getLogger(__name__)
 
@@ -39,15 +47,15 @@ CLOSE_TIMEOUT = 10.0
 class _NodeGroupProcess:
     """What the Host knows of one NodeGroup process it spawned."""
 
-    def __init__(self, name, spawner, nodegroup, tmpdir):
+    def __init__(self, name: str, spawner: ProcessSpawner, nodegroup: ObjectProxy, tmpdir: str) -> None:
         self.name = name
         self.spawner = spawner
         self.nodegroup = nodegroup
         self.tmpdir = tmpdir
-        self.exitcode = None
+        self.exitcode: int | None = None
 
     @property
-    def pid(self):
+    def pid(self) -> int:
         return self.spawner.pid
 
 
@@ -61,11 +69,11 @@ class Host:
     ``'host'``, so that ``Manager.get_host(server.address)`` reaches it.
     """
 
-    def __init__(self, name, poll_procs=False):
+    def __init__(self, name: str, poll_procs: bool = False) -> None:
         self.name = name
-        self._processes = {}
-        self._starting = set()  # names of the NodeGroups whose process is being spawned
-        self._dead = {}
+        self._processes: dict[str, _NodeGroupProcess] = {}
+        self._starting: set[str] = set()  # names of the NodeGroups whose process is being spawned
+        self._dead: dict[str, int | None] = {}
         self._lock = threading.RLock()
         self._numbers = itertools.count()
         self._watchdog = None
@@ -73,8 +81,7 @@ class Host:
         self._stop_polling = threading.Event()
         self._poll_thread = None
         self._process_server = None
-        self._spawned_hosts = []  # (spawner, proxy to its Host) for each spawn()
-        from pyacq.core.rpc import server_registry
+        self._spawned_hosts: list[tuple[ProcessSpawner, ObjectProxy]] = []  # (spawner, proxy to its Host) for each spawn()
         server = server_registry.get_server()
         if server is not None:
             server["host"] = self
@@ -83,12 +90,13 @@ class Host:
                                                  name=f"Host-{name}-watch")
             self._poll_thread.start()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<Host {self.name!r} with {len(self._processes)} NodeGroups>"
 
     # -- spawning ------------------------------------------------------------
 
-    def create_nodegroup(self, name=None, manager=None, qt=True, **kwds):
+    def create_nodegroup(self, name: str | None = None, manager: Any = None, qt: bool = True,
+                         **kwds: Any) -> ObjectProxy:
         """Spawn a process running a NodeGroup and return (a proxy to) the NodeGroup.
 
         *name* names the process in log records (default: ``<host>-nodegroup<n>``);
@@ -98,8 +106,6 @@ class Host:
         ``executable``, ``address``). A Host that requires CURVE authentication
         gives its NodeGroups its own keys; nobody else chooses them.
         """
-        from pyacq.core.rpc.log import get_logger_address
-        from pyacq.core.rpc.server import RPCServer
         with self._lock:
             if self._closed:
                 raise RuntimeError(f"Host {self.name!r} is closed")
@@ -137,7 +143,6 @@ class Host:
         keeps watching its other processes). The child gets a private TMPDIR,
         where its ipc files go, through its own environment.
         """
-        from pyacq.core.rpc.spawner import ProcessSpawner
         tmpdir = tempfile.mkdtemp(prefix="pyacq-nodegroup-")
         try:
             spawner = ProcessSpawner(name=name, qt=qt, env={"TMPDIR": tmpdir}, **kwds)
@@ -158,7 +163,7 @@ class Host:
             raise
         return _NodeGroupProcess(name, spawner, nodegroup, tmpdir)
 
-    def spawn(self, name, **kwds):
+    def spawn(self, name: str, **kwds: Any) -> tuple[ProcessSpawner, ObjectProxy]:
         """Start a child process running a Host named *name*; return ``(spawner, host)``.
 
         *host* is a proxy to the new Host, which creates NodeGroups in processes of its
@@ -167,8 +172,6 @@ class Host:
         process's log server by default). The child is one of :attr:`spawners`, and
         ``close()`` closes it, with its NodeGroups.
         """
-        from pyacq.core.rpc.log import get_logger_address
-        from pyacq.core.rpc.spawner import ProcessSpawner
         with self._lock:
             if self._closed:
                 raise RuntimeError(f"Host {self.name!r} is closed")
@@ -190,7 +193,7 @@ class Host:
                            "its process was ended")
 
     @property
-    def spawners(self):
+    def spawners(self) -> list[ProcessSpawner]:
         """The ProcessSpawners of the processes this Host runs: its NodeGroups and the Hosts
         it spawned (``spawn()``), while they run."""
         with self._lock:
@@ -199,7 +202,6 @@ class Host:
 
     def _nodegroup_interface(self):
         """The IP this Host's RPC server listens on; NodeGroups listen there too."""
-        from pyacq.core.rpc.server import RPCServer
         server = RPCServer.get_server()
         if server is None or not server.address.startswith("tcp://"):
             return "127.0.0.1"
@@ -208,7 +210,6 @@ class Host:
     def _nodegroup_keys(self, kwds):
         """``certificate`` and ``authorized_keys`` for a NodeGroup's ProcessSpawner: the Host's
         own when its server requires CURVE (a protected Host spawns no unprotected server)."""
-        from pyacq.core.rpc.server import RPCServer
         server = RPCServer.get_server()
         if server is None or server.certificate is None:
             return {}
@@ -227,7 +228,7 @@ class Host:
             except Exception:
                 logger.exception("Host %r: checking the NodeGroup processes failed", self.name)
 
-    def check_spawners(self):
+    def check_spawners(self) -> dict[str, int | None]:
         """Find the NodeGroup processes that exited unexpectedly; return ``{name: exit code}``.
 
         Each death is logged once, as an error naming the NodeGroup and its
@@ -249,7 +250,7 @@ class Host:
                              self.name, name, proc.pid, code)
             return dict(self._dead)
 
-    def wait_for_exit(self, name, timeout):
+    def wait_for_exit(self, name: str, timeout: float) -> dict[str, int | None]:
         """Wait at most *timeout* s for the process of NodeGroup *name* to exit, then return
         ``check_spawners()``: a Manager asks when a client lost its connection to the group."""
         with self._lock:
@@ -261,18 +262,18 @@ class Host:
                 pass
         return self.check_spawners()
 
-    def list_nodegroups(self):
+    def list_nodegroups(self) -> list[str]:
         """Names of the NodeGroups running on this Host."""
         with self._lock:
             return list(self._processes)
 
-    def runs_nodegroup(self, nodegroup):
+    def runs_nodegroup(self, nodegroup: ObjectProxy) -> bool:
         """True if *nodegroup* (a proxy) is the NodeGroup of a process this Host runs: a
         Manager asks when given a NodeGroup that it did not create itself."""
         with self._lock:
             return any(proc.nodegroup == nodegroup for proc in self._processes.values())
 
-    def describe_nodegroups(self):
+    def describe_nodegroups(self) -> dict[str, dict[str, Any]]:
         """``{name: {'pid', 'alive', 'exitcode'}}`` for every NodeGroup spawned, dead ones included."""
         self.check_spawners()
         with self._lock:
@@ -284,7 +285,7 @@ class Host:
 
     # -- closing -------------------------------------------------------------
 
-    def close_nodegroup(self, name, force=False):
+    def close_nodegroup(self, name: str, force: bool = False) -> None:
         """Close the NodeGroup *name* (its nodes, then its process); *force* kills it at once."""
         with self._lock:
             proc = self._processes.pop(name, None)
@@ -292,7 +293,7 @@ class Host:
             raise KeyError(f"Host {self.name!r} runs no NodeGroup named {name!r}")
         self._end_process(proc, force)
 
-    def close_all_nodegroups(self, force=False):
+    def close_all_nodegroups(self, force: bool = False) -> None:
         """Close every NodeGroup of this Host; *force* kills the processes without closing nodes."""
         with self._lock:
             processes, self._processes = list(self._processes.values()), {}
@@ -328,18 +329,17 @@ class Host:
         logger.warning("Host %r: NodeGroup %r did not close cleanly (%s); ending its process",
                        self.name, proc.name, exc)
 
-    def connect_log_server(self, address):
+    def connect_log_server(self, address: str) -> None:
         """Forward this Host's own log records and uncaught exceptions to the LogServer at *address*.
 
         Does nothing when this process already sends its records somewhere
         (a Host spawned by a Manager does from the start).
         """
-        from pyacq.core.rpc.log import get_logger_address, log_exceptions, set_logger_address
         if get_logger_address() is None:
             set_logger_address(address)
             log_exceptions()
 
-    def close(self):
+    def close(self) -> None:
         """Close every NodeGroup and stop watching; the Host cannot spawn afterwards."""
         with self._lock:
             self._closed = True
@@ -369,20 +369,18 @@ class Host:
         spawner.close(timeout=CLOSE_TIMEOUT)
 
 
-def create_spawned_host(name):
+def create_spawned_host(name: str) -> Host:
     """Create the Host of a process spawned for it: closing the Host ends the process.
 
     Used by the Manager for its default Host.
     """
-    from pyacq.core.distributed._process_logging import forward_stdio_at_any_level
-    from pyacq.core.rpc.server import RPCServer
     host = Host(name, poll_procs=True)
     forward_stdio_at_any_level()
     host._process_server = RPCServer.get_server()
     return host
 
 
-def check_host_address(address):
+def check_host_address(address: str) -> str:
     """Return *address* if it is ``tcp://IP:PORT`` with a concrete IP; ValueError otherwise."""
     if not address.startswith("tcp://") or ":" not in address[len("tcp://"):]:
         raise ValueError(f"a Host address looks like tcp://IP:PORT, got {address!r}")
@@ -399,10 +397,9 @@ def check_host_address(address):
     return address
 
 
-def curve_keys(curve_dir):
+def curve_keys(curve_dir: str) -> tuple[str, str]:
     """``(certificate, authorized_keys)`` of a Host's ``--curve-dir``: its one ``*.key_secret``
     file and its ``authorized/`` directory; ValueError naming what is missing."""
-    from pyacq.core.rpc.curve import find_server_certificate
     certificate = find_server_certificate(curve_dir)
     authorized = os.path.join(curve_dir, "authorized")
     if not os.path.isdir(authorized):
@@ -411,15 +408,13 @@ def curve_keys(curve_dir):
     return certificate, authorized
 
 
-def run_host_server(address, name=None, curve_dir=None):
+def run_host_server(address: str, name: str | None = None, curve_dir: str | None = None) -> int:
     """Serve a Host at *address* until interrupted (Ctrl-C or SIGTERM close its NodeGroups).
 
     With *curve_dir*, clients must authenticate with ZeroMQ CURVE (see the
     module docstring). Prints ``pyacq host <name> serving at <address>`` once
     ready, then, for a protected Host, the public key clients need.
     """
-    from pyacq.core.rpc.log import set_host_name
-    from pyacq.core.rpc.server import RPCServer
     check_host_address(address)
     keys = curve_keys(curve_dir) if curve_dir is not None else (None, None)
     name = name or socket.gethostname()
@@ -449,7 +444,7 @@ def run_host_server(address, name=None, curve_dir=None):
     return 0
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     """``python -m pyacq.core.host tcp://IP:PORT [--name NAME] [--curve-dir DIR]``."""
     parser = argparse.ArgumentParser(prog="pyacq host",
                                      description="serve a pyacq Host: Managers spawn NodeGroups here")

@@ -16,8 +16,16 @@ import logging
 import os
 import socket
 import threading
+from typing import Any
 
+from pyacq.core.distributed._process_logging import forward_stdio_at_any_level
+from pyacq.core.distributed.host import check_host_address
+from pyacq.core.rpc import curve, server_deaths
+from pyacq.core.rpc.client import RPCClient
+from pyacq.core.rpc.log import LogServer, get_logger_address, print_records_by_default, start_log_server
 from pyacq.core.rpc.proxy import ObjectProxy
+from pyacq.core.rpc.server import RPCServer
+from pyacq.core.rpc.spawner import ProcessSpawner
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +76,9 @@ def _server_gone(proxy):
 
 
 class _NodeGroupRecord:
-    def __init__(self, name, host_key, proxy):
+    """A NodeGroup this Manager created: its name, the key of its Host, the proxy to it."""
+
+    def __init__(self, name: str, host_key: str, proxy: ObjectProxy) -> None:
         self.name = name
         self.host_key = host_key
         self.proxy = proxy
@@ -81,7 +91,7 @@ class Manager:
     the watching thread runs.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         # Held only while the Manager's records are read or changed, never during a spawn
         # or a call to a Host, so that the watcher and every other call go on meanwhile.
         self._lock = threading.RLock()
@@ -92,28 +102,28 @@ class Manager:
         self._default_host_lock = threading.RLock()
         self._default_nodegroup_lock = threading.RLock()
         self._host_nodegroup_lock = threading.RLock()
-        self._hosts = {}
-        self._default_host_key = None
-        self._default_host_spawner = None
-        self._nodegroups = {}
-        self._starting = set()  # names of the NodeGroups being spawned
-        self._dead = {}
-        self._dead_servers = {}  # address -> description of the NodeGroup's death
-        self._host_nodegroups = {}
+        self._hosts: dict[str, ObjectProxy] = {}
+        self._default_host_key: str | None = None
+        self._default_host_spawner: ProcessSpawner | None = None
+        self._nodegroups: dict[str, _NodeGroupRecord] = {}
+        self._starting: set[str] = set()  # names of the NodeGroups being spawned
+        self._dead: dict[str, int | None] = {}
+        self._dead_servers: dict[str, str] = {}  # address -> description of the NodeGroup's death
+        self._host_nodegroups: dict[str, str] = {}
         # Proxies to the nodes create_node() made. The caller's proxy shares our reference
         # to the node, which deleting ours would release: they are kept for the Manager's life.
-        self._created_nodes = []
-        self._default_nodegroup = None
-        self._log_relays = {}
+        self._created_nodes: list[ObjectProxy] = []
+        self._default_nodegroup: str | None = None
+        self._log_relays: dict[str, Any] = {}
         self._numbers = itertools.count()
         self._closed = False
-        self._process_server = None
+        self._process_server: RPCServer | None = None
         self._stop_watching = threading.Event()
         self._watcher = None
-        self._unreachable = set()
-        server_deaths().add_witness(self.describe_dead_server)
+        self._unreachable: set[str] = set()
+        server_deaths.add_witness(self.describe_dead_server)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<Manager: {len(self._hosts)} hosts, {len(self._nodegroups)} NodeGroups>"
 
     def _check_open(self):
@@ -122,9 +132,8 @@ class Manager:
 
     # -- logging -------------------------------------------------------------
 
-    def get_logger_info(self):
+    def get_logger_info(self) -> dict[str, Any]:
         """``{'log_addr': address of the log server, 'log_level': level of the root logger}``."""
-        from pyacq.core.rpc.log import get_logger_address
         return {"log_addr": get_logger_address(), "log_level": logging.getLogger().level}
 
     def _log_address_for(self, host_address):
@@ -134,7 +143,6 @@ class Manager:
         a relay listening on the interface that routes to it, which hands the
         records on to the log server.
         """
-        from pyacq.core.rpc.log import LogServer, get_logger_address
         log_addr = get_logger_address()
         if log_addr is None or host_address is None or _is_loopback(host_address):
             return log_addr
@@ -148,7 +156,7 @@ class Manager:
 
     # -- hosts ---------------------------------------------------------------
 
-    def add_host(self, addr, server_key=None):
+    def add_host(self, addr: str, server_key: str | None = None) -> ObjectProxy:
         """Connect to the Host server at *addr* (``tcp://IP:PORT``) and return a proxy to it.
 
         A Host started with ``--curve-dir`` requires authentication: give its
@@ -157,15 +165,12 @@ class Manager:
         """
         return self.get_host(addr, server_key)
 
-    def get_host(self, addr, server_key=None):
+    def get_host(self, addr: str, server_key: str | None = None) -> ObjectProxy:
         """Return (a proxy to) the Host served at *addr*, connecting to it the first time.
 
         The Host then sends its log records to this Manager's log server, and
         the Manager watches its NodeGroup processes. *server_key*: see ``add_host``.
         """
-        from pyacq.core.distributed.host import check_host_address
-        from pyacq.core.rpc import curve
-        from pyacq.core.rpc.client import RPCClient
         with self._lock:
             self._check_open()
             if addr in self._hosts:
@@ -189,7 +194,6 @@ class Manager:
 
     @staticmethod
     def _connect_host(addr):
-        from pyacq.core.rpc.client import RPCClient
         client = RPCClient.get_client(addr)
         try:
             client.ensure_connection(timeout=CONNECT_TIMEOUT)
@@ -198,14 +202,13 @@ class Manager:
             raise ConnectionError(f"no pyacq Host answers at {addr} ({exc}); is "
                                   f"`pyacq host {addr}` running there?") from None
 
-    def list_hosts(self):
+    def list_hosts(self) -> list[ObjectProxy]:
         """Proxies to the Hosts this Manager is connected to (the default Host included)."""
         with self._lock:
             return list(self._hosts.values())
 
     def _default_host(self):
         """The Host this Manager spawned on this machine, created on first use."""
-        from pyacq.core.rpc.spawner import ProcessSpawner
         with self._default_host_lock:
             with self._lock:
                 self._check_open()
@@ -259,7 +262,9 @@ class Manager:
 
     # -- nodegroups ----------------------------------------------------------
 
-    def create_nodegroup(self, name=None, host=None, qt=True, **kwds):
+    def create_nodegroup(self, name: str | ObjectProxy | None = None,
+                         host: str | ObjectProxy | None = None, qt: bool = True,
+                         **kwds: Any) -> ObjectProxy:
         """Spawn a NodeGroup process on *host* (default: this machine) and return a proxy to it.
 
         *name* names the NodeGroup and its process in log records (default
@@ -302,7 +307,6 @@ class Manager:
                 None if host_key == self._default_host_key else host_key))
             self._starting.add(name)
         kwds.setdefault("log_level", self.get_logger_info()["log_level"] or None)
-        from pyacq.core.rpc.server import RPCServer
         manager = self if RPCServer.get_server() is not None else None
         try:
             proxy = host_proxy.create_nodegroup(name, manager=manager, qt=qt, _timeout=SPAWN_TIMEOUT,
@@ -334,12 +338,13 @@ class Manager:
                 return name
 
     @property
-    def default_nodegroup(self):
+    def default_nodegroup(self) -> ObjectProxy:
         """A NodeGroup (with Qt) on the default Host, created on first use."""
         with self._default_nodegroup_lock:
             with self._lock:
                 self._check_open()
-                record = self._nodegroups.get(self._default_nodegroup)
+                record = (None if self._default_nodegroup is None
+                          else self._nodegroups.get(self._default_nodegroup))
                 if record is not None:
                     return record.proxy
                 name = "default_nodegroup"
@@ -350,26 +355,26 @@ class Manager:
                 self._default_nodegroup = name
             return proxy
 
-    def list_nodegroups(self):
+    def list_nodegroups(self) -> list[ObjectProxy]:
         """Proxies to the running NodeGroups of this Manager (dead ones are listed by
         ``list_dead_nodegroups()``)."""
         with self._lock:
             return [record.proxy for record in self._nodegroups.values()]
 
-    def list_dead_nodegroups(self):
+    def list_dead_nodegroups(self) -> dict[str, int | None]:
         """``{name: exit code}`` of the NodeGroups whose process exited unexpectedly."""
         self._check_hosts()
         with self._lock:
             return dict(self._dead)
 
-    def describe_nodegroups(self):
+    def describe_nodegroups(self) -> dict[str, dict[str, Any]]:
         """``{name: {'host', 'pid', 'alive', 'exitcode'}}`` for every NodeGroup of this Manager."""
         self._check_hosts()
         with self._lock:
             records = list(self._nodegroups.values())
-            table = {name: {"host": None, "pid": None, "alive": False, "exitcode": code}
+            table: dict[str, dict[str, Any]] = {name: {"host": None, "pid": None, "alive": False, "exitcode": code}
                      for name, code in self._dead.items()}
-            by_host = {}
+            by_host: dict[str, dict[str, Any]] = {}
             for key in {record.host_key for record in records}:
                 try:
                     by_host[key] = self._hosts[key].describe_nodegroups()
@@ -383,7 +388,8 @@ class Manager:
                                   "exitcode": info.get("exitcode")}
         return table
 
-    def create_node(self, node_class, host=None, **kwds):
+    def create_node(self, node_class: str, host: str | ObjectProxy | None = None,
+                    **kwds: Any) -> ObjectProxy:
         """Create a node of type *node_class* (its name) and return a proxy to it.
 
         *host* selects where: None for the default NodeGroup, a NodeGroup proxy,
@@ -434,12 +440,12 @@ class Manager:
             logger.warning("Manager: Host %s does not answer (%s)", key, exc)
             return False
 
-    def start_all(self):
+    def start_all(self) -> None:
         """Start every initialized node of every NodeGroup."""
         for nodegroup in self.list_nodegroups():
             nodegroup.start_all_nodes()
 
-    def stop_all(self):
+    def stop_all(self) -> None:
         """Stop every running node of every NodeGroup."""
         for nodegroup in self.list_nodegroups():
             nodegroup.stop_all_nodes()
@@ -484,13 +490,13 @@ class Manager:
                     continue
                 del self._nodegroups[name]
                 self._dead[name] = code
-                how = server_deaths().describe_exit(code)
+                how = server_deaths.describe_exit(code)
                 self._dead_servers[record.proxy._rpc_addr] = (
                     f"NodeGroup {name!r} at {record.proxy._rpc_addr} on Host {key} died, {how}")
                 logger.error("Manager: NodeGroup %r on Host %s died, %s; "
                              "the other NodeGroups keep running", name, key, how)
 
-    def describe_dead_server(self, address):
+    def describe_dead_server(self, address: str) -> str | None:
         """How the NodeGroup that served *address* died, in one line, or None if none did.
 
         Asked by a client whose connection to *address* dropped: a NodeGroup that still
@@ -502,7 +508,7 @@ class Manager:
                 return description
             record = next((r for r in self._nodegroups.values() if r.proxy._rpc_addr == address), None)
             host = None if record is None else self._hosts.get(record.host_key)
-        if host is None:
+        if record is None or host is None:
             return None
         dead = host.wait_for_exit(record.name, DEATH_GRACE, _timeout=DEATH_GRACE + CONNECT_TIMEOUT)
         self._record_deaths(record.host_key, dead)
@@ -523,13 +529,13 @@ class Manager:
 
     # -- closing -------------------------------------------------------------
 
-    def close(self):
+    def close(self) -> None:
         """Close every NodeGroup on every Host, then the default Host this Manager spawned."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-        server_deaths().remove_witness(self.describe_dead_server)
+        server_deaths.remove_witness(self.describe_dead_server)
         self._stop_watching.set()
         if self._watcher is not None and self._watcher is not threading.current_thread():
             self._watcher.join(CLOSE_TIMEOUT)
@@ -559,13 +565,6 @@ class Manager:
             self._process_server.close()
 
 
-def server_deaths():
-    """The ``pyacq.core.rpc.server_deaths`` module, imported on first use like every RPC module
-    here (``import pyacq`` loads no ZeroMQ)."""
-    from pyacq.core.rpc import server_deaths as module
-    return module
-
-
 class _ManagerWitness:
     """Witness of ``server_deaths`` in the process that spawned a Manager: asks the Manager,
     while the Manager's process (run by *spawner*) lives."""
@@ -576,39 +575,35 @@ class _ManagerWitness:
 
     def __call__(self, address):
         if self.spawner.poll() is not None:
-            server_deaths().remove_witness(self)
+            server_deaths.remove_witness(self)
             return None
         return self.manager.describe_dead_server(address, _timeout=WITNESS_TIMEOUT)
 
 
-def create_process_manager():
+def create_process_manager() -> Manager:
     """Create the Manager of a process spawned for it: closing the Manager ends the process."""
-    from pyacq.core.distributed._process_logging import forward_stdio_at_any_level
-    from pyacq.core.rpc.server import RPCServer
     manager = Manager()
     forward_stdio_at_any_level()
-    manager._process_server = RPCServer.get_server()
-    manager._process_server["manager"] = manager  # for clients that ask for it by name
+    server = manager._process_server = RPCServer.get_server()
+    server["manager"] = manager  # for clients that ask for it by name
     return manager
 
 
 def _start_logging():
     """Start the log server of this process; records print once (see print_records_by_default)."""
-    from pyacq.core.rpc.log import print_records_by_default, start_log_server
     start_log_server(logging.getLogger())
     print_records_by_default()
 
 
 def _ensure_rpc_server():
     """Let this thread lend local objects (e.g. an OutputStream) to remote nodes by proxy."""
-    from pyacq.core.rpc.server import RPCServer
     if RPCServer.get_server() is None:
         RPCServer().run_lazy()
 
 
 def _close_spawned_manager(spawner, manager, witness):
     """At exit: close the Manager (if it is still open) and end its process."""
-    server_deaths().remove_witness(witness)
+    server_deaths.remove_witness(witness)
     if spawner.poll() is None:
         try:
             spawner.client.ping(timeout=2.0)
@@ -618,7 +613,8 @@ def _close_spawned_manager(spawner, manager, witness):
     spawner.close()
 
 
-def create_manager(mode="rpc", auto_close_at_exit=True, client_certificate=None):
+def create_manager(mode: str = "rpc", auto_close_at_exit: bool = True,
+                   client_certificate: str | None = None) -> Manager | ObjectProxy:
     """Create the Manager: in a new process (*mode* 'rpc', returns a proxy) or here ('local').
 
     Also starts, in this process, the log server that receives the log
@@ -635,7 +631,6 @@ def create_manager(mode="rpc", auto_close_at_exit=True, client_certificate=None)
     if mode not in ("rpc", "local"):
         raise ValueError(f"create_manager(): mode must be 'rpc' or 'local', not {mode!r}")
     if client_certificate is not None:
-        from pyacq.core.rpc import curve
         client_certificate = os.path.abspath(client_certificate)
         curve.set_client_certificate(client_certificate)
     _start_logging()
@@ -645,8 +640,6 @@ def create_manager(mode="rpc", auto_close_at_exit=True, client_certificate=None)
         if auto_close_at_exit:
             atexit.register(manager.close)
         return manager
-    from pyacq.core.rpc.log import get_logger_address
-    from pyacq.core.rpc.spawner import ProcessSpawner
     spawner = ProcessSpawner(name="manager", log_addr=get_logger_address(),
                              log_level=logging.getLogger().level or None)
     try:
@@ -658,7 +651,7 @@ def create_manager(mode="rpc", auto_close_at_exit=True, client_certificate=None)
         raise
     manager._set_proxy_options(timeout=SPAWN_TIMEOUT)
     witness = _ManagerWitness(manager, spawner)
-    server_deaths().add_witness(witness)
+    server_deaths.add_witness(witness)
     # Reap the manager process as soon as it exits (after manager.close()).
     threading.Thread(target=spawner.proc.wait, daemon=True, name="Manager-reaper").start()
     if auto_close_at_exit:

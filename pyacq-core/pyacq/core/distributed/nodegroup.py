@@ -6,10 +6,15 @@ process's registry: any ``pyacq.nodes`` entry point installed there, or a class
 registered with ``register_node_type_from_module``. The returned node travels
 back as a proxy that is used exactly like a local node.
 """
-import logging
+from __future__ import annotations
 
-from pyacq.core.node import NodeStateError
+import logging
+from typing import Any
+
+from pyacq.core.distributed._process_logging import forward_stdio_at_any_level
+from pyacq.core.node import Node, NodeStateError
 from pyacq.core.plugins import registry
+from pyacq.core.rpc.server import RPCServer
 
 logger = logging.getLogger(__name__)
 
@@ -21,21 +26,21 @@ class NodeGroup:
     the Manager it belongs to; either may be None for a NodeGroup created by hand.
     """
 
-    def __init__(self, host=None, manager=None):
+    def __init__(self, host: Any = None, manager: Any = None) -> None:
         self.host = host
         self.manager = manager
-        self.nodes = []
+        self.nodes: list[Node] = []
         self._closed = False
-        self._process_server = None
+        self._process_server: RPCServer | None = None
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<NodeGroup with {len(self.nodes)} nodes>"
 
-    def _check_open(self, action):
+    def _check_open(self, action: str) -> None:
         if self._closed:
             raise RuntimeError(f"NodeGroup is closed: cannot {action}")
 
-    def create_node(self, node_class, *args, **kwds):
+    def create_node(self, node_class: str, *args: Any, **kwds: Any) -> Node:
         """Create a node of the type named *node_class* in this process, add it, return it."""
         self._check_open("create_node()")
         if not isinstance(node_class, str):
@@ -44,14 +49,14 @@ class NodeGroup:
         self.add_node(node)
         return node
 
-    def add_node(self, node):
+    def add_node(self, node: Node) -> None:
         """Make this NodeGroup responsible for *node* (started, stopped and closed with it)."""
         self._check_open("add_node()")
         if any(existing is node for existing in self.nodes):
             raise ValueError(f"{node._describe()} is already in this NodeGroup")
         self.nodes.append(node)
 
-    def remove_node(self, node):
+    def remove_node(self, node: Node) -> None:
         """Remove *node* from this NodeGroup and close it; a running node must be stopped first."""
         for i, existing in enumerate(self.nodes):
             if existing is node:
@@ -65,35 +70,35 @@ class NodeGroup:
         if not node.closed():
             node.close()
 
-    def list_nodes(self):
+    def list_nodes(self) -> list[Node]:
         """The nodes of this group."""
         return list(self.nodes)
 
-    def list_node_types(self):
+    def list_node_types(self) -> list[str]:
         """Names of every node type this process can create (installed or registered)."""
         return registry.list_node_types()
 
-    def register_node_type_from_module(self, modname, classname):
+    def register_node_type_from_module(self, modname: str, classname: str) -> None:
         """Import *modname* here and make its Node subclass *classname* creatable by name."""
         registry.register_node_type_from_module(modname, classname)
 
-    def start_all_nodes(self):
+    def start_all_nodes(self) -> None:
         """Start every initialized node that is not running."""
         for node in self.nodes:
             if node.initialized() and not node.running():
                 node.start()
 
-    def stop_all_nodes(self):
+    def stop_all_nodes(self) -> None:
         """Stop every running node, and every failed one (whose worker thread died)."""
         for node in self.nodes:
             if node.running() or node.failed():
                 node.stop()
 
-    def any_node_running(self):
+    def any_node_running(self) -> bool:
         """True if at least one node of this group is running."""
         return any(node.running() for node in self.nodes)
 
-    def close(self):
+    def close(self) -> None:
         """Stop and close every node; a NodeGroup spawned by a Host then ends its process.
 
         A node that fails to stop or close is logged and does not prevent the
@@ -115,14 +120,12 @@ class NodeGroup:
             self._process_server.close()
 
 
-def create_process_nodegroup(host, manager):
+def create_process_nodegroup(host: Any, manager: Any) -> NodeGroup:
     """Create the NodeGroup of a process spawned for it: closing the group ends the process.
 
     Called through RPC by Host.create_nodegroup in the new process, whose RPC
     server then serves only this group.
     """
-    from pyacq.core.distributed._process_logging import forward_stdio_at_any_level
-    from pyacq.core.rpc.server import RPCServer
     nodegroup = NodeGroup(host, manager)
     forward_stdio_at_any_level()
     nodegroup._process_server = RPCServer.get_server()

@@ -5,6 +5,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping
+from typing import Any
 
 import zmq
 
@@ -14,7 +16,7 @@ from .context import get_context
 from .errors import RemoteCallException
 
 
-def _child_environment(env):
+def _child_environment(env: Mapping[str, str | None] | None) -> dict[str, str]:
     """The environment of a child: a copy of ``os.environ`` taken now, with *env* over it.
 
     A value of None in *env* leaves that variable out. ``os.environ`` itself is only
@@ -89,9 +91,11 @@ class ProcessSpawner:
     #: Seconds to wait for the child to report that its server is running.
     start_timeout = 60.0
 
-    def __init__(self, name=None, address="tcp://127.0.0.1:*", qt=False, log_addr=None,
-                 log_level=None, executable=None, certificate=None, authorized_keys=None,
-                 env=None):
+    def __init__(self, name: str | None = None, address: str = "tcp://127.0.0.1:*", qt: bool = False,
+                 log_addr: str | None = None, log_level: int | None = None,
+                 executable: str | None = None, certificate: str | None = None,
+                 authorized_keys: str | None = None,
+                 env: Mapping[str, str | None] | None = None) -> None:
         self.name = name
         self.qt = qt
         self._closed = False
@@ -116,9 +120,11 @@ class ProcessSpawner:
             self.proc = subprocess.Popen(
                 [executable or sys.executable, "-m", "pyacq.core.rpc.bootstrap"],
                 stdin=subprocess.PIPE, env=_child_environment(env))
+            stdin = self.proc.stdin
+            assert stdin is not None  # stdin=PIPE
             try:
-                self.proc.stdin.write(json.dumps(config).encode() + b"\n")
-                self.proc.stdin.flush()
+                stdin.write(json.dumps(config).encode() + b"\n")
+                stdin.flush()
             except BrokenPipeError:
                 pass  # the child died at once; _wait_for_report says how
             status = self._wait_for_report(report)
@@ -138,7 +144,7 @@ class ProcessSpawner:
         server_deaths.add_witness(self._describe_death)
 
     @property
-    def client(self):
+    def client(self) -> RPCClient:
         """The RPCClient connected to the child's RPCServer (one per calling thread).
 
         Each thread keeps its own client to this child, also once the child's server
@@ -176,28 +182,28 @@ class ProcessSpawner:
         return (f"process {name}(pid {self.proc.pid}) serving at {address} exited, "
                 f"{server_deaths.describe_exit(code)}")
 
-    def _import(self, module, **kwds):
+    def _import(self, module: str, **kwds: Any) -> Any:
         """Import *module* in the child and return a proxy to it."""
         return self.client._import(module, **kwds)
 
     @property
-    def pid(self):
+    def pid(self) -> int:
         """Process id of the child."""
         return self.proc.pid
 
-    def stop(self, timeout=5.0):
+    def stop(self, timeout: float = 5.0) -> None:
         """Ask the child's RPC server to close (the child then exits)."""
         self.client.close_server(timeout=timeout)
 
-    def kill(self):
+    def kill(self) -> None:
         """Kill the child immediately."""
         self.proc.kill()
 
-    def poll(self):
+    def poll(self) -> int | None:
         """Return the child's exit code, or None if it is still running."""
         return self.proc.poll()
 
-    def wait(self, timeout=10):
+    def wait(self, timeout: float = 10) -> int:
         """Wait for the child to exit and return its exit code (TimeoutError after *timeout*)."""
         try:
             return self.proc.wait(timeout)
@@ -205,7 +211,7 @@ class ProcessSpawner:
             raise TimeoutError(f"child process {self.proc.pid} did not exit within "
                                f"{timeout:g} s") from None
 
-    def close(self, timeout=10.0):
+    def close(self, timeout: float = 10.0) -> int | None:
         """Stop the child (killing it if it does not exit within *timeout* s), release all.
 
         Idempotent; returns the child's exit code.
