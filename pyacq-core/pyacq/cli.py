@@ -71,6 +71,11 @@ def _version():
 
 
 def build_parser():
+    """The parser of the ``pyacq`` command: each subcommand sets ``run``, the function that executes it.
+
+    ``pyacq host`` is listed for its help text only: :func:`main` hands it to
+    ``pyacq.core.distributed.host`` before this parser sees it.
+    """
     parser = argparse.ArgumentParser(
         prog="pyacq", description="pyacq: distributed data acquisition and stream processing")
     parser.add_argument("--version", action="version", version=f"pyacq {_version()}")
@@ -105,6 +110,19 @@ def build_parser():
 
 
 def main(argv=None):
+    """Run the ``pyacq`` command line and return its exit status (the console script's entry point).
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after the program name; default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        0 on success, 1 when the subcommand failed, 2 when no subcommand was given
+        (the help is printed).
+    """
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["host"]:
         from pyacq.core.distributed.host import main as host_main

@@ -181,6 +181,7 @@ class StreamMonitor:
             return (self._last[1] - self._first[1]) / (self._last[0] - self._first[0])
 
     def close(self):
+        """Stop the receiving thread (waiting up to 10 s for it), then close the monitor's input."""
         self._stopping.set()
         self._thread.join(timeout=10.0)
         self.input.close()
@@ -204,6 +205,12 @@ class DemoPipeline:
     # -- building ---------------------------------------------------------------------
 
     def build(self):
+        """Create the Manager, its three NodeGroups, the nodes and the viewers, all initialized.
+
+        The device and the filter live in the ``acquisition`` and ``filtering``
+        NodeGroups, the time-frequency workers in ``timefreq_workers``; the viewers
+        and the rate monitors live in this process. Nothing runs before :meth:`start`.
+        """
         import scipy.signal
 
         from pyacq.core.distributed.manager import create_manager
@@ -297,6 +304,7 @@ class DemoPipeline:
     # -- running ----------------------------------------------------------------------
 
     def start(self):
+        """Start the viewers, then the filter, then the device: every reader runs before a chunk is sent."""
         for viewer in self.viewers.values():
             viewer.start()
         self.filter.start()
@@ -304,6 +312,7 @@ class DemoPipeline:
         self._started = time.monotonic()
 
     def progress_line(self):
+        """The progress line: seconds since start(), each stream's rate and gaps, the epochs so far."""
         elapsed = time.monotonic() - self._started
         rates = "  ".join(f"{m.label} {m.rate():7.1f} Hz gaps {m.input.gap_count}" for m in self.monitors)
         return f"t={elapsed:5.1f}s  {rates}  epochs {self.viewers['triggered'].triggeraccumulator.total_trig}"
@@ -322,6 +331,7 @@ class DemoPipeline:
         return table
 
     def stop(self):
+        """Stop the device, the filter, then the viewers; do nothing when start() was never called."""
         if getattr(self, "_started", None) is None:
             return
         self.device.stop()

@@ -41,6 +41,7 @@ class NodeThread(threading.Thread):
         self._work = target
 
     def run(self):
+        """Run :meth:`work` in this thread; an exception that ends it is reported to the node."""
         run_reporting_failure(self.node, self.work, self.name)
 
     def work(self):

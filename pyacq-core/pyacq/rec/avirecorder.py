@@ -96,9 +96,15 @@ class VideoStreamWriter:
         self._frames.write(table)
 
     def flush(self):
+        """Make the frame table durable (``fsync``).
+
+        The video file gets its packets as they are muxed (``flush_packets``), but
+        it is not fsynced.
+        """
         self._frames.flush()
 
     def close(self):
+        """Encode the frames the encoder still holds, then close the video file and the frame table."""
         try:
             self._container.mux(self._stream.encode())
         finally:

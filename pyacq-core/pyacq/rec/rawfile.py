@@ -38,9 +38,11 @@ class RawStreamFile:
         os.ftruncate(self._fd, self._size)
 
     def flush(self):
+        """Make every sample written so far durable against power loss (``fsync``)."""
         os.fsync(self._fd)
 
     def close(self):
+        """Close the file; calling it again does nothing."""
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None

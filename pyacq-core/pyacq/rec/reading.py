@@ -43,6 +43,11 @@ class Recording(dict):
         self._closer = closer
 
     def close(self):
+        """Close the HDF5 file of an HDF5 recording; calling it again does nothing.
+
+        A raw or video recording holds no open file here: its memmaps are released
+        when they are no longer referenced.
+        """
         if self._closer is not None:
             self._closer()
             self._closer = None

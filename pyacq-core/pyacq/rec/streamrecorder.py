@@ -125,6 +125,7 @@ class StreamRecorder(Node):
                                        f"directory: {exc.strerror}", dirname) from None
 
     def check_input_specs(self):
+        """Refuse to initialize while an input is not connected."""
         for name, input_stream in self.inputs.items():
             if not input_stream.connected:
                 raise RuntimeError(f"{self._describe()}: input {name!r} is not connected; connect "

@@ -193,6 +193,7 @@ class PyAudio(Node):
                              f"channels of {format} at {rate} Hz: {error.args[0]}") from None
 
     def check_input_specs(self):
+        """Refuse to initialize a playing device whose input ``'signals'`` is not connected."""
         if "signals" in self.inputs and not self._played.connected:
             raise RuntimeError(f"{self._describe()} plays: connect its input 'signals' "
                                "before initialize()")

@@ -103,9 +103,11 @@ class RDAConnection:
             raise ConnectionError(f"{describe}: {self.address}: {exc}") from None
 
     def use_poll_timeout(self):
+        """Make each socket read wait at most ``POLL_INTERVAL`` s: a read given ``stopping`` sees it soon."""
         self.sock.settimeout(POLL_INTERVAL)
 
     def close(self):
+        """Shut the connection down and close the socket (a connection already lost is no error)."""
         try:
             self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:

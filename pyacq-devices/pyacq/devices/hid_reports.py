@@ -14,7 +14,7 @@ _MAX_READ = 4096
 
 
 def _strip_report_id(chunk, report_size):
-    """hidapi (and hidraw, on devices with numbered reports) may prefix a report-id byte."""
+    """Drop the report-id byte hidapi (and hidraw, for numbered reports) may put before a report."""
     if len(chunk) == report_size + 1:
         return chunk[1:]
     return chunk
@@ -58,6 +58,7 @@ class HidrawReports:
         return data[:usable]
 
     def close(self):
+        """Close the device node (or FIFO) opened at creation."""
         os.close(self.fd)
 
 
@@ -81,4 +82,5 @@ class HidapiReports:
         return b"".join(reports)
 
     def close(self):
+        """Close the hidapi device this reader was given."""
         self.device.close()

@@ -273,6 +273,14 @@ class LslOutlet(Node):
         self.marker_field = marker_field
 
     def check_input_specs(self):
+        """Choose the LSL channel format from the input's dtype (analog or marker stream).
+
+        Raises
+        ------
+        ValueError
+            LSL cannot carry the input: an analog input not of shape (-1, nb_channel)
+            in an LSL numeric dtype, or an event input without a publishable field.
+        """
         params = self.input.params
         shape, dtype = params.get("shape"), np.dtype(params["dtype"])
         if params.get("streamtype") == "event" or dtype.names is not None:

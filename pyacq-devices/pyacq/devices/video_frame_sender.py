@@ -83,6 +83,7 @@ class FrameSenderThread(NodeThread):
             logger.error("%s: the frame source did not return within %.0f s", self.describe, timeout)
 
     def work(self):
+        """Send each frame of the source at its index (at its time if ``paced``) until stop() or its end."""
         started = first_time = None
         for image, timestamp in self.frames:
             if self._stopping.is_set():

@@ -30,20 +30,28 @@ class LiveParams(dict):
             self._on_change(key)
 
     def update(self, *args, **kwargs):
+        """Set each given value as ``params[key] = value`` does, checked one at a time.
+
+        A value refused raises there, and the values before it stay set.
+        """
         for key, value in dict(*args, **kwargs).items():
             self[key] = value
 
     def setdefault(self, key, default=None):
+        """Refuse with TypeError: the keys are fixed; set a value with ``params[key] = value``."""
         raise TypeError(f"{self._owner}: parameters are fixed; set them with params[key] = value")
 
     def __delitem__(self, key):
         raise TypeError(f"{self._owner}: parameter {key!r} cannot be deleted")
 
     def pop(self, *args):
+        """Refuse with TypeError: a node's parameters cannot be removed."""
         raise TypeError(f"{self._owner}: parameters cannot be removed")
 
     def popitem(self):
+        """Refuse with TypeError: a node's parameters cannot be removed."""
         raise TypeError(f"{self._owner}: parameters cannot be removed")
 
     def clear(self):
+        """Refuse with TypeError: a node's parameters cannot be removed."""
         raise TypeError(f"{self._owner}: parameters cannot be removed")

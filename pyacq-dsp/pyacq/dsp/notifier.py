@@ -39,6 +39,10 @@ class CallbackNotifier:
                 raise TypeError(f"{self.name}.disconnect(): {callback!r} is not connected")
 
     def emit(self, *args):
+        """Call every connected callback with ``args``, in this thread, in the order they were connected.
+
+        An exception from a callback propagates to the emitter, and the later callbacks are not called.
+        """
         with self._lock:
             callbacks = list(self._callbacks)
         for callback in callbacks:

@@ -172,4 +172,5 @@ class OpenCLOverlapEngine:
         return released
 
     def close(self):
+        """Release the engine's device buffers, once its queued work is done."""
         self._program.close()

@@ -211,9 +211,11 @@ class OpenCLSosKernel:
         return steady_state_per_channel(self.sos, np.ones(self.nb_channel)).transpose(1, 2, 0)
 
     def launch(self, *args):
+        """Enqueue one run of the kernel over every channel, with the kernel arguments ``args``."""
         self.kernel(self.queue, (self.global_size,), (self.local_size,), *args)
 
     def close(self):
+        """Wait for the queued work to finish, then release every device buffer."""
         self.queue.finish()
         for buffer in self.buffers.values():
             buffer.release()
@@ -271,4 +273,5 @@ class OpenCLSosEngine:
         return out
 
     def close(self):
+        """Release the engine's device buffers, once its queued work is done."""
         self._program.close()

@@ -95,6 +95,7 @@ class ScipyOverlapEngine:
         return released.T
 
     def close(self):
+        """Drop the buffer of held samples; the engine cannot be used afterwards."""
         self._held = None
 
 

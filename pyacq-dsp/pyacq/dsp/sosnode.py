@@ -25,11 +25,20 @@ class SosNode(ProcessingNode):
                                                per_channel_allowed=per_channel)
 
     def update_output_specs(self):
+        """Give output ``signals`` the input's dtype, channels and rate, once the input is (time, channel)."""
         params = self.inputs["signals"].params
         if params.get("shape") is not None and len(params["shape"]) == 2:
             self._forward_signal_params("signals", params)
 
     def check_input_specs(self):
+        """Require a float (time, channel) analogsignal input, as many channels as per-channel coefficients.
+
+        Raises
+        ------
+        RuntimeError, TypeError, ValueError
+            The input is not connected, is not such a signal, or the coefficients
+            are for another number of channels.
+        """
         _, self._dtype, self.nb_channel = check_signal_input(
             self, "signals", dtype_kinds="f", kind_description="floating point (float32 or float64)",
             streamtypes=("analogsignal",), need_sample_rate=False)

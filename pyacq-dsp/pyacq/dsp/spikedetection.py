@@ -99,6 +99,7 @@ class SpikeDetection:
 
     @property
     def median(self):
+        """Per-channel median of the smoothed signal, which spikes are measured from; None before a block."""
         return self._noise.median
 
     def restart(self, start):

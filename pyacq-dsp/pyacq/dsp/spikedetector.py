@@ -88,6 +88,7 @@ class SpikeDetector(ProcessingNode):
         self.noise_level = None
 
     def update_output_specs(self):
+        """Set the width of output ``waveforms`` (``waveform_window`` in samples) from the input's rate."""
         rate = self.inputs["signals"].params.get("sample_rate")
         if rate and hasattr(self, "waveform_window"):  # set by configure()
             left, right = self._waveform_samples(rate)
@@ -97,6 +98,10 @@ class SpikeDetector(ProcessingNode):
         return round(self.waveform_window[0] * rate), max(1, round(self.waveform_window[1] * rate))
 
     def check_input_specs(self):
+        """Require a real numeric (time, channel) analogsignal input with a sample rate.
+
+        Its channel count and rate are kept: the detection is built from them at start().
+        """
         params, _, self.nb_channel = check_signal_input(
             self, "signals", dtype_kinds="fiu", kind_description="real numeric",
             streamtypes=("analogsignal",))

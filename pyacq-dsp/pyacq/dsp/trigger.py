@@ -79,6 +79,7 @@ class TriggerBase(ProcessingNode):
         return value
 
     def check_input_specs(self):
+        """Check the input the trigger watches, then check ``params['channel']`` against it."""
         params = self._check_input()
         self._sample_rate = float(params["sample_rate"])
         self.params["channel"] = self.params["channel"]
@@ -142,6 +143,7 @@ class AnalogTrigger(TriggerBase):
         return params
 
     def after_input_connect(self, inputname):
+        """Learn the input's channel count: ``params['channel']`` is checked against it from now on."""
         shape = self.inputs[inputname].params.get("shape")
         if shape is not None and len(shape) == 2:
             self._nb_watchable = int(shape[1])
@@ -172,6 +174,7 @@ class DigitalTrigger(TriggerBase):
         return params
 
     def after_input_connect(self, inputname):
+        """Learn how many bits the input's samples carry: ``params['channel']`` is checked against it."""
         params = self.inputs[inputname].params
         shape, dtype = params.get("shape"), np.dtype(params["dtype"])
         if shape is not None and len(shape) == 2 and dtype.kind in "iu":

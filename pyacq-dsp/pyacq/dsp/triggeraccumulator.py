@@ -102,6 +102,17 @@ class TriggerAccumulator(ProcessingNode):
         return value
 
     def check_input_specs(self):
+        """Check both inputs: real numeric ``signals`` with a sample rate, integer positions on ``events``.
+
+        The positions are the events themselves, or their field ``events_dtype_field``
+        when the events have a structured dtype.
+
+        Raises
+        ------
+        RuntimeError, TypeError, ValueError
+            An input is not connected or carries something else; the message
+            names the input and what it needs.
+        """
         params, dtype, self.nb_channel = check_signal_input(
             self, "signals", dtype_kinds="fiu", kind_description="real numeric",
             streamtypes=("analogsignal",))

@@ -31,6 +31,7 @@ def summarise_bins(block, method):
 
 
 def points_per_bin(method):
+    """How many values summarise one bin with ``method``: 2 for 'min_max' (minimum, maximum), else 1."""
     return 2 if method == "min_max" else 1
 
 

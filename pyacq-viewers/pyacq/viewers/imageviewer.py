@@ -68,6 +68,13 @@ class ImageViewer(ViewerNode):
         self._make_views(num_video, nb_column)
 
     def check_input_specs(self):
+        """Require every input to be connected and to carry video frames.
+
+        Raises
+        ------
+        ValueError
+            An input's shape is not (time, height, width) or (time, height, width, 1|3|4).
+        """
         for name in self.inputs:
             shape = connected_input_params(self, name).get("shape")
             if shape is None or len(shape) not in (3, 4) or (len(shape) == 4 and shape[3] not in (1, 3, 4)):

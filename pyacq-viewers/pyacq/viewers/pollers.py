@@ -22,6 +22,7 @@ class HistoryPoller(ThreadPollInput):
         self.history = history
 
     def processData(self, index, data):
+        """Write the chunk into the history, in the poller's thread."""
         self.history.write(index, data)
 
 
@@ -36,12 +37,14 @@ class LatestChunkPoller(ThreadPollInput):
         self.chunk_count = 0
 
     def processData(self, index, data):
+        """Keep a copy of the chunk as the latest one, replacing one not taken yet, and count it."""
         chunk = data.copy()
         with self._lock:
             self._latest = (index, chunk)
             self.chunk_count += 1
 
     def take(self):
+        """Return the latest ``(index, chunk)`` once; None when no chunk arrived since the last take()."""
         with self._lock:
             latest, self._latest = self._latest, None
         return latest
@@ -56,6 +59,7 @@ class HeadPoller(ThreadPollInput):
         self.head = None
 
     def processData(self, index, data):
+        """Record the chunk's index as ``head``; the poller asks for no data."""
         self.head = index
 
 

@@ -22,6 +22,7 @@ class QDigitalOscilloscope(QOscilloscope):
     """
 
     def check_input_specs(self):
+        """Require a (time, column) signal of integers or booleans with a sample rate: its bits are traces."""
         check_signal_input(self, "signals", dtype_kinds="biu",
                            kind_description="digital (integers or booleans)")
 

@@ -81,6 +81,7 @@ class QOscilloscope(ParamDialogViewerNode):
         self.with_user_dialog = bool(with_user_dialog)
 
     def check_input_specs(self):
+        """Require a (time, channel) signal of real numbers or booleans, with a sample rate."""
         check_signal_input(self, "signals", dtype_kinds="biuf", kind_description="real numeric")
 
     def _trace_layout(self):
@@ -264,7 +265,7 @@ class QOscilloscope(ParamDialogViewerNode):
         self.frame_count += 1
 
     def _points(self, cache):
-        """x (s) and values of the points to draw, in drawing order."""
+        """The points to draw, in drawing order: their x (seconds) and their values."""
         offsets = cache.point_offsets()
         bins, values = cache.window()
         if self.params["mode"] == "scroll":

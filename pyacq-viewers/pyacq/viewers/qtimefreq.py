@@ -80,6 +80,7 @@ class QTimeFreq(ParamDialogViewerNode):
         self.nodegroup_friends = None if nodegroup_friends is None else list(nodegroup_friends)
 
     def check_input_specs(self):
+        """Require a (time, channel) signal with a sample rate: each of its channels gets a worker."""
         check_signal_input(self, "signals")
 
     # -- initialisation -------------------------------------------------------------

@@ -64,11 +64,13 @@ class QTriggeredOscilloscope(ParamDialogViewerNode):
                                           emit_qt_signal=True)
 
     def after_input_connect(self, inputname):
+        """Connect the trigger and the accumulator's ``signals`` to the output this input is connected to."""
         params = self.input.params
         self.trigger.input.connect(params)
         self.triggeraccumulator.inputs["signals"].connect(params)
 
     def check_input_specs(self):
+        """Require the input to be connected; the trigger and the accumulator check the signal itself."""
         connected_input_params(self, "signals")
 
     def _initialize(self):

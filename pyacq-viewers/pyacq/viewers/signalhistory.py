@@ -65,6 +65,7 @@ class SignalHistory:
         return out
 
     def close(self):
+        """Release the memory of the history's ring buffer."""
         self.ring.close()
 
 

@@ -101,6 +101,13 @@ class TimeFreqWorker(Node):
         self.channel = check_int(self, "channel", channel, minimum=0)
 
     def check_input_specs(self):
+        """Require a (time, channel) signal with a sample rate that has the configured ``channel``.
+
+        Raises
+        ------
+        RuntimeError, TypeError, ValueError
+            The input is not connected, is not such a signal, or has no channel ``channel``.
+        """
         nb_channel = check_signal_input(self, "signals").nb_channel
         if not self.channel < nb_channel:
             raise ValueError(f"{self._describe()}: channel {self.channel} does not exist; input "

@@ -96,6 +96,7 @@ class StreamSubscriber:
             monitor.stop()
 
     def close(self):
+        """Close the SUB socket; calling it again does nothing."""
         if self.socket is not None:
             self.socket.close()
             self.socket = None

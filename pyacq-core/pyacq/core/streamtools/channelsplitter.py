@@ -35,6 +35,14 @@ class ChannelSplitter(StreamRelay):
         self.outputs = {name: OutputStream(spec={}, node=self, name=name) for name in channels}
 
     def update_output_spec(self, output):
+        """Give ``output`` the input's description, narrowed to its channels.
+
+        Raises
+        ------
+        ValueError
+            The input's samples are not (time, channel), or it lacks a channel the
+            output asks for.
+        """
         if not self.input.connected:
             return
         shape = self.input.params.get("shape")
@@ -53,5 +61,6 @@ class ChannelSplitter(StreamRelay):
         output.spec["shape"] = [shape[0], len(chans)]
 
     def process_chunk(self, index, data):
+        """Send each output its channels of the chunk, at the input's index."""
         for name, output in self.outputs.items():
             output.send(data[:, self.channels[name]], index=index)

@@ -35,12 +35,18 @@ class ChunkResizer(StreamRelay):
         self._pending_end = None
 
     def update_output_spec(self, output):
+        """Copy the input's description, with ``chunksize`` as the length of the time axis."""
         super().update_output_spec(output)
         shape = output.spec.get("shape")
         if shape is not None:
             output.spec["shape"] = [self.chunksize] + list(shape[1:])
 
     def process_chunk(self, index, data):
+        """Send every full chunk the held samples and ``data`` make up, and hold the rest.
+
+        Held samples that ``data`` does not continue (a gap in the input) are
+        discarded first, counted and logged.
+        """
         start = index - data.shape[0]
         if self._pending_end is not None and start != self._pending_end:
             self._discard(f"a gap in the input (next sample {start})", logging.WARNING)

@@ -46,10 +46,12 @@ class InputPoller(NodeThread):
         self._stop_requested = threading.Event()
 
     def work(self):
+        """Pass each chunk of the input to :meth:`process_data` until :meth:`stop` is called."""
         poll_chunks(self.input_stream, self.timeout, self.return_data,
                     self._stop_requested.is_set, self.process_data)
 
     def process_data(self, index, data):
+        """Handle one chunk, in the poller's thread: by default, call ``callback(index, data)``."""
         self.callback(index, data)
 
     def stop(self):

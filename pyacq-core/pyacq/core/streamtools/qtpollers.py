@@ -34,10 +34,12 @@ class ThreadPollInput(QtCore.QThread):
         self._stop_requested = threading.Event()
 
     def start(self, *args):
+        """Start polling, also after a stop; ``args`` go to ``QThread.start``."""
         self._stop_requested.clear()
         QtCore.QThread.start(self, *args)
 
     def run(self):
+        """Poll the stream in this thread; an exception that ends it is reported to the stream's node."""
         run_reporting_failure(self._owner_node(), self._poll,
                               f"{type(self).__name__} of {self._watched()}")
 
@@ -52,6 +54,7 @@ class ThreadPollInput(QtCore.QThread):
         return f"input {self.input_stream.name!r}"
 
     def processData(self, index, data):
+        """Handle one chunk, in the thread: by default, emit ``new_data(index, data)``."""
         self.new_data.emit(index, data)
 
     def stop(self):
@@ -72,11 +75,13 @@ class ThreadPollOutput(ThreadPollInput):
         self.output_stream = output_stream
 
     def start(self, *args):
+        """Connect a new private InputStream to the watched output, then start polling it."""
         self.input_stream = InputStream(name="ThreadPollOutput")
         self.input_stream.connect(self.output_stream)
         ThreadPollInput.start(self, *args)
 
     def run(self):
+        """Poll as :class:`ThreadPollInput` does, then close the private InputStream."""
         try:
             ThreadPollInput.run(self)
         finally:

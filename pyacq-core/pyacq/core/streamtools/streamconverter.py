@@ -18,4 +18,5 @@ class StreamConverter(StreamRelay):
     _output_specs = {"out": {}}
 
     def process_chunk(self, index, data):
+        """Forward the chunk unchanged, at the input's index."""
         self.output.send(data, index=index)

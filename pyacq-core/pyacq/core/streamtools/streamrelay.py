@@ -29,6 +29,7 @@ class StreamRelay(Node):
         return ("in",)
 
     def update_output_specs(self):
+        """Derive each output's spec from the input with :meth:`update_output_spec`."""
         for output in self.outputs.values():
             self.update_output_spec(output)
 
@@ -41,6 +42,7 @@ class StreamRelay(Node):
                 output.spec[key] = self.input.params[key]
 
     def check_input_specs(self):
+        """Refuse to initialize while input ``'in'`` is not connected."""
         if not self.input.connected:
             raise RuntimeError(f"{self._describe()}: connect its input before initialize()")
 

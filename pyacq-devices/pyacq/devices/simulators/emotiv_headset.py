@@ -80,9 +80,11 @@ class SimulatedHidDevice:
         return list(report[:max_length])
 
     def get_serial_number_string(self):
+        """The headset's serial, as hidapi gives it: the Emotiv node derives its decryption key from it."""
         return self.serial
 
     def close(self):
+        """Mark the device closed: the headset stops queueing reports for it."""
         self.closed = True
 
 
