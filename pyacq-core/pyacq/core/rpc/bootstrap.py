@@ -79,6 +79,7 @@ def _start_server(config):
 
 
 def main():
+    """Run the child of a ProcessSpawner: read its JSON config on stdin, serve until closed."""
     config = json.loads(sys.stdin.readline())
     import zmq
 

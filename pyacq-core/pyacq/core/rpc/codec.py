@@ -281,6 +281,7 @@ class MsgpackCodec(Codec):
         return msgpack.unpackb(data, object_hook=self.decode, raw=False, strict_map_key=False)
 
     def loads_plain(self, data):
+        """Decode msgpack *data* with the type tags left as dicts."""
         return msgpack.unpackb(data, raw=False, strict_map_key=False)
 
 
@@ -296,17 +297,20 @@ class JsonCodec(Codec):
         return json.loads(_json_text(data), object_hook=self.decode)
 
     def loads_plain(self, data):
+        """Decode json *data* with the type tags left as dicts."""
         return json.loads(_json_text(data))
 
     def encode_bytes(self, data):
+        """Bytes as a tagged dict holding base64 text: json has no bytes type."""
         return {TYPE_KEY: "bytes", "data": self.wrap_bytes(data)}
 
     def wrap_bytes(self, data):
+        """Raw bytes as the base64 text a tagged dict holds."""
         return base64.b64encode(data).decode("ascii")
 
 
 def _json_text(data):
-    """json reads bytes and str only: copy a received frame (or other buffer) to bytes."""
+    """The text json can read: bytes and str as they are, any other buffer (a frame) copied."""
     return data if isinstance(data, (bytes, str)) else bytes(data)
 
 

@@ -27,7 +27,7 @@ def install_connector(connect):
 
 
 def client_for(address):
-    """This thread's client for *address*, made if needed (None for this thread's own server)."""
+    """The calling thread's client for *address*, made if needed (None for its own server)."""
     if _connect is None:
         raise RuntimeError("no RPC client class is loaded: import pyacq.core.rpc.client first")
     return _connect(address)

@@ -306,6 +306,7 @@ class ServerAuthentication:
             return False
 
     def close(self):
+        """Stop authenticating for this server and forget its certificate and published key."""
         if self._closed:
             return
         self._closed = True

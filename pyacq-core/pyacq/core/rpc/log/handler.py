@@ -43,6 +43,7 @@ class RPCLogHandler(logging.StreamHandler):
         self._flusher = None
 
     def emit(self, record):
+        """Hold *record*; a flusher thread writes it once no record of another process can precede it."""
         stamp_record(record)
         with self.lock:
             self._buffer.push(record)
@@ -92,6 +93,7 @@ class RPCLogHandler(logging.StreamHandler):
         super().flush()
 
     def format(self, record):
+        """The record's text prefixed by its host, process and thread names (coloured on a terminal)."""
         names = (record.hostname, record.process_name, record.thread_name)
         text = super().format(record)
         if not self._on_terminal():

@@ -68,6 +68,7 @@ class LogSender(logging.Handler):
             _sending.active = False
 
     def emit(self, record):
+        """Send *record* to the LogServer (nothing once closed)."""
         if self._socket is None:
             return
         try:

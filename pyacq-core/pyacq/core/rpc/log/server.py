@@ -34,6 +34,7 @@ class LogServer(threading.Thread):
         self._stop_event = threading.Event()
 
     def run(self):
+        """Receive records until stopped and hand them to local logging (in time order if sorted)."""
         sock = self._socket
         try:
             while not self._stop_event.is_set():

@@ -24,12 +24,15 @@ class LoggingStream(io.TextIOBase):
 
     @property
     def encoding(self):
+        """The encoding of the stream being replaced, for code that asks."""
         return self._encoding
 
     def writable(self):
+        """Always True: this stream only writes."""
         return True
 
     def write(self, text):
+        """Log every complete line of *text* (the rest waits for its newline); return len(text)."""
         if getattr(_writing, "active", False):
             return len(text)
         with self._lock:
@@ -39,6 +42,7 @@ class LoggingStream(io.TextIOBase):
         return len(text)
 
     def flush(self):
+        """Log the pending partial line, if any."""
         with self._lock:
             lines, self._partial = ([self._partial] if self._partial else []), ""
         self._log_lines(lines)
