@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # pyacq developer entry point: installs what is needed, then runs a nox session.
 #   ./dev.sh demo    run the demo
-#   ./dev.sh test    lint (ruff, import cycles) + per-distribution import checks + the whole test suite, then
+#   ./dev.sh test    lint (ruff, import cycles, mypy) + per-distribution import checks + the whole test suite, then
 #                    tests/core again with the declared minimum version of every dependency
 #   ./dev.sh bench   the benchmarks
 # Extra arguments go to the session (e.g. ./dev.sh test -k registry).
