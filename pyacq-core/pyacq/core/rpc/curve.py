@@ -34,9 +34,11 @@ logger = logging.getLogger(__name__)
 Z85_KEY_LENGTH = 40
 
 _lock = threading.Lock()
-_server_keys = {}          # address -> z85 public key (bytes)
-_client_certificate = []   # [(public, secret, path)] when set explicitly
-_serving_certificates = []  # (public, secret, path) of the protected servers of this process
+_server_keys: dict[str, bytes] = {}  # address -> z85 public key
+#: [(public, secret, path)] when set explicitly
+_client_certificate: list[tuple[bytes, bytes, str]] = []
+#: (public, secret, path) of the protected servers of this process
+_serving_certificates: list[tuple[bytes, bytes, str]] = []
 
 
 class AuthenticationError(ConnectionError):

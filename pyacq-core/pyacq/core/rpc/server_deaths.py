@@ -12,10 +12,12 @@ time its connection is lost, so a call to a dead process fails at once with
 import logging
 import signal
 import threading
+from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
 
-_witnesses = []
+#: Each witness answers ``witness(address) -> description or None``.
+_witnesses: list[Callable[[str], str | None]] = []
 _lock = threading.Lock()
 _asking = threading.local()
 

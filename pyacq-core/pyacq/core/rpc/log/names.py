@@ -7,8 +7,8 @@ import os
 import socket
 import threading
 
-_names = {"host": None, "process": None}
-_thread_names = {}
+_names: dict[str, str | None] = {"host": None, "process": None}
+_thread_names: dict[int, str] = {}
 
 
 def set_host_name(name):
