@@ -67,7 +67,8 @@ class TriggerAccumulator(ProcessingNode):
         self.new_chunk, self._qt_owner = make_notifier("new_chunk", use_qt=False)
         self.params = LiveParams(self._describe(),
                                  dict(left_sweep=-0.1, right_sweep=0.2, stack_size=10),
-                                 self._validate_param, on_change=self._on_param_change)
+                                 self._validate_param, check_combination=self._check_sweeps,
+                                 on_change=self._on_param_change)
 
     def _configure(self, max_stack_size=10, max_xsize=2.0, events_dtype_field=None,
                    emit_qt_signal=False):
@@ -87,11 +88,11 @@ class TriggerAccumulator(ProcessingNode):
         if key == "stack_size":
             return check_int(self, "stack_size", value, minimum=1, maximum=self.max_stack_size,
                              maximum_name="max_stack_size")
-        value = check_number(self, key, value, finite=True, unit="seconds", error=TypeError)
-        if not hasattr(self, "params"):
-            return value
-        left = value if key == "left_sweep" else self.params["left_sweep"]
-        right = value if key == "right_sweep" else self.params["right_sweep"]
+        return check_number(self, key, value, finite=True, unit="seconds", error=TypeError)
+
+    def _check_sweeps(self, params):
+        """Refuse sweeps ``params`` that make no epoch, or one longer than ``max_xsize`` allows."""
+        left, right = params["left_sweep"], params["right_sweep"]
         if not left < right:
             raise ValueError(f"{self._describe()}: left_sweep ({left}) must be before right_sweep "
                              f"({right})")
@@ -99,7 +100,6 @@ class TriggerAccumulator(ProcessingNode):
             raise ValueError(f"{self._describe()}: epochs are limited by max_xsize={self.max_xsize} s "
                              f"(-max_xsize <= left_sweep, right_sweep - left_sweep <= max_xsize); "
                              f"got left_sweep={left}, right_sweep={right}")
-        return value
 
     def check_input_specs(self):
         """Check both inputs: real numeric ``signals`` with a sample rate, integer positions on ``events``.
@@ -152,7 +152,7 @@ class TriggerAccumulator(ProcessingNode):
             self._ring.close()
             self._ring = None
 
-    def _on_param_change(self, key):
+    def _on_param_change(self, keys):
         if self._ring is not None:
             with self._processing_lock:
                 self._allocate_stack()
