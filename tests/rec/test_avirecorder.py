@@ -177,3 +177,16 @@ def test_stop_makes_the_video_file_durable(container, tmp_path, monkeypatch):
     video = str(tmp_path / "r" / f"cam.{'ts' if container == 'mpegts' else 'avi'}")
     assert video in fsynced, fsynced
     assert str(tmp_path / "r" / "cam_frames.raw") in fsynced, fsynced
+
+
+def test_video_writer_closes_once(tmp_path):
+    """VideoStreamWriter.close() called twice finishes the file once: the second call does
+    nothing, and the file decodes to the frames written."""
+    from pyacq.rec.avirecorder import VideoStreamWriter
+    writer = VideoStreamWriter(str(tmp_path / "cam.avi"), str(tmp_path / "cam_frames.raw"),
+                               {"sample_shape": [HEIGHT, WIDTH, 3], "sample_rate": 25.0}, "mpeg4")
+    writer.write(np.zeros((3, HEIGHT, WIDTH, 3), np.uint8), index=3)
+    writer.close()
+    writer.close()
+    with av.open(str(tmp_path / "cam.avi")) as video:
+        assert len(list(video.decode(video=0))) == 3

@@ -82,6 +82,7 @@ class VideoStreamWriter:
             self._frames.close()
             raise
         self._next_index = None
+        self._closed = False
 
     def write(self, data, index):
         """Encode the frames of a chunk ending at stream index ``index``."""
@@ -115,7 +116,13 @@ class VideoStreamWriter:
             os.close(fd)
 
     def close(self):
-        """Encode the frames the encoder still holds, then close the video file and the frame table."""
+        """Encode the frames the encoder still holds, then close the video file and the frame table.
+
+        Calling it again does nothing.
+        """
+        if self._closed:
+            return
+        self._closed = True
         try:
             self._container.mux(self._stream.encode())
         finally:
