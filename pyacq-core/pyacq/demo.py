@@ -18,6 +18,7 @@ after that time, and the run fails (exit 1) if a stream lost data or a viewer
 drew nothing. Every node is created by name: pyacq-core depends on no plugin,
 so a missing plugin ends the demo with the distribution to install.
 """
+import logging
 import os
 import shlex
 import signal
@@ -31,6 +32,8 @@ import numpy as np
 
 from pyacq.core.rpc.bootstrap import has_display
 from pyacq.core.stream import InputStream
+
+logger = logging.getLogger(__name__)
 
 #: Node types the demo creates, and the distribution that provides each.
 REQUIRED_NODE_TYPES = {
@@ -201,6 +204,8 @@ class DemoPipeline:
         self.viewers = {}
         self.monitors = []
         self._had_rpc_server = False
+        #: time.monotonic() at start(), None while stopped.
+        self._started = None
 
     # -- building ---------------------------------------------------------------------
 
@@ -331,13 +336,26 @@ class DemoPipeline:
         return table
 
     def stop(self):
-        """Stop the device, the filter, then the viewers; do nothing when start() was never called."""
-        if getattr(self, "_started", None) is None:
+        """Stop the device, the filter, then the viewers; do nothing unless started since the last stop().
+
+        Every part is stopped even when one of them fails to (a node left
+        running would keep its threads and streams busy); the first failure is
+        raised afterwards, the later ones are logged.
+        """
+        if self._started is None:
             return
-        self.device.stop()
-        self.filter.stop()
-        for viewer in self.viewers.values():
-            viewer.stop()
+        self._started = None
+        first_failure = None
+        for node in (self.device, self.filter, *self.viewers.values()):
+            try:
+                node.stop()
+            except Exception as exc:  # noqa: BLE001 -- the first is re-raised below, the others logged
+                if first_failure is None:
+                    first_failure = exc
+                else:
+                    logger.error("pyacq demo: stopping %r failed too: %s", node, exc)
+        if first_failure is not None:
+            raise first_failure
 
     def close(self):
         """Close the viewers, the monitors, then every NodeGroup and the Manager."""

@@ -152,3 +152,17 @@ def test_runs_in_a_spawned_nodegroup_created_by_name(spawned_nodegroup):
         headset.close()
     assert params["nb_channel"] == 14 and indexes[0] >= 1
     np.testing.assert_array_equal(data, headset.expected(np.arange(indexes[-1] - len(data), indexes[-1]))[0])
+
+
+def test_hidraw_reader_closes_once():
+    """HidrawReports.close() called twice closes its descriptor once: the second call does
+    nothing (it must not close a descriptor the number has been given to since)."""
+    from pyacq.devices.emotiv_protocol import REPORT_SIZE
+    from pyacq.devices.hid_reports import HidrawReports
+    headset = EmotivHeadset()
+    try:
+        reports = HidrawReports(headset.fifo_path, REPORT_SIZE)
+        reports.close()
+        reports.close()
+    finally:
+        headset.close()

@@ -162,6 +162,19 @@ def test_unresolved_stream_and_bad_input_are_refused(device_nodes):
     output.close()
 
 
+def test_outlet_without_input_is_refused_at_initialize(device_nodes):
+    """initialize() of an LslOutlet whose input is not connected raises RuntimeError naming
+    the node, the input and how to connect it (not a bare KeyError from its params)."""
+    from pyacq.devices import LslOutlet
+    outlet = LslOutlet(name="unconnected")
+    device_nodes.add(outlet)
+    outlet.configure(name="pyacq-test-unconnected")
+    with pytest.raises(RuntimeError, match="LslOutlet node 'unconnected': input 'signals' is not "
+                                           "connected; connect it .*before initialize"):
+        outlet.initialize()
+    assert not outlet.initialized()
+
+
 def resolve_inlet(source_id):
     found = pylsl.resolve_byprop("source_id", source_id, 1, 10.0)
     assert found, f"the outlet {source_id!r} was not found on this machine"

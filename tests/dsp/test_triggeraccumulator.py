@@ -126,3 +126,36 @@ def test_invalid_configuration_is_refused(closing, make_source):
         node.params["right_sweep"] = 0.6
     with pytest.raises(TypeError, match="configure\\(events_dtype_field=...\\)"):
         node.initialize()
+
+
+def test_refused_configure_changes_nothing(closing, make_source):
+    """configure(max_xsize=0.2) is refused while the sweeps (-0.1..0.2 s by default) need
+    0.3 s, and leaves max_xsize, max_stack_size, events_dtype_field, the notifier and the
+    parameters as they were; the node then configures as before."""
+    node, _, _ = setup_accumulator(closing, make_source)
+    notifier, params = node.new_chunk, dict(node.params)
+    with pytest.raises(ValueError, match="acc.*limited by max_xsize=0.2.*left_sweep=-0.1, right_sweep=0.2"):
+        node.configure(max_stack_size=4, max_xsize=0.2, events_dtype_field="position")
+    assert (node.max_xsize, node.max_stack_size, node.events_dtype_field) == (2.0, 10, None)
+    assert node.new_chunk is notifier and dict(node.params) == params
+    node.configure(max_xsize=0.5)
+    assert node.max_xsize == 0.5 and dict(node.params) == params
+
+
+def test_stack_size_beyond_a_new_max_is_lowered_with_a_warning(closing, make_source, caplog):
+    """A stack_size above a newly configured max_stack_size is lowered to it, as pyacq 2.0's
+    limits did, and a warning says so once, with the value given and how to choose another;
+    a stack_size that fits is left alone without a warning."""
+    node, _, _ = setup_accumulator(closing, make_source)
+    node.params["stack_size"] = 8
+    with caplog.at_level("WARNING", logger="pyacq.dsp.triggeraccumulator"):
+        node.configure(max_stack_size=3)
+    assert node.params["stack_size"] == 3
+    warnings = [r.getMessage() for r in caplog.records if "stack_size" in r.getMessage()]
+    assert len(warnings) == 1, warnings
+    assert "acc" in warnings[0] and "stack_size 8" in warnings[0] and "max_stack_size=3" in warnings[0]
+    assert "params['stack_size']" in warnings[0]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="pyacq.dsp.triggeraccumulator"):
+        node.configure(max_stack_size=5)
+    assert node.params["stack_size"] == 3 and not caplog.records

@@ -47,3 +47,50 @@ def test_epochs_are_aligned_on_the_trigger(qapp, closing, vt):
         assert rows.size and np.all(np.abs(rows - expected) <= 4), (t, rows, expected)
     # only the first crossing, 17 ms into the stream, has no 50 ms of signal before it
     assert viewer.triggeraccumulator.missed_trig == 1
+
+
+def run_sine_until_epochs(qapp, vt, viewer, source, n_epoch=3):
+    """Start the viewer, send a 5 Hz sine and wait until ``n_epoch`` epochs were taken."""
+    viewer.trigger.params["threshold"] = 0.5
+    viewer.start()
+    data = np.zeros((3000, 2), dtype="float32")
+    data[:, 0] = np.sin(2 * np.pi * 5.0 * np.arange(len(data)) / SR)
+    vt.send_in_chunks(source, data, 100)
+    vt.wait_until(qapp, lambda: viewer.triggeraccumulator.total_trig >= n_epoch,
+                  message=f"{n_epoch} epochs")
+    viewer.stop()
+
+
+def test_input_connected_before_configure(qapp, closing, vt):
+    """Connecting the input before configure() works: the trigger and the accumulator exist
+    from the viewer's creation, get the input at once, and take epochs once configured."""
+    source = vt.make_source(2, SR)
+    closing(source)
+    viewer = QTriggeredOscilloscope(name="early")
+    closing(viewer)
+    viewer.input.connect(source)
+    assert viewer.trigger.input.connected and viewer.triggeraccumulator.inputs["signals"].connected
+    viewer.configure(with_user_dialog=False, max_xsize=1.0)
+    viewer.initialize()
+    run_sine_until_epochs(qapp, vt, viewer, source)
+
+
+def test_configure_again_after_connecting(qapp, closing, vt):
+    """configure() called again once the input is connected reconfigures the same trigger and
+    accumulator, which stay connected to the input and keep their live parameters: no inner
+    node is left behind, initialize() succeeds and epochs are taken with the new limits."""
+    source = vt.make_source(2, SR)
+    closing(source)
+    viewer = QTriggeredOscilloscope(name="again")
+    closing(viewer)
+    viewer.configure(with_user_dialog=False)
+    viewer.input.connect(source)
+    trigger, accumulator = viewer.trigger, viewer.triggeraccumulator
+    trigger.params["front"] = "-"
+    viewer.configure(with_user_dialog=False, max_xsize=0.5, max_stack_size=4)
+    assert viewer.trigger is trigger and viewer.triggeraccumulator is accumulator
+    assert (accumulator.max_xsize, accumulator.max_stack_size) == (0.5, 4)
+    assert trigger.params["front"] == "-"
+    viewer.initialize()
+    run_sine_until_epochs(qapp, vt, viewer, source)
+    assert accumulator.stack.shape[0] == 4

@@ -26,6 +26,9 @@ is meant to be cut anywhere, so choose ``container='mpegts'`` (codecs
 (Matroska is not offered: its muxer keeps the last frame in memory until the
 next one comes, so a crash loses it.) An encoder that keeps frames back
 whatever its options (e.g. one with B-frames) loses those it held.
+``stop()`` also fsyncs the video file and the frame table, so the frames
+recorded until then survive a power loss as well, the container's end
+aside.
 """
 import os
 import time
@@ -79,6 +82,7 @@ class VideoStreamWriter:
             self._frames.close()
             raise
         self._next_index = None
+        self._closed = False
 
     def write(self, data, index):
         """Encode the frames of a chunk ending at stream index ``index``."""
@@ -96,15 +100,29 @@ class VideoStreamWriter:
         self._frames.write(table)
 
     def flush(self):
-        """Make the frame table durable (``fsync``).
+        """Make the frames encoded so far and the frame table durable (``fsync``).
 
-        The video file gets its packets as they are muxed (``flush_packets``), but
-        it is not fsynced.
+        Every muxed packet is already in the video file (``flush_packets``);
+        PyAV gives no access to the descriptor FFmpeg writes through, so the
+        file is fsynced through a descriptor of its own (an fsync reaches the
+        file, whichever descriptor names it). What the container writes only
+        at close() (an AVI's index and frame counts) is not there yet.
         """
         self._frames.flush()
+        fd = os.open(self.path, os.O_WRONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def close(self):
-        """Encode the frames the encoder still holds, then close the video file and the frame table."""
+        """Encode the frames the encoder still holds, then close the video file and the frame table.
+
+        Calling it again does nothing.
+        """
+        if self._closed:
+            return
+        self._closed = True
         try:
             self._container.mux(self._stream.encode())
         finally:

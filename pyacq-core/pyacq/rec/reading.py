@@ -8,7 +8,6 @@ recording whose process was killed opens up to its last completed write.
 """
 import json
 import os
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -17,40 +16,70 @@ from pyacq.core.stream.streamdtype import dtype_from_params
 from .description import ANNOTATIONS_FILE, FRAME_TABLE_DTYPE, HDF5_FILE, PROPERTIES_FILE, sample_nbytes
 
 
-@dataclass
 class RecordedStream:
     """One recorded stream: ``data`` (samples, first axis time), its description, gaps, segments.
 
     For a video stream ``data`` is the frame table (fields ``index``, ``time``)
-    and ``path`` the video file.
+    and ``path`` the video file. Once its :class:`Recording` is closed,
+    ``data`` raises ValueError; the rest, read into memory, stays readable.
     """
 
-    name: str
-    data: object
-    description: dict
-    path: str
-    gaps: list = field(default_factory=list)
-    segments: list = field(default_factory=list)
+    def __init__(self, name, data, description, path, gaps=None, segments=None):
+        self.name = name
+        self.description = description
+        self.path = path
+        self.gaps = [] if gaps is None else gaps
+        self.segments = [] if segments is None else segments
+        self._data = data
+        self._closed_in = None
+
+    @property
+    def data(self):
+        """The samples (a numpy memmap or an h5py dataset, time on axis 0); ValueError once closed."""
+        if self._closed_in is not None:
+            raise ValueError(f"stream {self.name!r} of the recording {self._closed_in} is closed; "
+                             "open_recording() it again to read its data")
+        return self._data
+
+    def _release(self, dirname):
+        """Drop the data: its file is released once no array taken from it is left."""
+        self._data, self._closed_in = None, dirname
+
+    def __repr__(self):
+        state = f"closed ({self._closed_in})" if self._closed_in is not None else self.path
+        return f"<RecordedStream {self.name!r} {state}>"
 
 
 class Recording(dict):
-    """``{stream name: RecordedStream}`` plus the recording's ``annotations``; close() releases files."""
+    """``{stream name: RecordedStream}`` plus the recording's ``annotations``; close() releases files.
+
+    Use it in a ``with`` block, or call :meth:`close`.
+    """
 
     def __init__(self, dirname, streams, annotations, closer=None):
         super().__init__(streams)
         self.dirname = dirname
         self.annotations = annotations
+        self.closed = False
         self._closer = closer
 
     def close(self):
-        """Close the HDF5 file of an HDF5 recording; calling it again does nothing.
+        """Release the recording's files; its streams' ``data`` then raise ValueError.
 
-        A raw or video recording holds no open file here: its memmaps are released
-        when they are no longer referenced.
+        An HDF5 file is closed. A raw stream's or a video's frame-table memmap is
+        dropped, so its mapping and descriptor go as soon as no array the caller
+        took from it (a slice) is left: such an array stays valid, since unmapping
+        the memory under it would crash the process that reads it. Calling close()
+        again does nothing.
         """
+        if self.closed:
+            return
+        self.closed = True
+        for stream in self.values():
+            stream._release(self.dirname)
         if self._closer is not None:
-            self._closer()
-            self._closer = None
+            closer, self._closer = self._closer, None
+            closer()
 
     def __enter__(self):
         return self

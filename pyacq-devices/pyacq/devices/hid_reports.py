@@ -58,8 +58,10 @@ class HidrawReports:
         return data[:usable]
 
     def close(self):
-        """Close the device node (or FIFO) opened at creation."""
-        os.close(self.fd)
+        """Close the device node (or FIFO) opened at creation; calling it again does nothing."""
+        if self.fd is not None:
+            fd, self.fd = self.fd, None
+            os.close(fd)
 
 
 class HidapiReports:

@@ -13,7 +13,7 @@ import numpy as np
 from pyacq.core import Node
 from pyacq.core.node_thread import NodeThread
 from pyacq.core.streamtools.inputpoller import InputPoller
-from pyacq.core.validation import channel_names
+from pyacq.core.validation import channel_names, connected_input_params
 
 try:
     import pylsl
@@ -277,11 +277,13 @@ class LslOutlet(Node):
 
         Raises
         ------
+        RuntimeError
+            The input is not connected.
         ValueError
             LSL cannot carry the input: an analog input not of shape (-1, nb_channel)
             in an LSL numeric dtype, or an event input without a publishable field.
         """
-        params = self.input.params
+        params = connected_input_params(self, "signals")
         shape, dtype = params.get("shape"), np.dtype(params["dtype"])
         if params.get("streamtype") == "event" or dtype.names is not None:
             self._check_marker_input(shape, dtype)

@@ -36,7 +36,10 @@ class TriggerAccumulator(ProcessingNode):
     Live parameters (``node.params[key] = value``): ``left_sweep`` and
     ``right_sweep`` (seconds relative to the event, ``-max_xsize <=
     left_sweep < right_sweep``), ``stack_size`` (``1..max_stack_size``);
-    changing one empties the stack.
+    changing one empties the stack. A configure() that the current sweeps
+    do not fit is refused and changes nothing; one that lowers
+    ``max_stack_size`` below ``stack_size`` lowers ``stack_size`` to it (as
+    pyacq 2.0's limits did) and logs a warning saying so.
 
     ``stack`` has shape (stack_size, nb_channel, nb_time) and is a ring
     along axis 0: epoch number ``k`` (counting from 0 since the last
@@ -67,7 +70,8 @@ class TriggerAccumulator(ProcessingNode):
         self.new_chunk, self._qt_owner = make_notifier("new_chunk", use_qt=False)
         self.params = LiveParams(self._describe(),
                                  dict(left_sweep=-0.1, right_sweep=0.2, stack_size=10),
-                                 self._validate_param, on_change=self._on_param_change)
+                                 self._validate_param, check_combination=self._check_sweeps,
+                                 on_change=self._on_param_change)
 
     def _configure(self, max_stack_size=10, max_xsize=2.0, events_dtype_field=None,
                    emit_qt_signal=False):
@@ -76,30 +80,39 @@ class TriggerAccumulator(ProcessingNode):
         if events_dtype_field is not None and not isinstance(events_dtype_field, str):
             raise TypeError(f"{self._describe()}: events_dtype_field must be a field name (str) or "
                             f"None, got {events_dtype_field!r}")
+        self._check_sweeps(self.params, max_xsize)
+        notifier = make_notifier("new_chunk", use_qt=bool(emit_qt_signal))
+        # Everything is checked: from here on nothing fails, so a refused configure() changed nothing.
         self.max_stack_size, self.max_xsize = max_stack_size, max_xsize
         self.events_dtype_field = events_dtype_field
-        self.new_chunk, self._qt_owner = make_notifier("new_chunk", use_qt=bool(emit_qt_signal))
-        dict.__setitem__(self.params, "stack_size", min(self.params["stack_size"], self.max_stack_size))
-        for key in ("left_sweep", "right_sweep"):
-            self.params[key] = self.params[key]
+        self.new_chunk, self._qt_owner = notifier
+        stack_size = self.params["stack_size"]
+        if stack_size > max_stack_size:
+            logger.warning("%s: stack_size %d is more than the new max_stack_size=%d, so it is now %d; "
+                           "set params['stack_size'] after configure() to choose another",
+                           self._describe(), stack_size, max_stack_size, max_stack_size)
+            self.params["stack_size"] = max_stack_size
 
     def _validate_param(self, key, value):
         if key == "stack_size":
             return check_int(self, "stack_size", value, minimum=1, maximum=self.max_stack_size,
                              maximum_name="max_stack_size")
-        value = check_number(self, key, value, finite=True, unit="seconds", error=TypeError)
-        if not hasattr(self, "params"):
-            return value
-        left = value if key == "left_sweep" else self.params["left_sweep"]
-        right = value if key == "right_sweep" else self.params["right_sweep"]
+        return check_number(self, key, value, finite=True, unit="seconds", error=TypeError)
+
+    def _check_sweeps(self, params, max_xsize=None):
+        """Refuse sweeps ``params`` that make no epoch, or one longer than ``max_xsize`` allows.
+
+        ``max_xsize`` defaults to the configured one; configure() passes the one it is given.
+        """
+        max_xsize = self.max_xsize if max_xsize is None else max_xsize
+        left, right = params["left_sweep"], params["right_sweep"]
         if not left < right:
             raise ValueError(f"{self._describe()}: left_sweep ({left}) must be before right_sweep "
                              f"({right})")
-        if right - left > self.max_xsize or left < -self.max_xsize:
-            raise ValueError(f"{self._describe()}: epochs are limited by max_xsize={self.max_xsize} s "
+        if right - left > max_xsize or left < -max_xsize:
+            raise ValueError(f"{self._describe()}: epochs are limited by max_xsize={max_xsize} s "
                              f"(-max_xsize <= left_sweep, right_sweep - left_sweep <= max_xsize); "
                              f"got left_sweep={left}, right_sweep={right}")
-        return value
 
     def check_input_specs(self):
         """Check both inputs: real numeric ``signals`` with a sample rate, integer positions on ``events``.
@@ -152,7 +165,7 @@ class TriggerAccumulator(ProcessingNode):
             self._ring.close()
             self._ring = None
 
-    def _on_param_change(self, key):
+    def _on_param_change(self, keys):
         if self._ring is not None:
             with self._processing_lock:
                 self._allocate_stack()

@@ -37,6 +37,12 @@ class QTriggeredOscilloscope(ParamDialogViewerNode):
     'color']``) against time from the trigger; ``params`` holds
     ``ylim_max``, ``ylim_min``, ``show_mean`` (their average drawn on top),
     ``background_color``.
+
+    The trigger and the accumulator are created with the viewer, so the
+    input may be connected before or after configure() (pyacq 2.0 documents
+    configure first); a configure() called again before initialize()
+    reconfigures the same two nodes, which stay connected and keep their
+    live parameters.
     """
 
     _input_specs = {"signals": dict()}
@@ -47,21 +53,21 @@ class QTriggeredOscilloscope(ParamDialogViewerNode):
         freeze_plot(self.plot)
         self.plot.addItem(pg.InfiniteLine(pos=0.0, angle=90, pen=pg.mkPen("w", style=QtCore.Qt.DashLine)))
         self.plots = [self.plot]
-        self.trigger = None
-        self.triggeraccumulator = None
+        label = self.name or "QTriggeredOscilloscope"
+        self.trigger = AnalogTrigger(name=f"{label}-trigger")
+        self.triggeraccumulator = TriggerAccumulator(name=f"{label}-accumulator")
         self.curves, self.mean_curves = [], []
         self._head_poller = None
 
     def _configure(self, with_user_dialog=True, max_xsize=2.0, max_stack_size=10):
-        self.max_xsize = check_number(self, "max_xsize", max_xsize, above=0, unit="seconds")
-        self.with_user_dialog = bool(with_user_dialog)
-        self.max_stack_size = max_stack_size
-        self.trigger = AnalogTrigger(name=f"{self.name or 'QTriggeredOscilloscope'}-trigger")
-        self.trigger.configure()
-        self.triggeraccumulator = TriggerAccumulator(
-            name=f"{self.name or 'QTriggeredOscilloscope'}-accumulator")
-        self.triggeraccumulator.configure(max_stack_size=max_stack_size, max_xsize=self.max_xsize,
+        max_xsize = check_number(self, "max_xsize", max_xsize, above=0, unit="seconds")
+        # The accumulator checks max_stack_size, and a refused configure() changes nothing there.
+        self.triggeraccumulator.configure(max_stack_size=max_stack_size, max_xsize=max_xsize,
                                           emit_qt_signal=True)
+        self.trigger.configure()
+        self.max_xsize = max_xsize
+        self.with_user_dialog = bool(with_user_dialog)
+        self.max_stack_size = self.triggeraccumulator.max_stack_size
 
     def after_input_connect(self, inputname):
         """Connect the trigger and the accumulator's ``signals`` to the output this input is connected to."""
@@ -172,5 +178,5 @@ class QTriggeredOscilloscope(ParamDialogViewerNode):
     def _close(self):
         self._close_params_dialog()
         for node in (self.trigger, self.triggeraccumulator):
-            if node is not None and not node.closed():
+            if not node.closed():
                 node.close()

@@ -179,6 +179,41 @@ def test_input_poller_stops_promptly(streams):
     assert received == [2, 4, 6]
 
 
+def test_input_poller_needs_somewhere_to_hand_chunks(streams):
+    """An InputPoller without a callback whose class does not override process_data is refused
+    at creation (TypeError naming the input and both fixes), as is a callback that cannot be
+    called; a subclass overriding process_data needs no callback and gets every chunk."""
+    out, inp = OutputStream(), InputStream(name="signals")
+    streams(out)
+    streams(inp)
+    out.configure(protocol="inproc", shape=(-1, 1))
+    inp.connect(out)
+    with pytest.raises(TypeError, match="InputPoller of InputStream 'signals': no callback given and "
+                                        "process_data not overridden; pass callback=.* or override"):
+        InputPoller(inp)
+    with pytest.raises(TypeError, match="InputPoller of InputStream 'signals': callback must be callable"):
+        InputPoller(inp, callback="print")
+
+    class Recorder(InputPoller):
+        def __init__(self, input_stream):
+            super().__init__(input_stream, timeout=50)
+            self.indexes, self.done = [], threading.Event()
+
+        def process_data(self, index, data):
+            self.indexes.append(index)
+            self.done.set()
+
+    poller = Recorder(inp)
+    poller.start()
+    out.send(np.zeros((2, 1), "float32"))
+    try:
+        assert poller.done.wait(WAIT)
+    finally:
+        poller.stop()
+        poller.join(timeout=WAIT)
+    assert poller.indexes == [2] and not poller.is_alive()
+
+
 class _Sink(Node):
     _input_specs = {"signals": dict(dtype="float32")}
 

@@ -33,11 +33,19 @@ class InputPoller(NodeThread):
 
     ``timeout`` is in milliseconds; ``return_data=None`` uses the stream's
     default (data for plaindata, index only for sharedmem). Override
-    :meth:`process_data` instead of passing a callback if you prefer. The
-    stream must not be used by another thread while the poller runs.
+    :meth:`process_data` instead of passing a callback if you prefer; a
+    poller with neither is refused at creation (TypeError), not at its first
+    chunk. The stream must not be used by another thread while the poller runs.
     """
 
     def __init__(self, input_stream, callback=None, timeout=200, return_data=None, name=None):
+        described = f"InputPoller of {input_stream._describe()}"
+        if callback is None and type(self).process_data is InputPoller.process_data:
+            raise TypeError(f"{described}: no callback given and process_data not overridden; "
+                            "pass callback=function(index, data) or override process_data in a subclass")
+        if callback is not None and not callable(callback):
+            raise TypeError(f"{described}: callback must be callable as callback(index, data), "
+                            f"got {callback!r}")
         super().__init__(getattr(input_stream, "node", None), name=name or f"InputPoller-{input_stream.name}")
         self.input_stream = input_stream
         self.callback = callback
