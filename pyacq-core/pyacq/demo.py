@@ -309,11 +309,23 @@ class DemoPipeline:
     # -- running ----------------------------------------------------------------------
 
     def start(self):
-        """Start the viewers, then the filter, then the device: every reader runs before a chunk is sent."""
-        for viewer in self.viewers.values():
-            viewer.start()
-        self.filter.start()
-        self.device.start()
+        """Start the viewers, then the filter, then the device: every reader runs before a chunk is sent.
+
+        If one of them fails to start, those already started are stopped again
+        (newest first) before the error is raised: a failed start leaves nothing running.
+        """
+        started = []
+        try:
+            for node in (*self.viewers.values(), self.filter, self.device):
+                node.start()
+                started.append(node)
+        except BaseException:
+            for node in reversed(started):
+                try:
+                    node.stop()
+                except Exception as exc:  # noqa: BLE001 -- the start failure is what is raised
+                    logger.error("pyacq demo: stopping %r after a failed start failed too: %s", node, exc)
+            raise
         self._started = time.monotonic()
 
     def progress_line(self):

@@ -1,4 +1,5 @@
-"""DemoPipeline.stop(): idempotent, and every part is stopped even when one refuses.
+"""DemoPipeline.start() and stop(): a failed start leaves nothing running; stop() is idempotent,
+and every part is stopped even when one refuses.
 
 The pipeline holds real nodes, local here (a NumpyDeviceBuffer, a SosFilter and a
 QOscilloscope offscreen) instead of the four processes build() spreads them over.
@@ -75,3 +76,15 @@ def test_a_part_that_fails_to_stop_does_not_keep_the_others_running(pipeline):
         pipeline.stop()
     assert not pipeline.filter.running() and not pipeline.viewers["filtered"].running()
     pipeline.stop()
+
+
+def test_a_part_that_fails_to_start_leaves_nothing_running(pipeline):
+    """When the device's start() raises (here: it was started already, behind the pipeline's
+    back), the viewer and the filter that start() had started are stopped again before the
+    error is raised, and stop() then does nothing."""
+    pipeline.device.start()
+    with pytest.raises(NodeStateError, match="NumpyDeviceBuffer node 'device': cannot start"):
+        pipeline.start()
+    assert not pipeline.filter.running() and not pipeline.viewers["filtered"].running()
+    pipeline.stop()
+    assert pipeline.device.running()
