@@ -1,6 +1,5 @@
 """RPCClient: sends requests to one RPCServer and collects its replies."""
 import collections
-import concurrent.futures
 import logging
 import os
 import threading
@@ -12,7 +11,8 @@ import zmq
 from . import connections, curve, protocol, server_deaths, server_registry
 from .context import make_socket
 from .errors import RemoteCallException, RemoteProcessDied
-from .future import Future
+from .frames import recv_frames, send_frames
+from .future import Future, SyncReply
 from .malloc_tuning import keep_large_buffers_mapped
 from .proxy import DEFAULT_PROXY_OPTIONS, ObjectProxy
 from .remote_reference import RemoteReference
@@ -215,15 +215,15 @@ class RPCClient:
         # Out-of-band arrays of a sync call are sent from the caller's memory (the call
         # returns once the server has read them); those of other calls, which the caller
         # may change as soon as we return, are copied.
-        self._socket.send_multipart(frames, copy=sync != "sync")
+        send_frames(self._socket, frames, copy=sync != "sync")
         if sync == "off":
             return None
-        future = Future(self, req_id)
-        self._futures[req_id] = future
         if sync == "async":
+            future = self._futures[req_id] = Future(self, req_id)
             return future
-        self.process_until_future(future, timeout)
-        return future.result(0)
+        reply = self._futures[req_id] = SyncReply(req_id)
+        self._wait_for_reply(req_id, timeout)
+        return reply.result()
 
     def _flush_deletes(self):
         pending = self._pending_deletes
@@ -330,13 +330,18 @@ class RPCClient:
         reentrant) serves incoming requests; if it is asked to close, the wait
         ends with RuntimeError.
         """
+        self._wait_for_reply(future.call_id, timeout)
+
+    def _wait_for_reply(self, req_id, timeout):
+        """Read replies until the call *req_id* is no longer pending (see process_until_future).
+
+        A call is pending while it is in ``_futures``: its reply, a cancellation or a
+        failure of the client removes it.
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
         sock = self._socket
-        # The base class's done() only reads the state; Future.done() would also
-        # poll the socket, which costs more than the wait below.
-        is_done = concurrent.futures.Future.done
         watch_link = False
-        while not is_done(future):
+        while req_id in self._futures:
             if self._closed:
                 raise RuntimeError(f"RPCClient for {self.address} was closed")
             if deadline is None:
@@ -346,7 +351,7 @@ class RPCClient:
                 if remaining <= 0:
                     self._read_monitor(timed_out=True)
                     raise TimeoutError(f"no reply from {self.address} within {timeout:.3g} s "
-                                       f"(request {future.call_id})")
+                                       f"(request {req_id})")
                 wait_ms = min(1000, max(1, int(remaining * 1000) + 1))
             server = server_registry.get_server() if self._reentrant else None
             if server is not None and server._closing and not server._closed:
@@ -364,7 +369,7 @@ class RPCClient:
                     sock.setsockopt(zmq.RCVTIMEO, wait_ms)
                     self._recv_timeout = wait_ms
                 try:
-                    msg = sock.recv_multipart(copy=False)
+                    msg = recv_frames(sock)
                 except zmq.Again:
                     watch_link = self._watch is not None
                     self._read_monitor()
@@ -444,7 +449,7 @@ class RPCClient:
     def _read_replies(self):
         sock = self._socket
         while not self._closed and sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
-            self.process_msg(sock.recv_multipart(zmq.NOBLOCK, copy=False))
+            self.process_msg(recv_frames(sock, zmq.NOBLOCK))
 
     def process_msg(self, msg):
         """Handle one message from the server: settle a Future or note a disconnect.

@@ -1,4 +1,4 @@
-"""Future: the pending result of an asynchronous remote call."""
+"""The pending result of a remote call: Future (asynchronous calls) and SyncReply."""
 import concurrent.futures
 import threading
 
@@ -52,3 +52,38 @@ class Future(concurrent.futures.Future):
             self._client._forget_future(self.call_id)
             return True
         return False
+
+
+class SyncReply:
+    """Where the reply of a synchronous call is put while its caller waits.
+
+    The caller is the client's own thread, which also reads the replies, so nothing here
+    needs the lock and condition of a concurrent Future (about 4 us per call). It answers
+    what the client asks of a pending call: ``done()``, ``set_result()``,
+    ``set_exception()``.
+    """
+
+    __slots__ = ("_done", "_error", "_value", "call_id")
+
+    def __init__(self, call_id):
+        self.call_id = call_id
+        self._done = False
+        self._error = None
+
+    def done(self):
+        """True once the reply (or an error) has been put here."""
+        return self._done
+
+    def set_result(self, value):
+        self._value = value
+        self._done = True
+
+    def set_exception(self, error):
+        self._error = error
+        self._done = True
+
+    def result(self):
+        """The call's result, or its error raised; call only once ``done()``."""
+        if self._error is not None:
+            raise self._error
+        return self._value

@@ -15,6 +15,7 @@ import zmq
 from . import curve, protocol, server_registry
 from .client import RPCClient
 from .context import get_context, make_socket
+from .frames import recv_frames, send_frames
 from .malloc_tuning import keep_large_buffers_mapped
 from .object_table import ObjectTable
 from .proxy import ObjectProxy
@@ -297,7 +298,7 @@ class RPCServer:
     def _execute(self, action, return_type, serializer, opts, buffers, caller):
         """Decode and run one request; return (rval, error)."""
         try:
-            size = len(opts) + sum(len(buffer) for buffer in buffers)
+            size = len(opts) + sum(len(buffer) for buffer in buffers) if buffers else len(opts)
             if size > self.max_request_size:
                 raise ValueError(f"request of {size} bytes exceeds the server's limit "
                                  f"of {self.max_request_size}")
@@ -369,7 +370,7 @@ class RPCServer:
         frames = [caller, body]
         if buffers or announce:
             frames += [protocol.EXTENSION, *(buffers or ())]
-        self._socket.send_multipart(frames)
+        send_frames(self._socket, frames)
 
     def _reject(self, frames, problem):
         """Answer a malformed request with an error when its frames allow a reply."""
@@ -448,12 +449,12 @@ def _authentication_for(certificate, authorized_keys):
 
 
 def _recv_request(sock, flags=0):
-    """Receive the frames of one request; opts and out-of-band frames stay zmq.Frames (no
-    copy), so that large arguments are decoded straight from ZeroMQ's buffers."""
-    frames = [sock.recv(flags)]
-    while sock.get(zmq.RCVMORE):
-        frames.append(sock.recv(copy=len(frames) < _OPTS_FRAME))
-    return frames
+    """Receive the frames of one request: those before opts as bytes, opts and out-of-band
+    frames as zmq.Frames (no copy), so that large arguments are decoded straight from
+    ZeroMQ's buffers."""
+    frames = recv_frames(sock, flags)
+    head = [frame.bytes for frame in frames[:_OPTS_FRAME]]
+    return head + frames[_OPTS_FRAME:] if len(frames) > _OPTS_FRAME else head
 
 
 def _option(opts, action, name):
