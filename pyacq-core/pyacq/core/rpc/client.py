@@ -211,11 +211,11 @@ class RPCClient:
         # Announce that we read out-of-band frames until the server said it does too;
         # then the extension frame only precedes the frames of a request that has some.
         if buffers is None or buffers:
-            frames += [protocol.EXTENSION, *(buffers or ())]
+            frames.append(protocol.EXTENSION)
         # Out-of-band arrays of a sync call are sent from the caller's memory (the call
         # returns once the server has read them); those of other calls, which the caller
         # may change as soon as we return, are copied.
-        send_frames(self._socket, frames, copy=sync != "sync")
+        send_frames(self._socket, frames, buffers or (), copy_buffers=sync != "sync")
         if sync == "off":
             return None
         if sync == "async":
@@ -231,10 +231,11 @@ class RPCClient:
             obj_id, ref_id = pending.popleft()
             self._send("delete", {"obj_id": obj_id, "ref_id": ref_id}, "auto", "off", None)
 
-    def call_obj(self, obj, args=None, kwargs=None, **kwds):
-        """Call the remote callable *obj* (a proxy); *kwds* go to ``send``."""
+    def call_obj(self, obj, args=None, kwargs=None, return_type="auto", sync="sync",
+                 timeout=10.0):
+        """Call the remote callable *obj* (a proxy); the other arguments are ``send``'s."""
         opts = {"obj": obj, "args": list(args or ()), "kwargs": kwargs or {}}
-        return self.send("call_obj", opts, **kwds)
+        return self.send("call_obj", opts, return_type, sync, timeout)
 
     def get_obj(self, obj, **kwds):
         """Return the remote object referenced by the proxy *obj* (by value if possible)."""
@@ -340,6 +341,9 @@ class RPCClient:
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         sock = self._socket
+        # Looked up once: while we wait, only the requests this server serves run other
+        # code in this thread (and they may close it, not replace it).
+        server = server_registry.get_server() if self._reentrant else None
         watch_link = False
         while req_id in self._futures:
             if self._closed:
@@ -353,18 +357,18 @@ class RPCClient:
                     raise TimeoutError(f"no reply from {self.address} within {timeout:.3g} s "
                                        f"(request {req_id})")
                 wait_ms = min(1000, max(1, int(remaining * 1000) + 1))
-            server = server_registry.get_server() if self._reentrant else None
-            if server is not None and server._closing and not server._closed:
-                # Unwind nested requests so that the server can finish closing.
-                raise RuntimeError(f"gave up waiting for {self.address}: the RPC server "
-                                   "of this thread is closing")
-            if server is not None and server._closed:
-                server = None
+            if server is not None:
+                if server._closing and not server._closed:
+                    # Unwind nested requests so that the server can finish closing.
+                    raise RuntimeError(f"gave up waiting for {self.address}: the RPC server "
+                                       "of this thread is closing")
+                if server._closed:
+                    server = None
             if server is None and not watch_link:
                 # Nothing else to serve: a blocking receive is the fastest wait. After
                 # FAST_WAIT_MS the wait also watches the connection (poll below).
-                if self._watch is not None:
-                    wait_ms = min(wait_ms, FAST_WAIT_MS)
+                if self._watch is not None and wait_ms > FAST_WAIT_MS:
+                    wait_ms = FAST_WAIT_MS
                 if wait_ms != self._recv_timeout:
                     sock.setsockopt(zmq.RCVTIMEO, wait_ms)
                     self._recv_timeout = wait_ms

@@ -11,12 +11,20 @@ import zmq
 _SNDMORE = int(zmq.SNDMORE)
 
 
-def send_frames(sock, frames, copy=True):
-    """Send *frames* (bytes or buffers) as one message; with *copy* False, frames of at least
-    the socket's ``copy_threshold`` are sent from their own memory (see pyzmq)."""
-    last = len(frames) - 1
-    for index, frame in enumerate(frames):
-        sock.send(frame, _SNDMORE if index < last else 0, copy=copy)
+def send_frames(sock, frames, buffers=(), copy_buffers=True):
+    """Send *frames* (small bytes, copied into the message) then *buffers* (large) as one
+    message; with *copy_buffers* False, the buffers are sent from their own memory, which
+    must then stay unchanged until ZeroMQ has sent them."""
+    send = sock.send
+    for frame in frames[:-1]:
+        send(frame, _SNDMORE)
+    if not buffers:
+        send(frames[-1])
+        return
+    send(frames[-1], _SNDMORE)
+    for buffer in buffers[:-1]:
+        send(buffer, _SNDMORE, copy=copy_buffers)
+    send(buffers[-1], 0, copy=copy_buffers)
 
 
 def recv_frames(sock, flags=0):

@@ -169,14 +169,16 @@ class ObjectProxy:
     def __call__(self, *args, **kwargs):
         """Call the remote object; see the class docstring for ``_sync`` and friends."""
         options = self._proxy_options
-        sync = kwargs.pop("_sync", options["sync"])
-        return_type = kwargs.pop("_return_type", options["return_type"])
-        timeout = kwargs.pop("_timeout", options["timeout"])
+        if kwargs:
+            sync = kwargs.pop("_sync", options["sync"])
+            return_type = kwargs.pop("_return_type", options["return_type"])
+            timeout = kwargs.pop("_timeout", options["timeout"])
+        else:
+            sync, return_type, timeout = options["sync"], options["return_type"], options["timeout"]
         if options["auto_proxy"]:
             args = [self._auto_proxy(a) for a in args]
             kwargs = {k: self._auto_proxy(v) for k, v in kwargs.items()}
-        return self._client().call_obj(self, args, kwargs, sync=sync,
-                                       return_type=return_type, timeout=timeout)
+        return self._client().call_obj(self, args, kwargs, return_type, sync, timeout)
 
     def _auto_proxy(self, value):
         if isinstance(value, tuple(self._proxy_options["no_proxy_types"])):

@@ -367,10 +367,8 @@ class RPCServer:
             buffers = None
             body = serializer.dumps({"action": "return", "req_id": req_id, "rval": None,
                                      "error": _error_of(exc)})
-        frames = [caller, body]
-        if buffers or announce:
-            frames += [protocol.EXTENSION, *(buffers or ())]
-        send_frames(self._socket, frames)
+        frames = [caller, body, protocol.EXTENSION] if buffers or announce else [caller, body]
+        send_frames(self._socket, frames, buffers or ())
 
     def _reject(self, frames, problem):
         """Answer a malformed request with an error when its frames allow a reply."""
