@@ -51,6 +51,7 @@ class Codec(abc.ABC):
     def __init__(self, encode_object=None, decode_proxy=None):
         self._encode_object = encode_object or _no_object_encoding
         self._decode_proxy = decode_proxy or _proxy_fields
+        self._encoders = {}  # type -> how encode() converts its values
         # While dumps() runs: where out-of-band arrays go.
         self._buffers = None
         # While loads() runs: the out-of-band frames, and whether they may be used in place.
@@ -64,6 +65,8 @@ class Codec(abc.ABC):
         sender copies it (``send(copy=True)``) unless the array cannot change before the
         message is sent.
         """
+        if buffers is None:
+            return self._dump(obj)
         self._buffers = buffers
         try:
             return self._dump(obj)
@@ -78,6 +81,8 @@ class Codec(abc.ABC):
         ipc, not inproc, where a frame may be the sender's own memory), and large arrays
         are decoded as views of them. Decoded arrays are always writable.
         """
+        if not buffers:
+            return self._load(data)
         self._frames, self._frames_owned = buffers, owned
         try:
             return self._load(data)
@@ -104,19 +109,37 @@ class Codec(abc.ABC):
 
     def encode(self, obj):
         """Convert a value the wire format lacks into a tagged dict (or a plain value)."""
-        if isinstance(obj, np.ndarray) and not obj.dtype.hasobject:
-            return self.encode_ndarray(obj)
-        if isinstance(obj, np.generic) and not isinstance(obj, np.void):
-            return obj.item()
-        if isinstance(obj, datetime.datetime):
-            return {TYPE_KEY: "datetime", "data": obj.strftime(DATETIME_FORMAT)}
-        if isinstance(obj, datetime.date):
-            return {TYPE_KEY: "date", "data": obj.strftime(DATE_FORMAT)}
-        if isinstance(obj, (bytes, bytearray, memoryview)):
-            return self.encode_bytes(bytes(obj))
-        if isinstance(obj, tuple):
-            return list(obj)
-        return self._encode_object(obj)
+        kind = type(obj)
+        encoder = self._encoders.get(kind)
+        if encoder is None:
+            # Decided once per type: the isinstance chain would cost more than the
+            # encoding on every proxy of every request.
+            encoder = self._encoders[kind] = self._encoder_for(kind)
+        return encoder(obj)
+
+    def _encoder_for(self, kind):
+        """The method that encodes values of type *kind* (see ``encode``)."""
+        if issubclass(kind, np.ndarray):
+            return self._encode_array
+        if issubclass(kind, np.generic) and not issubclass(kind, np.void):
+            return _item
+        if issubclass(kind, datetime.datetime):
+            return _tagged_datetime
+        if issubclass(kind, datetime.date):
+            return _tagged_date
+        if issubclass(kind, (bytes, bytearray, memoryview)):
+            return self._encode_bytes_like
+        if issubclass(kind, tuple):
+            return list
+        return self._encode_object
+
+    def _encode_array(self, arr):
+        if arr.dtype.hasobject:
+            return self._encode_object(arr)
+        return self.encode_ndarray(arr)
+
+    def _encode_bytes_like(self, data):
+        return self.encode_bytes(bytes(data))
 
     def encode_ndarray(self, arr):
         """Tag an array: its C-order bytes (in line, or a frame's index), dtype and shape."""
@@ -205,6 +228,18 @@ class Codec(abc.ABC):
         "bytes": _decode_bytes,
         "proxy": _decode_proxy_tag,
     }
+
+
+def _item(scalar):
+    return scalar.item()
+
+
+def _tagged_datetime(value):
+    return {TYPE_KEY: "datetime", "data": value.strftime(DATETIME_FORMAT)}
+
+
+def _tagged_date(value):
+    return {TYPE_KEY: "date", "data": value.strftime(DATE_FORMAT)}
 
 
 def _bytes_of(arr):

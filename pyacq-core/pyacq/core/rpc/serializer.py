@@ -48,7 +48,9 @@ class Serializer:
         TypeError instead of being replaced by a proxy. *buffers*: see
         ``codec.Codec.dumps`` (out-of-band arrays).
         """
-        self._allow_proxy = allow_proxy
+        if allow_proxy:
+            return self._codec.dumps(obj, buffers)
+        self._allow_proxy = False
         try:
             return self._codec.dumps(obj, buffers)
         finally:
@@ -87,7 +89,7 @@ class Serializer:
 
     def _encode_object(self, obj):
         if isinstance(obj, ObjectProxy):
-            return obj._to_dict()
+            return obj._wire_form()
         return self.encode_proxy(obj)
 
     def encode_proxy(self, obj):
