@@ -165,6 +165,39 @@ def test_sync_call_settles_earlier_async_replies_on_its_way(child, calc):
     assert child.client._futures == {}
 
 
+def test_futures_work_with_concurrent_futures_tools(calc):
+    """Futures keep concurrent.futures semantics: wait() and as_completed() see the ones
+    settled, done callbacks run (also one added after the result), a result is delivered to
+    another thread that waits while this one reads the replies, and an error reaches both."""
+    first, second = calc.sleep(0.2, _sync="async"), calc.add(1, 2, _sync="async")
+    seen = []
+    first.add_done_callback(lambda future: seen.append(future.result(0)))
+    waiter = concurrent.futures.ThreadPoolExecutor(1)
+    try:
+        elsewhere = waiter.submit(first.result, 20)
+        assert not elsewhere.done()
+        assert first.result(timeout=20) == 0.2  # this thread reads the reply
+        assert elsewhere.result(timeout=20) == 0.2 and seen == [0.2]
+        assert calc.add(0, 0) == 0  # a sync call reads the replies that came before
+        done, _ = concurrent.futures.wait([second], timeout=20)
+        assert done == {second} and second.result(0) == 3
+        failing = calc.no_such_method(_sync="async")
+        other = waiter.submit(failing.exception, 20)
+        assert isinstance(failing.exception(20), RemoteCallException)
+        assert isinstance(other.result(timeout=20), RemoteCallException)
+    finally:
+        waiter.shutdown()
+    late = []
+    second.add_done_callback(late.append)
+    assert late == [second]
+    many = [calc.add(i, 0, _sync="async") for i in range(10)]
+    pending = set(many)
+    while pending:  # as_completed() needs this thread to read the replies
+        pending = {future for future in pending if not future.done()}
+    assert sorted(f.result(0) for f in concurrent.futures.as_completed(many, timeout=20)) == \
+        list(range(10))
+
+
 def test_cancel_future(calc):
     """cancel() succeeds before the reply and fails after; a cancelled result raises."""
     future = calc.sleep(0.3, _sync="async")
