@@ -461,13 +461,17 @@ class RPCClient:
         *msg* is bytes, a received ``zmq.Frame``, or the list of a message's frames.
         """
         frames = msg if isinstance(msg, list) else [msg]
-        frames, buffers, extended = protocol.split_extension(frames, 1)
-        if extended:
-            self._server_reads_frames = True
-        if len(frames) != 1:
-            logger.warning("ignoring a message of %d frames from %s", len(frames), self.address)
-            return
-        body = frames[0]
+        if len(frames) == 1:
+            body, buffers = frames[0], ()
+        else:
+            frames, buffers, extended = protocol.split_extension(frames, 1)
+            if extended:
+                self._server_reads_frames = True
+            if len(frames) != 1:
+                logger.warning("ignoring a message of %d frames from %s", len(frames),
+                               self.address)
+                return
+            body = frames[0]
         try:
             reply = self._serializer.loads(body, buffers, owned=self._replies_owned)
         except Exception as exc:  # noqa: BLE001 -- a bad reply must not kill the caller

@@ -175,6 +175,8 @@ class Codec(abc.ABC):
         type_name = dct.get(TYPE_KEY)
         if type_name is None:
             return dct
+        if type_name == "proxy":  # in every request: straight to the hook
+            return self._decode_proxy(dct)
         decoder = self._decoders.get(type_name)
         if decoder is None:
             raise ValueError(f"unknown serialized type {type_name!r}")
@@ -217,16 +219,12 @@ class Codec(abc.ABC):
     def _decode_bytes(self, dct):
         return self.unwrap_bytes(dct["data"])
 
-    def _decode_proxy_tag(self, dct):
-        return self._decode_proxy(dct)
-
     _decoders = {
         "ndarray": _decode_ndarray,
         "datetime": _decode_datetime,
         "date": _decode_date,
         "none": _decode_none,
         "bytes": _decode_bytes,
-        "proxy": _decode_proxy_tag,
     }
 
 

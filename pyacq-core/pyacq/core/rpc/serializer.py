@@ -116,9 +116,11 @@ class Serializer:
         attributes = dct.get("attributes", [])
         if not (isinstance(rpc_addr, str) and type(obj_id) is int
                 and type(ref_id) is int and isinstance(type_str, str)
-                and isinstance(attributes, list)
-                and all(isinstance(a, str) for a in attributes)):
+                and isinstance(attributes, list)):
             raise ValueError(f"malformed proxy: {dct!r}")
+        for attribute in attributes:  # a loop, not all(): no generator per request
+            if not isinstance(attribute, str):
+                raise ValueError(f"malformed proxy: {dct!r}")  # noqa: TRY004 -- as above
         server = self._local_server()
         if server is not None and rpc_addr == server.address:
             return server.unwrap_reference(obj_id, ref_id, attributes)

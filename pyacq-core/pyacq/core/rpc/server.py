@@ -25,7 +25,6 @@ from .timer import RPCTimer
 logger = logging.getLogger(__name__)
 
 _REQUEST_FRAMES = 1 + protocol.REQUEST_FRAMES  # the client's identity, then the documented ones
-_OPTS_FRAME = 1 + protocol.OPTS
 _RETURN_TYPES = {name.encode(): name for name in protocol.RETURN_TYPES}
 
 #: Servers not closed yet: those left open when the interpreter exits still notify their clients.
@@ -258,7 +257,10 @@ class RPCServer:
 
     def _handle_request(self, frames):
         caller = frames[0]
-        frames, buffers, extended = protocol.split_extension(frames, _REQUEST_FRAMES)
+        if len(frames) == _REQUEST_FRAMES:
+            buffers, extended = (), False
+        else:
+            frames, buffers, extended = protocol.split_extension(frames, _REQUEST_FRAMES)
         if len(frames) != _REQUEST_FRAMES:
             self._reject(frames, "expected 5 frames [req_id, action, return_type, "
                                  f"ser_type, opts], got {len(frames) - 1}")
@@ -451,8 +453,11 @@ def _recv_request(sock, flags=0):
     frames as zmq.Frames (no copy), so that large arguments are decoded straight from
     ZeroMQ's buffers."""
     frames = recv_frames(sock, flags)
-    head = [frame.bytes for frame in frames[:_OPTS_FRAME]]
-    return head + frames[_OPTS_FRAME:] if len(frames) > _OPTS_FRAME else head
+    if len(frames) < _REQUEST_FRAMES:
+        return [frame.bytes for frame in frames]  # malformed: _handle_request says so
+    # protocol.REQUEST_FRAMES after the caller's identity, opts (protocol.OPTS) the last.
+    caller, req_id, action, return_type, ser_type, *rest = frames
+    return [caller.bytes, req_id.bytes, action.bytes, return_type.bytes, ser_type.bytes, *rest]
 
 
 def _option(opts, action, name):
