@@ -206,3 +206,15 @@ def test_to_dict_returns_a_copy_callers_may_change():
     proxy = ObjectProxy("tcp://127.0.0.1:5", 3, 4, "<class 'X'>")
     proxy._to_dict()["lent"] = "something"
     assert "lent" not in MsgpackSerializer().loads_plain(MsgpackSerializer().dumps(proxy))
+
+
+def test_dtype_descriptions_keep_byte_order_and_width():
+    """Arrays of dtypes that differ only in byte order or width are described apart, also
+    once their descriptions are remembered (each array encoded twice)."""
+    codec = MsgpackSerializer()
+    for _ in range(2):
+        for dtype, name in (("<f8", "float64"), (">f8", ">f8"), ("=f8", "float64"),
+                            ("<i2", "int16"), (">i2", ">i2"), ("U3", "<U3")):
+            tagged = codec.loads_plain(codec.dumps(np.zeros(2, dtype=dtype)))
+            assert tagged["dtype"] == name
+            assert codec.loads(codec.dumps(np.zeros(2, dtype=dtype))).dtype == np.dtype(dtype)

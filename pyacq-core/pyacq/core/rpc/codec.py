@@ -16,6 +16,7 @@ and its tagged dict holds ``'frame': i`` instead of ``'data'`` (see ``protocol``
 import abc
 import base64
 import datetime
+import functools
 import json
 import math
 
@@ -185,7 +186,10 @@ class Codec(abc.ABC):
     def _decode_ndarray(self, dct):
         dtype = decode_dtype(dct["dtype"])
         shape = dct["shape"]
-        if not isinstance(shape, list) or not all(type(n) is int and n >= 0 for n in shape):
+        valid = isinstance(shape, list)
+        for length in shape if valid else ():  # a loop, not all(): no generator per array
+            valid = valid and type(length) is int and length >= 0
+        if not valid:
             raise ValueError("ndarray shape must be a list of non-negative ints")
         in_place = "frame" in dct
         data = self._frame(dct["frame"]) if in_place else self.unwrap_bytes(dct["data"])
@@ -195,7 +199,9 @@ class Codec(abc.ABC):
                              f"{count * dtype.itemsize} bytes, got {len(data)}")
         if count == 0:
             return np.zeros(shape, dtype=dtype)
-        array = np.frombuffer(data, dtype=dtype).reshape(shape)
+        array = np.frombuffer(data, dtype=dtype)
+        if len(shape) != 1:  # reshape costs about 1 us; frombuffer's array is 1-d already
+            array = array.reshape(shape)
         if in_place and self._frames_owned and array.flags.writeable and array.flags.aligned:
             return array
         return array.copy()
@@ -290,7 +296,14 @@ def _descr_field(field):
 def dtype_description(arr):
     """An array's dtype as tagged dicts carry it: its str, or its descr if structured."""
     dtype = arr.dtype
-    return dtype.descr if dtype.names is not None else str(dtype)
+    return dtype.descr if dtype.names is not None else _dtype_name(dtype)
+
+
+@functools.lru_cache(maxsize=256)
+def _dtype_name(dtype):
+    # numpy makes a dtype's str in Python (about 4 us): once per dtype is enough. Equal
+    # plain dtypes have the same str.
+    return str(dtype)
 
 
 class MsgpackCodec(Codec):
