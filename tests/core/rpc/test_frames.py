@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 import zmq
-from pyacq.core.rpc.frames import recv_frames, send_frames
+from pyacq.core.rpc.frames import has_message, recv_frames, send_frames
 
 
 @pytest.fixture
@@ -36,3 +36,14 @@ def test_recv_frames_honours_flags(pair):
     """With NOBLOCK and nothing waiting, recv_frames raises zmq.Again like recv."""
     with pytest.raises(zmq.Again):
         recv_frames(pair[1], zmq.NOBLOCK)
+
+
+def test_has_message_says_whether_a_message_waits(pair):
+    """has_message is False on an idle socket and True once a message has arrived."""
+    sender, receiver = pair
+    assert not has_message(receiver)
+    send_frames(sender, [b"x"])
+    receiver.poll(10000)
+    assert has_message(receiver)
+    recv_frames(receiver)
+    assert not has_message(receiver)

@@ -11,7 +11,7 @@ import zmq
 from . import connections, curve, protocol, server_deaths, server_registry
 from .context import make_socket
 from .errors import RemoteCallException, RemoteProcessDied
-from .frames import recv_frames, send_frames
+from .frames import has_message, recv_frames, send_frames
 from .future import Future, SyncReply
 from .malloc_tuning import keep_large_buffers_mapped
 from .proxy import DEFAULT_PROXY_OPTIONS, ObjectProxy
@@ -452,7 +452,7 @@ class RPCClient:
 
     def _read_replies(self):
         sock = self._socket
-        while not self._closed and sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+        while not self._closed and has_message(sock):
             self.process_msg(recv_frames(sock, zmq.NOBLOCK))
 
     def process_msg(self, msg):

@@ -4,11 +4,19 @@ pyzmq's ``send_multipart`` and ``recv_multipart`` combine their flags as ``zmq.F
 enums and read ``RCVMORE`` with ``getsockopt``, which builds a ``zmq.SocketOption`` enum
 each time: about 2 us per frame, more than ZeroMQ's own work for a small frame, and an
 RPC round trip moves a dozen frames. These functions pass plain ints and read the
-"more" flag of a received ``zmq.Frame`` instead.
+"more" flag of a received ``zmq.Frame`` instead (and ``has_message`` tests ``EVENTS``
+with plain ints too).
 """
 import zmq
 
 _SNDMORE = int(zmq.SNDMORE)
+_EVENTS = int(zmq.EVENTS)
+_POLLIN = int(zmq.POLLIN)
+
+
+def has_message(sock):
+    """True if a message waits on *sock* (read without blocking, with plain ints)."""
+    return bool(sock.getsockopt(_EVENTS) & _POLLIN)
 
 
 def send_frames(sock, frames, buffers=(), copy_buffers=True):

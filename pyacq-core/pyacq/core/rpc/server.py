@@ -15,7 +15,7 @@ import zmq
 from . import curve, protocol, server_registry
 from .client import RPCClient
 from .context import get_context, make_socket
-from .frames import recv_frames, send_frames
+from .frames import has_message, recv_frames, send_frames
 from .malloc_tuning import keep_large_buffers_mapped
 from .object_table import ObjectTable
 from .proxy import ObjectProxy
@@ -186,7 +186,7 @@ class RPCServer:
         if self._closed:
             return
         sock = self._socket
-        while not self._closing and sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+        while not self._closing and has_message(sock):
             self._handle_request(_recv_request(sock, zmq.NOBLOCK))
         if self._closing and self._depth == 0:
             self._finish_close()
