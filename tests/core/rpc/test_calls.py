@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from process_checks import wait_until
 from pyacq.core.rpc import Future, ObjectProxy, RemoteCallException
+from pyacq.core.rpc.proxy import _MAX_CHILDREN
 
 
 def test_sync_call_returns_value(calc):
@@ -75,6 +76,31 @@ def test_attribute_access_is_deferred_by_default(calc):
     assert calc.child.name.upper() == "CHILD"
 
 
+def test_attribute_proxies_are_reused_until_options_change(calc):
+    """Looking up the same attribute again gives the same proxy (``remote_os.getpid()`` in a
+    loop builds nothing new) as long as neither the proxy's nor the attribute proxy's
+    options changed; after a change the lookup gives a proxy with the current options."""
+    add = calc.add
+    assert calc.add is add and add(1, 2) == 3
+    add._set_proxy_options(sync="async")
+    assert calc.add is not add and calc.add(1, 2) == 3
+    assert add(1, 2).result(timeout=10) == 3
+    plain = calc.add
+    calc._set_proxy_options(sync="async")
+    try:
+        assert calc.add is not plain and calc.add(2, 2).result(timeout=10) == 4
+    finally:
+        calc._set_proxy_options(sync=None)
+    assert calc.add(2, 3) == 5
+
+
+def test_many_attribute_names_keep_few_proxies(calc):
+    """A loop over many attribute names does not make the proxy hold one proxy per name."""
+    for index in range(1000):
+        getattr(calc, f"name{index}")
+    assert len(calc._children) <= _MAX_CHILDREN
+
+
 def test_defer_getattr_false_fetches_attributes_at_once(calc):
     """``defer_getattr=False`` keeps the eager behaviour: an attribute access is a round
     trip returning the value (plain data) or a proxy (other objects)."""
@@ -123,6 +149,53 @@ def test_timeout_raises_timeout_error(calc):
         future.result(timeout=0.05)
     assert future.result(timeout=20) == 0.5
     assert calc.add(1, 2) == 3
+
+
+def test_sync_call_settles_earlier_async_replies_on_its_way(child, calc):
+    """A sync call made while async calls are pending reads their replies first, settles
+    their Futures, returns its own result and leaves nothing pending behind it; a sync call
+    that raises leaves nothing pending either."""
+    futures = [calc.add(i, 1, _sync="async") for i in range(20)]
+    assert calc.add(100, 1) == 101
+    # The base class's done() only reads the state (Future.done() would read replies).
+    assert all(concurrent.futures.Future.done(future) for future in futures)
+    assert [future.result(0) for future in futures] == list(range(1, 21))
+    with pytest.raises(RemoteCallException):
+        calc.no_such_method()
+    assert child.client._futures == {}
+
+
+def test_futures_work_with_concurrent_futures_tools(calc):
+    """Futures keep concurrent.futures semantics: wait() and as_completed() see the ones
+    settled, done callbacks run (also one added after the result), a result is delivered to
+    another thread that waits while this one reads the replies, and an error reaches both."""
+    first, second = calc.sleep(0.2, _sync="async"), calc.add(1, 2, _sync="async")
+    seen = []
+    first.add_done_callback(lambda future: seen.append(future.result(0)))
+    waiter = concurrent.futures.ThreadPoolExecutor(1)
+    try:
+        elsewhere = waiter.submit(first.result, 20)
+        assert not elsewhere.done()
+        assert first.result(timeout=20) == 0.2  # this thread reads the reply
+        assert elsewhere.result(timeout=20) == 0.2 and seen == [0.2]
+        assert calc.add(0, 0) == 0  # a sync call reads the replies that came before
+        done, _ = concurrent.futures.wait([second], timeout=20)
+        assert done == {second} and second.result(0) == 3
+        failing = calc.no_such_method(_sync="async")
+        other = waiter.submit(failing.exception, 20)
+        assert isinstance(failing.exception(20), RemoteCallException)
+        assert isinstance(other.result(timeout=20), RemoteCallException)
+    finally:
+        waiter.shutdown()
+    late = []
+    second.add_done_callback(late.append)
+    assert late == [second]
+    many = [calc.add(i, 0, _sync="async") for i in range(10)]
+    pending = set(many)
+    while pending:  # as_completed() needs this thread to read the replies
+        pending = {future for future in pending if not future.done()}
+    assert sorted(f.result(0) for f in concurrent.futures.as_completed(many, timeout=20)) == \
+        list(range(10))
 
 
 def test_cancel_future(calc):

@@ -179,3 +179,42 @@ def test_lent_argument_says_what_it_stands_for(cls, lazy_server):
     proxies = receiver.loads(json.dumps(decoded) if cls is JsonSerializer else msgpack.packb(decoded))
     assert [p._lent for p in proxies] == [decoded[0]["lent"], "a numpy array of dtype object"]
     assert ObjectProxy("tcp://127.0.0.1:2", 1, 1)._lent is None
+
+
+@pytest.mark.parametrize("cls", SERIALIZERS)
+def test_proxy_wire_form_follows_the_server_key(cls):
+    """A proxy encoded before its server's key is known carries the key once it is learnt
+    (and no longer once it is forgotten): its cached wire form follows the keyring."""
+    from pyacq.core.rpc import curve
+    ser = cls()
+    address = "tcp://127.0.0.1:7"
+    proxy = ObjectProxy(address, 3, 4, "<class 'X'>", ("a",))
+    assert "server_key" not in ser.loads_plain(ser.dumps(proxy))
+    key = "x" * curve.Z85_KEY_LENGTH
+    curve.add_server_key(address, key)
+    try:
+        assert ser.loads_plain(ser.dumps(proxy))["server_key"] == key
+    finally:
+        curve.remove_server_key(address)
+    assert "server_key" not in ser.loads_plain(ser.dumps(proxy))
+    assert "server_key" not in proxy._to_dict()
+
+
+def test_to_dict_returns_a_copy_callers_may_change():
+    """_to_dict() gives a dict of its own each time: changing it does not change what the
+    proxy sends next."""
+    proxy = ObjectProxy("tcp://127.0.0.1:5", 3, 4, "<class 'X'>")
+    proxy._to_dict()["lent"] = "something"
+    assert "lent" not in MsgpackSerializer().loads_plain(MsgpackSerializer().dumps(proxy))
+
+
+def test_dtype_descriptions_keep_byte_order_and_width():
+    """Arrays of dtypes that differ only in byte order or width are described apart, also
+    once their descriptions are remembered (each array encoded twice)."""
+    codec = MsgpackSerializer()
+    for _ in range(2):
+        for dtype, name in (("<f8", "float64"), (">f8", ">f8"), ("=f8", "float64"),
+                            ("<i2", "int16"), (">i2", ">i2"), ("U3", "<U3")):
+            tagged = codec.loads_plain(codec.dumps(np.zeros(2, dtype=dtype)))
+            assert tagged["dtype"] == name
+            assert codec.loads(codec.dumps(np.zeros(2, dtype=dtype))).dtype == np.dtype(dtype)

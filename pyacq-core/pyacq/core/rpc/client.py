@@ -1,6 +1,5 @@
 """RPCClient: sends requests to one RPCServer and collects its replies."""
 import collections
-import concurrent.futures
 import logging
 import os
 import threading
@@ -12,7 +11,8 @@ import zmq
 from . import connections, curve, protocol, server_deaths, server_registry
 from .context import make_socket
 from .errors import RemoteCallException, RemoteProcessDied
-from .future import Future
+from .frames import has_message, recv_frames, send_frames
+from .future import Future, SyncReply
 from .malloc_tuning import keep_large_buffers_mapped
 from .proxy import DEFAULT_PROXY_OPTIONS, ObjectProxy
 from .remote_reference import RemoteReference
@@ -211,19 +211,19 @@ class RPCClient:
         # Announce that we read out-of-band frames until the server said it does too;
         # then the extension frame only precedes the frames of a request that has some.
         if buffers is None or buffers:
-            frames += [protocol.EXTENSION, *(buffers or ())]
+            frames.append(protocol.EXTENSION)
         # Out-of-band arrays of a sync call are sent from the caller's memory (the call
         # returns once the server has read them); those of other calls, which the caller
         # may change as soon as we return, are copied.
-        self._socket.send_multipart(frames, copy=sync != "sync")
+        send_frames(self._socket, frames, buffers or (), copy_buffers=sync != "sync")
         if sync == "off":
             return None
-        future = Future(self, req_id)
-        self._futures[req_id] = future
         if sync == "async":
+            future = self._futures[req_id] = Future(self, req_id)
             return future
-        self.process_until_future(future, timeout)
-        return future.result(0)
+        reply = self._futures[req_id] = SyncReply(req_id)
+        self._wait_for_reply(req_id, timeout)
+        return reply.result()
 
     def _flush_deletes(self):
         pending = self._pending_deletes
@@ -231,10 +231,11 @@ class RPCClient:
             obj_id, ref_id = pending.popleft()
             self._send("delete", {"obj_id": obj_id, "ref_id": ref_id}, "auto", "off", None)
 
-    def call_obj(self, obj, args=None, kwargs=None, **kwds):
-        """Call the remote callable *obj* (a proxy); *kwds* go to ``send``."""
+    def call_obj(self, obj, args=None, kwargs=None, return_type="auto", sync="sync",
+                 timeout=10.0):
+        """Call the remote callable *obj* (a proxy); the other arguments are ``send``'s."""
         opts = {"obj": obj, "args": list(args or ()), "kwargs": kwargs or {}}
-        return self.send("call_obj", opts, **kwds)
+        return self.send("call_obj", opts, return_type, sync, timeout)
 
     def get_obj(self, obj, **kwds):
         """Return the remote object referenced by the proxy *obj* (by value if possible)."""
@@ -330,13 +331,21 @@ class RPCClient:
         reentrant) serves incoming requests; if it is asked to close, the wait
         ends with RuntimeError.
         """
+        self._wait_for_reply(future.call_id, timeout)
+
+    def _wait_for_reply(self, req_id, timeout):
+        """Read replies until the call *req_id* is no longer pending (see process_until_future).
+
+        A call is pending while it is in ``_futures``: its reply, a cancellation or a
+        failure of the client removes it.
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
         sock = self._socket
-        # The base class's done() only reads the state; Future.done() would also
-        # poll the socket, which costs more than the wait below.
-        is_done = concurrent.futures.Future.done
+        # Looked up once: while we wait, only the requests this server serves run other
+        # code in this thread (and they may close it, not replace it).
+        server = server_registry.get_server() if self._reentrant else None
         watch_link = False
-        while not is_done(future):
+        while req_id in self._futures:
             if self._closed:
                 raise RuntimeError(f"RPCClient for {self.address} was closed")
             if deadline is None:
@@ -346,25 +355,25 @@ class RPCClient:
                 if remaining <= 0:
                     self._read_monitor(timed_out=True)
                     raise TimeoutError(f"no reply from {self.address} within {timeout:.3g} s "
-                                       f"(request {future.call_id})")
+                                       f"(request {req_id})")
                 wait_ms = min(1000, max(1, int(remaining * 1000) + 1))
-            server = server_registry.get_server() if self._reentrant else None
-            if server is not None and server._closing and not server._closed:
-                # Unwind nested requests so that the server can finish closing.
-                raise RuntimeError(f"gave up waiting for {self.address}: the RPC server "
-                                   "of this thread is closing")
-            if server is not None and server._closed:
-                server = None
+            if server is not None:
+                if server._closing and not server._closed:
+                    # Unwind nested requests so that the server can finish closing.
+                    raise RuntimeError(f"gave up waiting for {self.address}: the RPC server "
+                                       "of this thread is closing")
+                if server._closed:
+                    server = None
             if server is None and not watch_link:
                 # Nothing else to serve: a blocking receive is the fastest wait. After
                 # FAST_WAIT_MS the wait also watches the connection (poll below).
-                if self._watch is not None:
-                    wait_ms = min(wait_ms, FAST_WAIT_MS)
+                if self._watch is not None and wait_ms > FAST_WAIT_MS:
+                    wait_ms = FAST_WAIT_MS
                 if wait_ms != self._recv_timeout:
                     sock.setsockopt(zmq.RCVTIMEO, wait_ms)
                     self._recv_timeout = wait_ms
                 try:
-                    msg = sock.recv_multipart(copy=False)
+                    msg = recv_frames(sock)
                 except zmq.Again:
                     watch_link = self._watch is not None
                     self._read_monitor()
@@ -443,8 +452,8 @@ class RPCClient:
 
     def _read_replies(self):
         sock = self._socket
-        while not self._closed and sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
-            self.process_msg(sock.recv_multipart(zmq.NOBLOCK, copy=False))
+        while not self._closed and has_message(sock):
+            self.process_msg(recv_frames(sock, zmq.NOBLOCK))
 
     def process_msg(self, msg):
         """Handle one message from the server: settle a Future or note a disconnect.
@@ -452,13 +461,17 @@ class RPCClient:
         *msg* is bytes, a received ``zmq.Frame``, or the list of a message's frames.
         """
         frames = msg if isinstance(msg, list) else [msg]
-        frames, buffers, extended = protocol.split_extension(frames, 1)
-        if extended:
-            self._server_reads_frames = True
-        if len(frames) != 1:
-            logger.warning("ignoring a message of %d frames from %s", len(frames), self.address)
-            return
-        body = frames[0]
+        if len(frames) == 1:
+            body, buffers = frames[0], ()
+        else:
+            frames, buffers, extended = protocol.split_extension(frames, 1)
+            if extended:
+                self._server_reads_frames = True
+            if len(frames) != 1:
+                logger.warning("ignoring a message of %d frames from %s", len(frames),
+                               self.address)
+                return
+            body = frames[0]
         try:
             reply = self._serializer.loads(body, buffers, owned=self._replies_owned)
         except Exception as exc:  # noqa: BLE001 -- a bad reply must not kill the caller

@@ -53,6 +53,10 @@ class ObjectProxy:
         state["_reference"] = None
         # thread ident -> the RPCClient this proxy talks through in that thread
         state["_clients"] = {}
+        # (server key, wire form) once _wire_form() has made it
+        state["_wire"] = None
+        # attribute name -> the proxy __getattr__ returned for it (see _deferred)
+        state["_children"] = {}
         if kwds:
             self._set_proxy_options(**kwds)
 
@@ -65,12 +69,21 @@ class ObjectProxy:
         key (``server_key``, an extra field other clients ignore), so that the
         process receiving it can connect (see ``curve``).
         """
+        return dict(self._wire_form())
+
+    def _wire_form(self):
+        """The dict ``_to_dict`` copies, made once per server key (the other fields never
+        change): read it, do not change it. Every request names a proxy."""
+        key = curve.server_key(self._rpc_addr)
+        cached = self._wire
+        if cached is not None and cached[0] == key:
+            return cached[1]
         wire = {"___type_name___": "proxy", "rpc_addr": self._rpc_addr,
                 "obj_id": self._obj_id, "ref_id": self._ref_id,
                 "type_str": self._type_str, "attributes": list(self._attributes)}
-        key = curve.server_key(self._rpc_addr)
         if key is not None:
             wire["server_key"] = key.decode("ascii")
+        self.__dict__["_wire"] = (key, wire)
         return wire
 
     def _identity(self):
@@ -147,6 +160,18 @@ class ObjectProxy:
         proxy.__dict__["_clients"] = self._clients
         return proxy
 
+    def _deferred(self, attr, options):
+        """``self._derived(attr)``, kept for the next lookup (``remote_os.getpid()`` in a
+        loop looks the method up at every call) while neither proxy's options changed:
+        until then a new one would be the same in every respect."""
+        children = self._children
+        child = children.get(attr)
+        if child is None or child._proxy_options is not options:
+            if len(children) >= _MAX_CHILDREN:
+                children.clear()
+            child = children[attr] = self._derived(attr)
+        return child
+
     def _client(self):
         """Return the RPCClient of the calling thread for this proxy's server.
 
@@ -169,14 +194,16 @@ class ObjectProxy:
     def __call__(self, *args, **kwargs):
         """Call the remote object; see the class docstring for ``_sync`` and friends."""
         options = self._proxy_options
-        sync = kwargs.pop("_sync", options["sync"])
-        return_type = kwargs.pop("_return_type", options["return_type"])
-        timeout = kwargs.pop("_timeout", options["timeout"])
+        if kwargs:
+            sync = kwargs.pop("_sync", options["sync"])
+            return_type = kwargs.pop("_return_type", options["return_type"])
+            timeout = kwargs.pop("_timeout", options["timeout"])
+        else:
+            sync, return_type, timeout = options["sync"], options["return_type"], options["timeout"]
         if options["auto_proxy"]:
             args = [self._auto_proxy(a) for a in args]
             kwargs = {k: self._auto_proxy(v) for k, v in kwargs.items()}
-        return self._client().call_obj(self, args, kwargs, sync=sync,
-                                       return_type=return_type, timeout=timeout)
+        return self._client().call_obj(self, args, kwargs, return_type, sync, timeout)
 
     def _auto_proxy(self, value):
         if isinstance(value, tuple(self._proxy_options["no_proxy_types"])):
@@ -200,11 +227,10 @@ class ObjectProxy:
         """
         if attr.startswith("__") and attr.endswith("__"):
             raise AttributeError(attr)
-        derived = self._derived(attr)
         options = self._proxy_options
         if options["defer_getattr"]:
-            return derived
-        value = self._client().get_obj(derived, return_type=options["return_type"],
+            return self._deferred(attr, options)
+        value = self._client().get_obj(self._derived(attr), return_type=options["return_type"],
                                        sync="sync", timeout=options["timeout"])
         if isinstance(value, ObjectProxy) and options is not _DEFAULT_OPTIONS:
             value.__dict__["_proxy_options"] = options
@@ -295,6 +321,10 @@ def _forward_operator(name):
     forwarded.__doc__ = f"Forward {name} to the remote object."
     return forwarded
 
+
+#: How many attribute proxies a proxy keeps for reuse (names are usually few; a loop over
+#: many names must not grow it without bound).
+_MAX_CHILDREN = 64
 
 # Options of a new proxy (ObjectProxy is in no_proxy_types, hence defined here).
 _DEFAULT_OPTIONS = {

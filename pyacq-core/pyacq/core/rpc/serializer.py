@@ -48,7 +48,9 @@ class Serializer:
         TypeError instead of being replaced by a proxy. *buffers*: see
         ``codec.Codec.dumps`` (out-of-band arrays).
         """
-        self._allow_proxy = allow_proxy
+        if allow_proxy:
+            return self._codec.dumps(obj, buffers)
+        self._allow_proxy = False
         try:
             return self._codec.dumps(obj, buffers)
         finally:
@@ -87,7 +89,7 @@ class Serializer:
 
     def _encode_object(self, obj):
         if isinstance(obj, ObjectProxy):
-            return obj._to_dict()
+            return obj._wire_form()
         return self.encode_proxy(obj)
 
     def encode_proxy(self, obj):
@@ -114,9 +116,11 @@ class Serializer:
         attributes = dct.get("attributes", [])
         if not (isinstance(rpc_addr, str) and type(obj_id) is int
                 and type(ref_id) is int and isinstance(type_str, str)
-                and isinstance(attributes, list)
-                and all(isinstance(a, str) for a in attributes)):
+                and isinstance(attributes, list)):
             raise ValueError(f"malformed proxy: {dct!r}")
+        for attribute in attributes:  # a loop, not all(): no generator per request
+            if not isinstance(attribute, str):
+                raise ValueError(f"malformed proxy: {dct!r}")  # noqa: TRY004 -- as above
         server = self._local_server()
         if server is not None and rpc_addr == server.address:
             return server.unwrap_reference(obj_id, ref_id, attributes)

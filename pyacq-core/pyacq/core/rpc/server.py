@@ -15,6 +15,7 @@ import zmq
 from . import curve, protocol, server_registry
 from .client import RPCClient
 from .context import get_context, make_socket
+from .frames import has_message, recv_frames, send_frames
 from .malloc_tuning import keep_large_buffers_mapped
 from .object_table import ObjectTable
 from .proxy import ObjectProxy
@@ -24,7 +25,6 @@ from .timer import RPCTimer
 logger = logging.getLogger(__name__)
 
 _REQUEST_FRAMES = 1 + protocol.REQUEST_FRAMES  # the client's identity, then the documented ones
-_OPTS_FRAME = 1 + protocol.OPTS
 _RETURN_TYPES = {name.encode(): name for name in protocol.RETURN_TYPES}
 
 #: Servers not closed yet: those left open when the interpreter exits still notify their clients.
@@ -186,7 +186,7 @@ class RPCServer:
         if self._closed:
             return
         sock = self._socket
-        while not self._closing and sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+        while not self._closing and has_message(sock):
             self._handle_request(_recv_request(sock, zmq.NOBLOCK))
         if self._closing and self._depth == 0:
             self._finish_close()
@@ -257,7 +257,10 @@ class RPCServer:
 
     def _handle_request(self, frames):
         caller = frames[0]
-        frames, buffers, extended = protocol.split_extension(frames, _REQUEST_FRAMES)
+        if len(frames) == _REQUEST_FRAMES:
+            buffers, extended = (), False
+        else:
+            frames, buffers, extended = protocol.split_extension(frames, _REQUEST_FRAMES)
         if len(frames) != _REQUEST_FRAMES:
             self._reject(frames, "expected 5 frames [req_id, action, return_type, "
                                  f"ser_type, opts], got {len(frames) - 1}")
@@ -297,7 +300,7 @@ class RPCServer:
     def _execute(self, action, return_type, serializer, opts, buffers, caller):
         """Decode and run one request; return (rval, error)."""
         try:
-            size = len(opts) + sum(len(buffer) for buffer in buffers)
+            size = len(opts) + sum(len(buffer) for buffer in buffers) if buffers else len(opts)
             if size > self.max_request_size:
                 raise ValueError(f"request of {size} bytes exceeds the server's limit "
                                  f"of {self.max_request_size}")
@@ -366,10 +369,8 @@ class RPCServer:
             buffers = None
             body = serializer.dumps({"action": "return", "req_id": req_id, "rval": None,
                                      "error": _error_of(exc)})
-        frames = [caller, body]
-        if buffers or announce:
-            frames += [protocol.EXTENSION, *(buffers or ())]
-        self._socket.send_multipart(frames)
+        frames = [caller, body, protocol.EXTENSION] if buffers or announce else [caller, body]
+        send_frames(self._socket, frames, buffers or ())
 
     def _reject(self, frames, problem):
         """Answer a malformed request with an error when its frames allow a reply."""
@@ -448,12 +449,15 @@ def _authentication_for(certificate, authorized_keys):
 
 
 def _recv_request(sock, flags=0):
-    """Receive the frames of one request; opts and out-of-band frames stay zmq.Frames (no
-    copy), so that large arguments are decoded straight from ZeroMQ's buffers."""
-    frames = [sock.recv(flags)]
-    while sock.get(zmq.RCVMORE):
-        frames.append(sock.recv(copy=len(frames) < _OPTS_FRAME))
-    return frames
+    """Receive the frames of one request: those before opts as bytes, opts and out-of-band
+    frames as zmq.Frames (no copy), so that large arguments are decoded straight from
+    ZeroMQ's buffers."""
+    frames = recv_frames(sock, flags)
+    if len(frames) < _REQUEST_FRAMES:
+        return [frame.bytes for frame in frames]  # malformed: _handle_request says so
+    # protocol.REQUEST_FRAMES after the caller's identity, opts (protocol.OPTS) the last.
+    caller, req_id, action, return_type, ser_type, *rest = frames
+    return [caller.bytes, req_id.bytes, action.bytes, return_type.bytes, ser_type.bytes, *rest]
 
 
 def _option(opts, action, name):
