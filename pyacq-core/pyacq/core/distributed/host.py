@@ -80,7 +80,7 @@ class Host:
         self._closed = False
         self._stop_polling = threading.Event()
         self._poll_thread = None
-        self._process_server = None
+        self._process_server: RPCServer | None = None
         self._spawned_hosts: list[tuple[ProcessSpawner, ObjectProxy]] = []  # (spawner, proxy to its Host) for each spawn()
         server = server_registry.get_server()
         if server is not None:

@@ -183,7 +183,9 @@ class Manager:
             except BaseException:
                 if server_key is not None:
                     curve.remove_server_key(addr)
-                RPCClient.get_client(addr).close()
+                client = RPCClient.get_client(addr)
+                if client is not None:
+                    client.close()
                 raise
             log_addr = self._log_address_for(addr)
             if log_addr is not None:
@@ -585,6 +587,9 @@ def create_process_manager() -> Manager:
     manager = Manager()
     forward_stdio_at_any_level()
     server = manager._process_server = RPCServer.get_server()
+    if server is None:
+        raise RuntimeError("create_process_manager() runs in a process spawned for the Manager, "
+                           "whose RPCServer serves the calling thread; use create_manager()")
     server["manager"] = manager  # for clients that ask for it by name
     return manager
 

@@ -1,10 +1,14 @@
 """RPCClient: sends requests to one RPCServer and collects its replies."""
+from __future__ import annotations
+
 import collections
 import logging
+import math
 import os
 import threading
 import time
 import weakref
+from typing import Any
 
 import zmq
 
@@ -55,13 +59,14 @@ class RPCClient:
     """
 
     #: Every open client, as ``{(thread ident, address): client}``; read it, do not change it.
-    clients_by_thread = weakref.WeakValueDictionary()
+    clients_by_thread: weakref.WeakValueDictionary[tuple[int, str], RPCClient] = \
+        weakref.WeakValueDictionary()
 
     #: The options a new proxy starts with (read-only; ``proxy._set_proxy_options()``
     #: changes one proxy's).
     default_proxy_options = DEFAULT_PROXY_OPTIONS
 
-    def __init__(self, address, reentrant=True, serializer="msgpack"):
+    def __init__(self, address: str, reentrant: bool = True, serializer: str = "msgpack") -> None:
         if serializer not in all_serializers:
             known = ", ".join(all_serializers)
             raise ValueError(f"unknown serializer {serializer!r} (known: {known})")
@@ -101,22 +106,23 @@ class RPCClient:
         # that died before this client connected is asked about like a lost one.
         self._link_up = False
         self._witnesses_asked = False
-        self._death = None
+        self._death: RemoteProcessDied | None = None
         self._socket.connect(address)
-        self._futures = {}
+        self._futures: dict[int, Future | SyncReply] = {}
         self._next_req_id = 0
         self._closed = False
         self._disconnected = False
-        self._pending_deletes = collections.deque()
-        self._references = weakref.WeakValueDictionary()
-        self._pollers = weakref.WeakKeyDictionary()
-        self._remote_time = None
+        self._pending_deletes: collections.deque[tuple[int, int]] = collections.deque()
+        self._references: weakref.WeakValueDictionary[Any, RemoteReference] = \
+            weakref.WeakValueDictionary()
+        self._pollers: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+        self._remote_time: Any = None
         self._recv_timeout = -1
         clients[address] = self
         RPCClient.clients_by_thread[(self._thread_id, address)] = self
 
     @staticmethod
-    def get_client(address):
+    def get_client(address: str) -> RPCClient | None:
         """Return this thread's client for *address*, creating it if needed.
 
         Returns None when *address* is the server running in this thread: use the
@@ -159,12 +165,12 @@ class RPCClient:
 
     # -- state ---------------------------------------------------------------
 
-    def dead(self):
+    def dead(self) -> RemoteProcessDied | None:
         """The RemoteProcessDied error of calls to this server once its process is known dead,
         else None."""
         return self._death
 
-    def disconnected(self):
+    def disconnected(self) -> bool:
         """True once the server announced that it closed (a notice waiting unread counts)."""
         if not self._disconnected and not self._closed and threading.get_ident() == self._thread_id:
             self._read_replies()
@@ -185,7 +191,8 @@ class RPCClient:
 
     # -- sending -------------------------------------------------------------
 
-    def send(self, action, opts=None, return_type="auto", sync="sync", timeout=10.0):
+    def send(self, action: str, opts: dict[str, Any] | None = None, return_type: str = "auto",
+             sync: str = "sync", timeout: float | None = 10.0) -> Any:
         """Send a request to the server and return its result (see *sync*).
 
         *action* is one of ``protocol.ACTIONS``, *opts* the dict of options that action
@@ -231,67 +238,69 @@ class RPCClient:
             obj_id, ref_id = pending.popleft()
             self._send("delete", {"obj_id": obj_id, "ref_id": ref_id}, "auto", "off", None)
 
-    def call_obj(self, obj, args=None, kwargs=None, return_type="auto", sync="sync",
-                 timeout=10.0):
+    def call_obj(self, obj: ObjectProxy, args: Any = None, kwargs: dict[str, Any] | None = None,
+                 return_type: str = "auto", sync: str = "sync", timeout: float | None = 10.0) -> Any:
         """Call the remote callable *obj* (a proxy); the other arguments are ``send``'s."""
         opts = {"obj": obj, "args": list(args or ()), "kwargs": kwargs or {}}
         return self.send("call_obj", opts, return_type, sync, timeout)
 
-    def get_obj(self, obj, **kwds):
+    def get_obj(self, obj: Any, **kwds: Any) -> Any:
         """Return the remote object referenced by the proxy *obj* (by value if possible)."""
         return self.send("get_obj", {"obj": obj}, **kwds)
 
-    def transfer(self, obj, **kwds):
+    def transfer(self, obj: Any, **kwds: Any) -> Any:
         """Send *obj* to the server and return a proxy to the server's copy."""
         kwds.setdefault("return_type", "proxy")
         return self.send("get_obj", {"obj": obj}, **kwds)
 
-    def delete(self, obj, **kwds):
+    def delete(self, obj: ObjectProxy, **kwds: Any) -> Any:
         """Release the server-side reference held by the proxy *obj*."""
         return self.send("delete", {"obj_id": obj._obj_id, "ref_id": obj._ref_id}, **kwds)
 
-    def _import(self, module, **kwds):
+    def _import(self, module: str, **kwds: Any) -> Any:
         """Import *module* in the server's process and return a proxy to it."""
         return self.send("import", {"module": module}, **kwds)
 
-    def __getitem__(self, name):
+    def __getitem__(self, name: str) -> Any:
         """Return the object the server published as *name* (``server[name] = obj``)."""
         return self.send("get_item", {"name": name})
 
-    def __setitem__(self, name, value):
+    def __setitem__(self, name: str, value: Any) -> None:
         """Publish *value* on the server under *name*."""
         self.send("set_item", {"name": name, "value": value})
 
-    def ping(self, sync="sync", **kwds):
+    def ping(self, sync: str = "sync", **kwds: Any) -> Any:
         """Ask the server for 'pong' (a connectivity check)."""
         return self.send("ping", sync=sync, **kwds)
 
-    def ensure_connection(self, timeout=1.0):
+    def ensure_connection(self, timeout: float = 1.0) -> bool:
         """Return True once the server answers a ping; TimeoutError after *timeout*."""
         if self.ping(timeout=timeout) != "pong":
             raise RuntimeError(f"unexpected ping reply from {self.address}")
         return True
 
-    def measure_clock_diff(self, samples=10):
+    def measure_clock_diff(self, samples: int = 10) -> float:
         """Return the remote clock minus the local clock (``time.time()``), in seconds.
 
         The sample with the shortest round trip wins; its midpoint estimates when
         the remote clock was read.
         """
+        if samples < 1:
+            raise ValueError(f"measure_clock_diff() needs samples >= 1, got {samples!r}")
         if self._remote_time is None:
             self._remote_time = self._import("time").time
-        best = None
+        best = (math.inf, 0.0)
         for _ in range(samples):
             start = time.time()
             remote = self._remote_time()
             end = time.time()
-            if best is None or end - start < best[0]:
+            if end - start < best[0]:
                 best = (end - start, remote - (start + end) / 2.0)
         return best[1]
 
     # -- closing -------------------------------------------------------------
 
-    def close_server(self, sync="sync", timeout=1.0, **kwds):
+    def close_server(self, sync: str = "sync", timeout: float = 1.0, **kwds: Any) -> Any:
         """Ask the server to close; return True (also if it already disconnected).
 
         Once a synchronous call returns, this client is ``disconnected()``: the server
@@ -306,7 +315,7 @@ class RPCClient:
         self._stop_watching()
         return True
 
-    def close(self):
+    def close(self) -> None:
         """Close this client's socket; the server keeps running."""
         if self._closed:
             return
@@ -324,7 +333,7 @@ class RPCClient:
 
     # -- receiving -----------------------------------------------------------
 
-    def process_until_future(self, future, timeout=None):
+    def process_until_future(self, future: Future | SyncReply, timeout: float | None = None) -> None:
         """Read replies until *future* has its result; TimeoutError after *timeout* s.
 
         Meanwhile the RPCServer of this thread (if any, and if the client is
@@ -455,7 +464,7 @@ class RPCClient:
         while not self._closed and has_message(sock):
             self.process_msg(recv_frames(sock, zmq.NOBLOCK))
 
-    def process_msg(self, msg):
+    def process_msg(self, msg: list[Any]) -> None:
         """Handle one message from the server: settle a Future or note a disconnect.
 
         *msg* is bytes, a received ``zmq.Frame``, or the list of a message's frames.
@@ -482,7 +491,7 @@ class RPCClient:
             return
         action = reply.get("action")
         if action == "return":
-            future = self._futures.pop(reply.get("req_id"), None)
+            future = self._futures.pop(reply.get("req_id", -1), None)  # -1: no request has it
             if future is None:
                 return
             error = reply.get("error")

@@ -19,6 +19,7 @@ import datetime
 import functools
 import json
 import math
+from typing import ClassVar
 
 import msgpack
 import numpy as np
@@ -47,7 +48,7 @@ class Codec(abc.ABC):
     ``ser_type`` frame) and implement ``_dump``, ``_load`` and ``loads_plain``.
     """
 
-    type = None
+    type: ClassVar[str]
 
     def __init__(self, encode_object=None, decode_proxy=None):
         self._encode_object = encode_object or _no_object_encoding

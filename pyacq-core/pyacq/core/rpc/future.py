@@ -1,7 +1,10 @@
 """The pending result of a remote call: Future (asynchronous calls) and SyncReply."""
+from __future__ import annotations
+
 import concurrent.futures
 import threading
 from concurrent.futures._base import CANCELLED, CANCELLED_AND_NOTIFIED, FINISHED, PENDING
+from typing import Any, Protocol
 
 # The states of concurrent.futures.Future (its __init__ is repeated below, but for the
 # condition, so its fields are this module's business too).
@@ -12,6 +15,20 @@ _DONE_STATES = (CANCELLED, CANCELLED_AND_NOTIFIED, FINISHED)
 _condition_creation = threading.Lock()
 
 
+class ReplyReader(Protocol):
+    """What a Future needs of the RPCClient whose call it stands for (the client reads the
+    replies; a Future asks it to when its result is wanted in the client's thread)."""
+
+    _thread_id: int
+
+    def _read_replies(self) -> None: ...
+
+    def process_until_future(self, future: Future, timeout: float | None = None) -> None:
+        """Read replies until *future* is settled (TimeoutError after *timeout* s)."""
+
+    def _forget_future(self, call_id: int) -> None: ...
+
+
 class _ConditionAtFirstUse:
     """The ``_condition`` of a Future, created when a method of concurrent.futures first
     needs it (another thread waits, a callback is added, ``wait()``...). The replies to
@@ -19,7 +36,7 @@ class _ConditionAtFirstUse:
     a Condition (with its RLock and bound methods) is most of what a Future costs: to
     build, and to the garbage collector while thousands of calls are pending."""
 
-    def __get__(self, future, owner=None):
+    def __get__(self, future: Future | None, owner: type | None = None) -> Any:
         if future is None:
             return self
         with _condition_creation:
@@ -30,7 +47,7 @@ class _ConditionAtFirstUse:
             return condition
 
 
-class Future(concurrent.futures.Future):
+class Future(concurrent.futures.Future[Any]):
     """A return value from a remote call that has not arrived yet.
 
     Returned by calls made with ``_sync='async'``. Replies are read by the
@@ -44,24 +61,24 @@ class Future(concurrent.futures.Future):
     # Found only while the instance has none of its own (see _ConditionAtFirstUse).
     _condition = _ConditionAtFirstUse()
 
-    def __init__(self, client, call_id):
+    def __init__(self, client: ReplyReader, call_id: int) -> None:
         # concurrent.futures.Future.__init__, but for the condition (made at first use).
         self._state = PENDING
         self._result = None
         self._exception = None
-        self._waiters = []
-        self._done_callbacks = []
+        self._waiters: list[Any] = []
+        self._done_callbacks: list[Any] = []
         self._client = client
         self.call_id = call_id
 
-    def _in_client_thread(self):
+    def _in_client_thread(self) -> bool:
         return threading.get_ident() == self._client._thread_id
 
-    def _is_done(self):
+    def _is_done(self) -> bool:
         # A state is written after the result it announces, and a done state is final.
         return self._state in _DONE_STATES
 
-    def done(self):
+    def done(self) -> bool:
         """Return True if the result (or an error) has arrived, or the call was cancelled."""
         if not self._is_done() and self._in_client_thread():
             self._client._read_replies()
@@ -69,7 +86,7 @@ class Future(concurrent.futures.Future):
 
     hasResult = done
 
-    def result(self, timeout=None):
+    def result(self, timeout: float | None = None) -> Any:
         """Return the remote result, waiting at most *timeout* seconds (None: no limit).
 
         Raises TimeoutError if it does not arrive in time, RemoteCallException if
@@ -81,13 +98,13 @@ class Future(concurrent.futures.Future):
             return self._result
         return super().result(timeout)
 
-    def exception(self, timeout=None):
+    def exception(self, timeout: float | None = None) -> BaseException | None:
         """Return the exception raised by the remote call (None if it succeeded)."""
         if not self._is_done() and self._in_client_thread():
             self._client.process_until_future(self, timeout)
         return super().exception(timeout)
 
-    def set_result(self, result):
+    def set_result(self, result: Any) -> None:
         """Settle with *result* (the client does, when the reply arrives)."""
         with _condition_creation:
             if "_condition" not in self.__dict__:
@@ -97,7 +114,7 @@ class Future(concurrent.futures.Future):
                 return
         super().set_result(result)
 
-    def set_exception(self, exception):
+    def set_exception(self, exception: BaseException | None) -> None:
         """Settle with *exception* (a remote error, or the client's failure)."""
         with _condition_creation:
             if "_condition" not in self.__dict__:
@@ -106,7 +123,7 @@ class Future(concurrent.futures.Future):
                 return
         super().set_exception(exception)
 
-    def cancel(self):
+    def cancel(self) -> bool:
         """Forget the reply of this call; return False if it has already arrived."""
         if super().cancel():
             self._client._forget_future(self.call_id)
@@ -125,24 +142,27 @@ class SyncReply:
 
     __slots__ = ("_done", "_error", "_value", "call_id")
 
-    def __init__(self, call_id):
+    def __init__(self, call_id: int) -> None:
         self.call_id = call_id
         self._done = False
-        self._error = None
+        self._error: BaseException | None = None
+        self._value: Any = None
 
-    def done(self):
+    def done(self) -> bool:
         """True once the reply (or an error) has been put here."""
         return self._done
 
-    def set_result(self, value):
+    def set_result(self, value: Any) -> None:
+        """Put the call's result here (the client does, when the reply arrives)."""
         self._value = value
         self._done = True
 
-    def set_exception(self, error):
+    def set_exception(self, error: BaseException) -> None:
+        """Put the call's error here (a remote error, or the client's failure)."""
         self._error = error
         self._done = True
 
-    def result(self):
+    def result(self) -> Any:
         """The call's result, or its error raised; call only once ``done()``."""
         if self._error is not None:
             raise self._error

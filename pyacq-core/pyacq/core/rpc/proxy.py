@@ -3,6 +3,7 @@ import datetime
 import operator
 import threading
 import types
+from typing import Any
 
 import numpy as np
 
@@ -38,7 +39,8 @@ class ObjectProxy:
     as the process that owns this reference keeps it.
     """
 
-    def __init__(self, rpc_addr, obj_id, ref_id, type_str="", attributes=(), **kwds):
+    def __init__(self, rpc_addr: str, obj_id: int, ref_id: int, type_str: str = "",
+                 attributes: tuple[str, ...] | list[str] = (), **kwds: Any) -> None:
         state = self.__dict__
         state["_rpc_addr"] = rpc_addr
         state["_obj_id"] = obj_id
@@ -133,7 +135,7 @@ class ObjectProxy:
 
     # -- options --------------------------------------------------------------
 
-    def _set_proxy_options(self, **kwds):
+    def _set_proxy_options(self, **kwds: Any) -> None:
         """Change how this proxy behaves; a value of None restores the default.
 
         Options: ``sync``, ``return_type``, ``auto_proxy``, ``timeout``,
@@ -191,7 +193,7 @@ class ObjectProxy:
 
     # -- remote operations ---------------------------------------------------
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the remote object; see the class docstring for ``_sync`` and friends."""
         options = self._proxy_options
         if kwargs:
@@ -201,7 +203,7 @@ class ObjectProxy:
         else:
             sync, return_type, timeout = options["sync"], options["return_type"], options["timeout"]
         if options["auto_proxy"]:
-            args = [self._auto_proxy(a) for a in args]
+            args = tuple(self._auto_proxy(a) for a in args)
             kwargs = {k: self._auto_proxy(v) for k, v in kwargs.items()}
         return self._client().call_obj(self, args, kwargs, return_type, sync, timeout)
 
@@ -213,7 +215,7 @@ class ObjectProxy:
             raise TypeError("auto_proxy needs an RPCServer running in this thread")
         return server.get_shared_proxy(value)
 
-    def __getattr__(self, attr):
+    def __getattr__(self, attr: str) -> Any:
         """Return a proxy to the remote attribute, or with ``defer_getattr=False``
         the attribute itself (by value or proxy, per ``return_type``).
 
@@ -283,12 +285,12 @@ class ObjectProxy:
                 raise StopIteration from None
             raise
 
-    def _get_value(self):
+    def _get_value(self) -> Any:
         """Return a copy of the remote object; raise if it cannot be sent by value."""
         return self._client().get_obj(self, return_type="value", sync="sync",
                                       timeout=self._proxy_options["timeout"])
 
-    def _undefer(self):
+    def _undefer(self) -> Any:
         """Resolve a proxy to an attribute path that was not looked up (``defer_getattr``):
         the remote object by value when it has one, else a proxy to it. A missing attribute
         raises here, as a RemoteCallException naming AttributeError. A proxy to an object

@@ -7,10 +7,12 @@ received proxy becomes the local object again when it designates an object of th
 server. Proxies decoded from a client's replies are attached to that client, so that
 the reference they hold is released once no proxy uses it.
 """
+from typing import ClassVar
+
 import numpy as np
 
 from . import curve, server_registry
-from .codec import JsonCodec, MsgpackCodec
+from .codec import Codec, JsonCodec, MsgpackCodec
 from .proxy import ObjectProxy
 
 #: msgpack is a dependency of pyacq-core: always True (pyacq 2.0 scripts check it).
@@ -31,8 +33,8 @@ class Serializer:
     arrive as lists: neither format tells them apart.
     """
 
-    codec_class = None
-    type = None
+    codec_class: ClassVar[type[Codec]]
+    type: ClassVar[str]
 
     def __init__(self, server=None, client=None):
         self.server = server

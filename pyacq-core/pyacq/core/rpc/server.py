@@ -3,12 +3,16 @@
 The wire format (frames, actions, return types, out-of-band arrays) is described in
 ``protocol``.
 """
+from __future__ import annotations
+
 import atexit
 import importlib
 import logging
 import threading
 import traceback
 import weakref
+from collections.abc import Callable
+from typing import Any
 
 import zmq
 
@@ -28,7 +32,7 @@ _REQUEST_FRAMES = 1 + protocol.REQUEST_FRAMES  # the client's identity, then the
 _RETURN_TYPES = {name.encode(): name for name in protocol.RETURN_TYPES}
 
 #: Servers not closed yet: those left open when the interpreter exits still notify their clients.
-_open_servers = weakref.WeakSet()
+_open_servers: weakref.WeakSet[RPCServer] = weakref.WeakSet()
 
 
 @atexit.register
@@ -65,7 +69,8 @@ class RPCServer:
     #: Requests larger than this many bytes are refused with an error reply.
     max_request_size = 1 << 30
 
-    def __init__(self, address="tcp://127.0.0.1:*", certificate=None, authorized_keys=None):
+    def __init__(self, address: str = "tcp://127.0.0.1:*", certificate: str | None = None,
+                 authorized_keys: str | None = None) -> None:
         keep_large_buffers_mapped()
         self._authentication = _authentication_for(certificate, authorized_keys)
         self._socket = make_socket(zmq.ROUTER)
@@ -88,11 +93,12 @@ class RPCServer:
                              for name, cls in all_serializers.items()}
         self._objects = ObjectTable()
         # Every server publishes itself, as pyacq 2.0's did: client['self'].
-        self._namespace = {"self": self}
-        self._clients = {}  # identity -> serializer it used last
-        self._frame_readers = set()  # identities of the clients that read out-of-band frames
-        self._timers = []
-        self._local_client = None
+        self._namespace: dict[str, Any] = {"self": self}
+        self._clients: dict[bytes, Any] = {}  # identity -> serializer it used last
+        # Identities of the clients that read out-of-band frames.
+        self._frame_readers: set[bytes] = set()
+        self._timers: list[RPCTimer] = []
+        self._local_client: RPCClient | None = None
         self._thread_id = None
         self._thread = None
         self._depth = 0
@@ -101,34 +107,34 @@ class RPCServer:
         _open_servers.add(self)
 
     @property
-    def certificate(self):
+    def certificate(self) -> str | None:
         """Path of the secret certificate this server requires CURVE with, or None."""
         return None if self._authentication is None else self._authentication.certificate
 
     @property
-    def authorized_keys(self):
+    def authorized_keys(self) -> str | None:
         """Directory of the client certificates this server accepts, or None (no CURVE)."""
         return None if self._authentication is None else self._authentication.authorized_keys
 
     # -- thread registration -----------------------------------------------
 
     @staticmethod
-    def get_server():
+    def get_server() -> RPCServer | None:
         """Return the server running in this thread, or None."""
         return server_registry.get_server()
 
     @staticmethod
-    def register_server(srv):
+    def register_server(srv: RPCServer) -> None:
         """Register *srv* as the (only) server of this thread."""
         server_registry.register_server(srv)
 
     @staticmethod
-    def unregister_server(srv):
+    def unregister_server(srv: RPCServer) -> None:
         """Unregister *srv* from this thread."""
         server_registry.unregister_server(srv)
 
     @staticmethod
-    def local_client():
+    def local_client() -> RPCClient:
         """Return the RPCClient that reaches the server running in this thread."""
         server = server_registry.get_server()
         if server is None:
@@ -146,14 +152,14 @@ class RPCServer:
 
     # -- running -------------------------------------------------------------
 
-    def run_lazy(self):
+    def run_lazy(self) -> None:
         """Register this server for the current thread without looping.
 
         Clients of this thread serve its requests while they wait for replies.
         """
         self._bind_to_this_thread()
 
-    def run_forever(self):
+    def run_forever(self) -> None:
         """Serve requests until the server is closed.
 
         If the loop ends otherwise (KeyboardInterrupt, SystemExit raised by a request),
@@ -177,7 +183,7 @@ class RPCServer:
         finally:
             self._finish_close()
 
-    def running(self):
+    def running(self) -> bool:
         """True until the server has closed."""
         return not self._closed
 
@@ -200,7 +206,7 @@ class RPCServer:
         """Publish *obj* so that clients can get it with ``client[name]``."""
         self._namespace[name] = obj
 
-    def get_proxy(self, obj, **kwds):
+    def get_proxy(self, obj: Any, **kwds: Any) -> ObjectProxy:
         """Return a new ObjectProxy to the local *obj*; *kwds* are proxy options.
 
         The object stays alive here until the proxy's reference is deleted.
@@ -210,7 +216,7 @@ class RPCServer:
         obj_id, ref_id = self._objects.add_reference(obj)
         return ObjectProxy(self.address, obj_id, ref_id, _type_str(obj), (), **kwds)
 
-    def get_shared_proxy(self, obj):
+    def get_shared_proxy(self, obj: Any) -> ObjectProxy:
         """Return the proxy used each time *obj* is lent to another process as an argument.
 
         Borrowers never release it: one reference per object, kept until the
@@ -219,11 +225,11 @@ class RPCServer:
         obj_id, ref_id = self._objects.shared_reference(obj)
         return ObjectProxy(self.address, obj_id, ref_id, _type_str(obj))
 
-    def unwrap_proxy(self, proxy):
+    def unwrap_proxy(self, proxy: ObjectProxy) -> Any:
         """Return the local object referenced by *proxy* (KeyError if unknown)."""
         return self.unwrap_reference(proxy._obj_id, proxy._ref_id, proxy._attributes)
 
-    def unwrap_reference(self, obj_id, ref_id, attributes=()):
+    def unwrap_reference(self, obj_id: int, ref_id: int, attributes: tuple[str, ...] | list[str] = ()) -> Any:
         """Return the object a proxy's fields designate (KeyError if unknown).
 
         A missing attribute raises AttributeError naming the whole path from the
@@ -240,7 +246,8 @@ class RPCServer:
                                      f"{path!r} ({exc})") from exc
         return obj
 
-    def start_timer(self, callback, interval, **kwds):
+    def start_timer(self, callback: Callable[..., Any] | ObjectProxy, interval: float,
+                    **kwds: Any) -> RPCTimer:
         """Call *callback(**kwds)* every *interval* seconds (start to start).
 
         A local *callback* runs in this server's thread, so it must be safe to
@@ -314,7 +321,8 @@ class RPCServer:
         except Exception as exc:  # noqa: BLE001 -- any failure becomes the error reply
             return None, _error_of(exc)
 
-    def process_action(self, action, opts, return_type, caller):
+    def process_action(self, action: str, opts: dict[str, Any], return_type: str,
+                       caller: bytes) -> Any:
         """Invoke a single action and return the result."""
         if action == "call_obj":
             obj = _option(opts, action, "obj")
@@ -388,7 +396,7 @@ class RPCServer:
 
     # -- closing ---------------------------------------------------------------
 
-    def close(self):
+    def close(self) -> None:
         """Ask the server to close; safe to call from any thread.
 
         Clients are told with a 'disconnect' message, timers stop, and the

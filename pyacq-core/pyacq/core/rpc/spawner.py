@@ -154,7 +154,10 @@ class ProcessSpawner:
         clients = self._clients.__dict__
         client = clients.get("client")
         if client is None or client._closed:
-            client = clients["client"] = RPCClient.get_client(self.address)
+            client = RPCClient.get_client(self.address)
+            if client is None:
+                raise RuntimeError(f"{self.address} is served by this thread, not by the child")
+            clients["client"] = client
         return client
 
     def _wait_for_report(self, report):
