@@ -26,12 +26,14 @@ def test_import_pyacq_is_light(run_python):
 
 
 def test_listing_node_types_imports_no_plugin(run_python):
-    """Listing node types (and reading their distributions) imports no plugin module."""
+    """Listing node types (and reading their distributions) imports no plugin module, and
+    not the node model either: no streams, no ZeroMQ, no numpy (``pyacq list`` stays quick)."""
     modules = imported_modules(
         run_python,
         "from pyacq.core import registry; assert 'SineGenerator' in registry.list_node_types(); "
         "registry.describe_node_types()")
     assert heavy(modules) == []
+    assert [m for m in modules if m.split(".")[0] in ("zmq", "numpy") or m == "pyacq.core.node"] == []
 
 
 def test_core_names_resolve_lazily(run_python):

@@ -10,12 +10,20 @@ Node types come from two places:
   have no entry point (scripts, notebooks, code under development).
 
 An explicit registration wins over an entry point of the same name.
+
+Listing node types must stay light (``pyacq list``, ``dir(pyacq)``): this module
+imports the Node class, and with it streams, ZeroMQ and numpy, only when a class
+is registered or loaded, which imports node code anyway.
 """
+from __future__ import annotations
+
 import importlib
 import threading
 from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING
 
-from ..node import Node
+if TYPE_CHECKING:
+    from ..node import Node
 
 ENTRY_POINT_GROUP = "pyacq.nodes"
 
@@ -55,7 +63,7 @@ def refresh_entry_points() -> None:
 
 def register_node_type(node_class: type[Node], classname: str | None = None) -> type[Node]:
     """Make ``node_class`` creatable by name (``classname``, by default its ``__name__``)."""
-    if not (isinstance(node_class, type) and issubclass(node_class, Node)):
+    if not _is_node_class(node_class):
         raise TypeError(f"register_node_type() needs a Node subclass, got {node_class!r}")
     with _lock:
         _registered[classname or node_class.__name__] = node_class
@@ -126,9 +134,15 @@ def _load_entry_point(ep: EntryPoint) -> type[Node]:
             f"node type {ep.name!r} (entry point {ep.value!r} of {dist}) failed to load: "
             f"{type(exc).__name__}: {exc}"
         ) from exc
-    if not (isinstance(node_class, type) and issubclass(node_class, Node)):
+    if not _is_node_class(node_class):
         raise NodeTypeImportError(
             f"node type {ep.name!r} (entry point {ep.value!r} of {dist}) is {node_class!r}, "
             "not a pyacq Node subclass"
         )
     return node_class
+
+
+def _is_node_class(obj: object) -> bool:
+    """True if *obj* is a Node subclass (Node is imported here, see the module docstring)."""
+    from ..node import Node
+    return isinstance(obj, type) and issubclass(obj, Node)
