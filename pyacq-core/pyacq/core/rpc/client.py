@@ -38,6 +38,10 @@ FAST_WAIT_MS = 50
 #: collect ten such events a second.
 _LINK_EVENTS = zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_DISCONNECTED
 
+# The frames naming an action and a return type, encoded once.
+_ACTION_FRAMES = {name: name.encode() for name in protocol.ACTIONS}
+_RETURN_TYPE_FRAMES = {name: name.encode() for name in protocol.RETURN_TYPES}
+
 class RPCClient:
     """Connection to one RPCServer, usable from the thread that created it.
 
@@ -86,6 +90,8 @@ class RPCClient:
         # did, requests carry every array in line.
         self._server_reads_frames = False
         self._ser_type = serializer.encode()
+        self._dumps = self._serializer.codec_dumps
+        self._loads = self._serializer.codec_loads
         keep_large_buffers_mapped()
         self._socket = make_socket(zmq.DEALER)
         self._socket.setsockopt(zmq.IDENTITY,
@@ -201,7 +207,8 @@ class RPCClient:
         returns a Future; 'off' asks for no reply and returns None.
         """
         self._check_usable()
-        protocol.check_call_options(sync, return_type)
+        if sync not in protocol.SYNC_MODES or return_type not in _RETURN_TYPE_FRAMES:
+            protocol.check_call_options(sync, return_type)
         if self._pending_deletes:
             self._flush_deletes()
         return self._send(action, opts, return_type, sync, timeout)
@@ -212,9 +219,10 @@ class RPCClient:
         else:
             req_id = self._next_req_id
             self._next_req_id += 1
-        frames = [b"%d" % req_id, action.encode(), return_type.encode(), self._ser_type]
         buffers = [] if self._server_reads_frames else None
-        frames.append(b"" if opts is None else self._serializer.dumps(opts, buffers=buffers))
+        frames = [b"%d" % req_id, _ACTION_FRAMES.get(action) or action.encode(),
+                  _RETURN_TYPE_FRAMES[return_type],
+                  self._ser_type, b"" if opts is None else self._dumps(opts, buffers)]
         # Announce that we read out-of-band frames until the server said it does too;
         # then the extension frame only precedes the frames of a request that has some.
         if buffers is None or buffers:
@@ -241,7 +249,9 @@ class RPCClient:
     def call_obj(self, obj: ObjectProxy, args: Any = None, kwargs: dict[str, Any] | None = None,
                  return_type: str = "auto", sync: str = "sync", timeout: float | None = 10.0) -> Any:
         """Call the remote callable *obj* (a proxy); the other arguments are ``send``'s."""
-        opts = {"obj": obj, "args": list(args or ()), "kwargs": kwargs or {}}
+        # A proxy goes in its wire form, which the serializer would look up anyway.
+        wire = obj._wire_form() if type(obj) is ObjectProxy else obj
+        opts = {"obj": wire, "args": list(args) if args else [], "kwargs": kwargs or {}}
         return self.send("call_obj", opts, return_type, sync, timeout)
 
     def get_obj(self, obj: Any, **kwds: Any) -> Any:
@@ -360,12 +370,12 @@ class RPCClient:
             if deadline is None:
                 wait_ms = 1000
             else:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                remaining_ms = (deadline - time.monotonic()) * 1000
+                if remaining_ms <= 0:
                     self._read_monitor(timed_out=True)
                     raise TimeoutError(f"no reply from {self.address} within {timeout:.3g} s "
                                        f"(request {req_id})")
-                wait_ms = min(1000, max(1, int(remaining * 1000) + 1))
+                wait_ms = 1000 if remaining_ms >= 1000 else int(remaining_ms) + 1
             if server is not None:
                 if server._closing and not server._closed:
                     # Unwind nested requests so that the server can finish closing.
@@ -482,7 +492,7 @@ class RPCClient:
                 return
             body = frames[0]
         try:
-            reply = self._serializer.loads(body, buffers, owned=self._replies_owned)
+            reply = self._loads(body, buffers, self._replies_owned)
         except Exception as exc:  # noqa: BLE001 -- a bad reply must not kill the caller
             self._fail_undecodable(body, exc)
             return

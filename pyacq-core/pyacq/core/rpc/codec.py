@@ -193,11 +193,16 @@ class Codec(abc.ABC):
         if not valid:
             raise ValueError("ndarray shape must be a list of non-negative ints")
         in_place = "frame" in dct
-        data = self._frame(dct["frame"]) if in_place else self.unwrap_bytes(dct["data"])
+        if in_place:
+            data = self._frame(dct["frame"])
+            size = memoryview(data).nbytes
+        else:
+            data = self.unwrap_bytes(dct["data"])
+            size = len(data)
         count = math.prod(shape)
-        if count * dtype.itemsize != len(data):
+        if count * dtype.itemsize != size:
             raise ValueError(f"ndarray of shape {shape} and dtype {dtype} needs "
-                             f"{count * dtype.itemsize} bytes, got {len(data)}")
+                             f"{count * dtype.itemsize} bytes, got {size}")
         if count == 0:
             return np.zeros(shape, dtype=dtype)
         array = np.frombuffer(data, dtype=dtype)
@@ -208,11 +213,13 @@ class Codec(abc.ABC):
         return array.copy()
 
     def _frame(self, index):
+        """The out-of-band frame *index*, itself: an array decoded in place has it as its
+        ``base`` (see ``exclusive_memory``)."""
         frames = self._frames
         if type(index) is not int or not 0 <= index < len(frames):
             raise ValueError(f"ndarray refers to frame {index!r}, but the message has "
                              f"{len(frames)} out-of-band frames")
-        return memoryview(frames[index]).cast("B")
+        return frames[index]
 
     def _decode_datetime(self, dct):
         return datetime.datetime.strptime(_text(dct["data"]), DATETIME_FORMAT)

@@ -72,4 +72,4 @@ def split_extension(frames, documented):
     """
     if len(frames) > documented and bytes(frames[documented]) == EXTENSION:
         return frames[:documented], frames[documented + 1:], True
-    return frames, (), False
+    return frames, [], False

@@ -205,7 +205,10 @@ class ObjectProxy:
         if options["auto_proxy"]:
             args = tuple(self._auto_proxy(a) for a in args)
             kwargs = {k: self._auto_proxy(v) for k, v in kwargs.items()}
-        return self._client().call_obj(self, args, kwargs, return_type, sync, timeout)
+        client = self._clients.get(threading.get_ident())  # _client(), without a call
+        if client is None or client._closed:
+            client = self._client()
+        return client.call_obj(self, args, kwargs, return_type, sync, timeout)
 
     def _auto_proxy(self, value):
         if isinstance(value, tuple(self._proxy_options["no_proxy_types"])):

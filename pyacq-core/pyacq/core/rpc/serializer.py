@@ -42,6 +42,11 @@ class Serializer:
         self._codec = self.codec_class(encode_object=self._encode_object,
                                        decode_proxy=self._decode_proxy)
         self._allow_proxy = True
+        #: The codec's ``dumps(obj, buffers)`` and ``loads(data, buffers, owned)``: what
+        #: ``dumps`` and ``loads`` do with their default options, one call less for each
+        #: message of the RPC layer.
+        self.codec_dumps = self._codec.dumps
+        self.codec_loads = self._codec.loads
 
     def dumps(self, obj, allow_proxy=True, buffers=None):
         """Return *obj* serialized to bytes.
@@ -123,7 +128,7 @@ class Serializer:
         for attribute in attributes:  # a loop, not all(): no generator per request
             if not isinstance(attribute, str):
                 raise ValueError(f"malformed proxy: {dct!r}")  # noqa: TRY004 -- as above
-        server = self._local_server()
+        server = self.server if self.server is not None else server_registry.get_server()
         if server is not None and rpc_addr == server.address:
             return server.unwrap_reference(obj_id, ref_id, attributes)
         key = dct.get("server_key")

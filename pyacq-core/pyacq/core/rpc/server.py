@@ -19,6 +19,7 @@ import zmq
 from . import curve, protocol, server_registry
 from .client import RPCClient
 from .context import get_context, make_socket
+from .exclusive_memory import only_holder
 from .frames import has_message, recv_frames, send_frames
 from .malloc_tuning import keep_large_buffers_mapped
 from .object_table import ObjectTable
@@ -262,12 +263,17 @@ class RPCServer:
 
     # -- requests --------------------------------------------------------------
 
-    def _handle_request(self, frames):
-        caller = frames[0]
-        if len(frames) == _REQUEST_FRAMES:
-            buffers, extended = (), False
+    def _handle_request(self, received):
+        """Serve the request whose frames are the list *received*, which is emptied: the
+        out-of-band frames are then referenced only by what is decoded from them, so that a
+        result decoded in place may be sent back without a copy (see exclusive_memory)."""
+        caller = received[0]
+        if len(received) == _REQUEST_FRAMES:
+            frames, buffers, extended = received, [], False
         else:
-            frames, buffers, extended = protocol.split_extension(frames, _REQUEST_FRAMES)
+            frames, buffers, extended = protocol.split_extension(received, _REQUEST_FRAMES)
+            if extended:
+                received.clear()  # frames and buffers are lists of their own
         if len(frames) != _REQUEST_FRAMES:
             self._reject(frames, "expected 5 frames [req_id, action, return_type, "
                                  f"ser_type, opts], got {len(frames) - 1}")
@@ -291,21 +297,27 @@ class RPCServer:
             self._frame_readers.add(caller)
         reads_frames = extended or caller in self._frame_readers
         return_type = _RETURN_TYPES.get(return_type, return_type)
+        frame_ids = {id(frame) for frame in buffers} if buffers else frozenset()
         self._depth += 1
         try:
-            rval, error = self._execute(action, return_type, serializer, opts, buffers, caller)
+            # The frames are handed over: _execute empties the list once it has decoded them.
+            result, error = self._execute(action, return_type, serializer, opts, buffers, caller)
             if req_id < 0:
                 if error is not None:
                     logger.warning("request %s (no reply wanted) failed:\n%s",
                                    action[:50], "".join(error[1]))
                 return
-            self._send_reply(caller, serializer, req_id, rval, error, return_type, reads_frames,
-                             announce)
+            self._send_reply(caller, serializer, req_id, result, error, return_type,
+                             reads_frames, announce, frame_ids)
         finally:
             self._depth -= 1
 
     def _execute(self, action, return_type, serializer, opts, buffers, caller):
-        """Decode and run one request; return (rval, error)."""
+        """Decode and run one request; return ([rval], None) or ([None], error).
+
+        The result comes in a list that holds it alone, and *buffers* is emptied once
+        decoded: see ``_send_reply``.
+        """
         try:
             size = len(opts) + sum(len(buffer) for buffer in buffers) if buffers else len(opts)
             if size > self.max_request_size:
@@ -314,18 +326,19 @@ class RPCServer:
             action = action.decode("ascii")
             if return_type not in protocol.RETURN_TYPES:
                 raise ValueError(f"unknown return_type {return_type!r}")
-            opts = serializer.loads(opts, buffers, owned=self._decode_in_place) if opts else {}
+            opts = serializer.codec_loads(opts, buffers, self._decode_in_place) if opts else {}
+            buffers.clear()
             if not isinstance(opts, dict):
                 raise TypeError(f"request options must be a dict, got {type(opts).__name__}")
-            return self.process_action(action, opts, return_type, caller), None
+            return [self.process_action(action, opts, return_type, caller)], None
         except Exception as exc:  # noqa: BLE001 -- any failure becomes the error reply
-            return None, _error_of(exc)
+            return [None], _error_of(exc)
 
     def process_action(self, action: str, opts: dict[str, Any], return_type: str,
                        caller: bytes) -> Any:
         """Invoke a single action and return the result."""
         if action == "call_obj":
-            obj = _option(opts, action, "obj")
+            obj = opts["obj"] if "obj" in opts else _option(opts, action, "obj")
             args = opts.get("args") or []
             kwargs = opts.get("kwargs") or {}
             if not isinstance(args, list) or not isinstance(kwargs, dict):
@@ -358,27 +371,34 @@ class RPCServer:
             return True
         raise ValueError(f"unknown action {action!r}")
 
-    def _send_reply(self, caller, serializer, req_id, rval, error, return_type,
-                    reads_frames=False, announce=False):
-        """Send the reply; to a client that reads out-of-band frames (*reads_frames*), large
-        arrays go as frames of their own, which ZeroMQ copies as it takes them: the
-        result may be memory that this process goes on changing once the reply is sent.
-        With *announce*, the reply carries ``EXTENSION`` even without such frames."""
+    def _send_reply(self, caller, serializer, req_id, result, error, return_type,
+                    reads_frames=False, announce=False, frame_ids=frozenset()):
+        """Send the reply to a request whose result is held by the one-item list *result*.
+
+        To a client that reads out-of-band frames (*reads_frames*), large arrays go as
+        frames of their own, which ZeroMQ copies as it takes them, since the result may be
+        memory that this process goes on changing once the reply is sent; unless the
+        result is an array whose memory only *result* can reach (``exclusive_memory``;
+        *frame_ids*: the request's out-of-band frames), which is then sent from its own
+        memory. With *announce*, the reply carries ``EXTENSION`` even without such frames.
+        """
         if self._closed:
             return
         buffers = [] if reads_frames else None
+        in_place = reads_frames and return_type != "proxy" and only_holder(result, frame_ids)
+        rval = result.pop()
         try:
             if error is None and return_type == "proxy":
                 rval = self.get_proxy(rval)
-            body = serializer.dumps({"action": "return", "req_id": req_id, "rval": rval,
-                                     "error": error}, allow_proxy=return_type != "value",
-                                    buffers=buffers)
+            reply = {"action": "return", "req_id": req_id, "rval": rval, "error": error}
+            body = (serializer.dumps(reply, allow_proxy=False, buffers=buffers)
+                    if return_type == "value" else serializer.codec_dumps(reply, buffers))
         except Exception as exc:  # noqa: BLE001 -- e.g. a value that cannot be sent
             buffers = None
             body = serializer.dumps({"action": "return", "req_id": req_id, "rval": None,
                                      "error": _error_of(exc)})
         frames = [caller, body, protocol.EXTENSION] if buffers or announce else [caller, body]
-        send_frames(self._socket, frames, buffers or ())
+        send_frames(self._socket, frames, buffers or (), copy_buffers=not in_place)
 
     def _reject(self, frames, problem):
         """Answer a malformed request with an error when its frames allow a reply."""
@@ -392,7 +412,7 @@ class RPCServer:
             logger.warning("dropped malformed request from %r: %s", caller, problem)
             return
         error = ["ValueError", [f"ValueError: malformed request: {problem}\n"]]
-        self._send_reply(caller, serializer, req_id, None, error, "auto")
+        self._send_reply(caller, serializer, req_id, [None], error, "auto")
 
     # -- closing ---------------------------------------------------------------
 
