@@ -5,7 +5,7 @@ import sys
 import threading
 
 import pytest
-from process_checks import leftovers, wait_until
+from process_checks import assert_no_leftovers_since, leftovers, wait_until
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -19,8 +19,7 @@ def no_leftover_files():
     """Every test removes the shared memory, ipc files and NodeGroup directories it created."""
     before = leftovers()
     yield
-    assert wait_until(lambda: not (leftovers() - before), 30.0), \
-        f"files left behind: {sorted(leftovers() - before)}"
+    assert_no_leftovers_since(before)
 
 
 @pytest.fixture
