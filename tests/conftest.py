@@ -3,11 +3,18 @@ import os
 import subprocess
 import sys
 import textwrap
+import uuid
 
 import pytest
 
 # Test support modules (process_checks) are importable from every test module.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from process_checks import TEST_RUN_VARIABLE  # importable through the path set above
+
+# Every process a test starts carries this run's tag, so that the leftover-file checks tell
+# the files of this run's processes (orphans included) from those of a run at the same time.
+os.environ[TEST_RUN_VARIABLE] = uuid.uuid4().hex
 
 # Qt widgets render offscreen in every test process (and the processes they spawn),
 # at a whole device pixel ratio, so that a grabbed widget's pixels map 1:1 to its
@@ -122,7 +129,7 @@ def _still_serving(proxy, timeout=5.0):
 def manager():
     """A Manager in its own process; closed at teardown (unless the test closed it), leaving no
     process and no file behind. Processes of session-wide fixtures (a sound server) are not its."""
-    from process_checks import assert_all_gone, descendants, leftovers, wait_until
+    from process_checks import assert_all_gone, assert_no_leftovers_since, descendants, leftovers
     from pyacq.core.manager import create_manager
     from pyacq.core.rpc.server import RPCServer
     had_server = RPCServer.get_server() is not None
@@ -140,5 +147,4 @@ def manager():
             # later tests expect a thread without one.
             RPCServer.get_server().close()
         assert_all_gone(started)
-        assert wait_until(lambda: not (leftovers() - files_before), 30.0), \
-            f"files left behind: {sorted(leftovers() - files_before)}"
+        assert_no_leftovers_since(files_before)

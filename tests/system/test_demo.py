@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from process_checks import leftovers, processes_tagged, wait_until
+from process_checks import assert_no_leftovers_since, leftovers, processes_tagged, wait_until
 
 pytest.importorskip("PyQt5")
 pytest.importorskip("pyqtgraph")
@@ -80,7 +80,7 @@ def test_demo_exits_0_and_leaves_nothing_behind(demo_run):
     assert result.stdout.splitlines()[-1] == "demo ok"
     assert wait_until(lambda: not processes_tagged(MARKER_VARIABLE, marker), 30.0), \
         f"demo processes still alive: {processes_tagged(MARKER_VARIABLE, marker)}"
-    assert wait_until(lambda: not (leftovers() - before), 30.0), sorted(leftovers() - before)
+    assert_no_leftovers_since(before)
 
 
 def test_demo_prints_no_qt_noise(demo_run):

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from process_checks import leftovers, processes_tagged, wait_until
+from process_checks import assert_no_leftovers_since, leftovers, processes_tagged, wait_until
 
 pytest.importorskip("PyQt5")
 pytest.importorskip("pyqtgraph")
@@ -185,5 +185,4 @@ def test_custom_rpc_client(example_runs, files_before_runs):
 
 def test_examples_leave_no_file_behind(example_runs, files_before_runs):
     """No shared memory segment, ipc socket or NodeGroup directory outlives the examples."""
-    assert wait_until(lambda: not (leftovers() - files_before_runs), 30.0), \
-        f"files left behind: {sorted(leftovers() - files_before_runs)}"
+    assert_no_leftovers_since(files_before_runs)

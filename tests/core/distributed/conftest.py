@@ -1,9 +1,11 @@
 """Fixtures for the distributed tests: managers, process-table and leftover-file checks."""
+import contextlib
 import os
 import sys
+import threading
 
 import pytest
-from process_checks import leftovers, wait_until
+from process_checks import assert_no_leftovers_since, leftovers, wait_until
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -17,8 +19,7 @@ def no_leftover_files():
     """Every test removes the shared memory, ipc files and NodeGroup directories it created."""
     before = leftovers()
     yield
-    assert wait_until(lambda: not (leftovers() - before), 30.0), \
-        f"files left behind: {sorted(leftovers() - before)}"
+    assert_no_leftovers_since(before)
 
 
 @pytest.fixture
@@ -85,6 +86,52 @@ class GatedPython:
     def release(self):
         """Let every process started through this interpreter go on into Python."""
         self._go.touch()
+
+    @contextlib.contextmanager
+    def spawning(self, spawn, timeout=90.0):
+        """Run ``spawn(executable)`` in a thread of its own with this interpreter as executable;
+        yield its :class:`GatedSpawn` once the process waits at the gate.
+
+        Leaving the block releases the gate and waits up to *timeout* s for the spawn to end,
+        so that within the block the test sees a spawn that is in progress, however long
+        its checks take.
+        """
+        gated = GatedSpawn(spawn, self.executable)
+        try:
+            assert wait_until(self.started, 30), "the gated spawn's process did not start"
+            yield gated
+        finally:
+            self.release()
+            gated.join(timeout)
+
+
+class GatedSpawn:
+    """A call spawning through a GatedPython, run in a thread (see ``GatedPython.spawning``)."""
+
+    def __init__(self, spawn, executable):
+        self._outcome = {}
+        self._thread = threading.Thread(target=self._run, args=(spawn, executable), daemon=True)
+        self._thread.start()
+
+    def _run(self, spawn, executable):
+        try:
+            self._outcome["value"] = spawn(executable)
+        except BaseException as exc:  # noqa: BLE001 -- raised again by result()
+            self._outcome["error"] = exc
+
+    def in_progress(self):
+        """True while the spawn has not returned (nor raised)."""
+        return self._thread.is_alive()
+
+    def join(self, timeout):
+        self._thread.join(timeout)
+
+    def result(self):
+        """What the spawn returned, once it ended; the exception it raised is raised again."""
+        assert not self.in_progress(), "the gated spawn did not end once released"
+        if "error" in self._outcome:
+            raise self._outcome["error"]
+        return self._outcome["value"]
 
 
 @pytest.fixture

@@ -7,7 +7,15 @@ import textwrap
 import time
 
 import numpy as np
-from process_checks import assert_all_gone, descendants, leftovers, pyacq_descendants, wait_until
+from process_checks import (
+    assert_all_gone,
+    assert_no_leftovers_since,
+    descendants,
+    leftovers,
+    leftovers_since,
+    pyacq_descendants,
+    wait_until,
+)
 from pyacq.core.stream import InputStream
 
 
@@ -125,7 +133,7 @@ def test_application_exiting_normally_leaves_nothing():
     finally:
         app.kill()
     assert_all_gone(pids)
-    assert wait_until(lambda: not (leftovers() - before), 30)
+    assert_no_leftovers_since(before)
 
 
 def test_application_killed_leaves_nothing():
@@ -137,12 +145,12 @@ def test_application_killed_leaves_nothing():
         assert app.stdout.readline().strip() == "ready"
         pids = descendants(app.pid)
         assert len(pids) >= 5
-        assert wait_until(lambda: len(leftovers() - before) >= 2, 10)
+        assert wait_until(lambda: len(leftovers_since(before)) >= 2, 10)
     finally:
         app.kill()
         app.wait(10)
     assert_all_gone(pids)
-    assert wait_until(lambda: not (leftovers() - before), 30), sorted(leftovers() - before)
+    assert_no_leftovers_since(before)
 
 
 def test_sample_values_survive_the_round_trip(manager):

@@ -1,11 +1,10 @@
 """How a Host spawns NodeGroup processes: each child's own environment, and a lock held only
 around the Host's records, so that the Host keeps answering while a NodeGroup starts."""
 import os
-import threading
 
 import pyacq
 import pytest
-from process_checks import assert_gone, environ_read_only, wait_until
+from process_checks import assert_gone, environ_read_only
 from pyacq.core.host import Host
 from pyacq.core.rpc import RPCClient
 
@@ -51,27 +50,13 @@ def test_host_answers_while_a_nodegroup_starts(host, gated_python):
     """While a NodeGroup's process is starting, the Host lists and checks its processes at
     once, and refuses at once a second NodeGroup of the same name, naming it; once started
     the NodeGroup is listed."""
-    result = {}
-
-    def create_slow():
-        try:
-            result["nodegroup"] = host.create_nodegroup("slow", qt=False,
-                                                        executable=gated_python.executable)
-        except BaseException as exc:  # noqa: BLE001 -- reported by the assertions below
-            result["error"] = exc
-
-    slow = threading.Thread(target=create_slow)
-    slow.start()
-    try:
-        assert wait_until(gated_python.started, 30), "the slow NodeGroup process did not start"
+    with gated_python.spawning(
+            lambda executable: host.create_nodegroup("slow", qt=False, executable=executable)) as slow:
         assert host.list_nodegroups() == []
         assert host.check_spawners() == {}
         with pytest.raises(ValueError, match="already runs a NodeGroup named 'slow'"):
             host.create_nodegroup("slow", qt=False)
-        assert slow.is_alive(), "the Host answered only once the slow NodeGroup had started"
-    finally:
-        gated_python.release()
-        slow.join(60)
-    assert "error" not in result, result.get("error")
+        assert slow.in_progress(), "the Host answered only once the slow NodeGroup had started"
+    nodegroup = slow.result()
     assert host.list_nodegroups() == ["slow"]
-    assert result["nodegroup"].list_nodes() == []
+    assert nodegroup.list_nodes() == []

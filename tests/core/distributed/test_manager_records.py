@@ -2,7 +2,6 @@
 created, and holds its lock only while it reads or changes them, never during a spawn."""
 import os
 import signal
-import threading
 
 import pytest
 from process_checks import wait_until
@@ -47,19 +46,11 @@ def test_manager_answers_while_a_nodegroup_starts(local_manager, gated_python, l
     on another Host, and its watcher reports that one's death; then the slow one is listed."""
     side = ProcessSpawner(name="side-host")
     side_host = side.client._import("pyacq.core.distributed.host").create_spawned_host("side")
-    result = {}
 
-    def create_slow():
-        try:
-            result["nodegroup"] = local_manager.create_nodegroup(
-                "slow", host=side_host, qt=False, executable=gated_python.executable)
-        except BaseException as exc:  # noqa: BLE001 -- reported by the assertions below
-            result["error"] = exc
+    def create_slow(executable):
+        return local_manager.create_nodegroup("slow", host=side_host, qt=False, executable=executable)
 
-    slow = threading.Thread(target=create_slow)
-    slow.start()
-    try:
-        assert wait_until(gated_python.started, 30), "the slow NodeGroup process did not start"
+    with gated_python.spawning(create_slow) as slow:
         assert local_manager.list_nodegroups() == []
         with pytest.raises(ValueError, match="already has a NodeGroup named 'slow'"):
             local_manager.create_nodegroup("slow", qt=False)
@@ -68,13 +59,9 @@ def test_manager_answers_while_a_nodegroup_starts(local_manager, gated_python, l
         os.kill(local_manager.describe_nodegroups()["fast"]["pid"], signal.SIGKILL)
         assert wait_until(lambda: any(r.getMessage().startswith("Manager: NodeGroup 'fast'")
                                       and "died" in r.getMessage() for r in log_records), 30)
-        assert slow.is_alive(), "the Manager answered only once the slow NodeGroup had started"
-    finally:
-        gated_python.release()
-        slow.join(90)
+        assert slow.in_progress(), "the Manager answered only once the slow NodeGroup had started"
     try:
-        assert "error" not in result, result.get("error")
-        assert local_manager.list_nodegroups() == [result["nodegroup"]]
+        assert local_manager.list_nodegroups() == [slow.result()]
         assert local_manager.list_dead_nodegroups() == {"fast": -signal.SIGKILL}
         local_manager.close()
     finally:

@@ -129,6 +129,25 @@ def test_state_errors(streams):
         out.configure()
 
 
+class _DescribedOwner:
+    """An owner that names itself in errors, as a node does."""
+
+    def _describe(self):
+        return "Probe node 'p'"
+
+
+@pytest.mark.parametrize("stream_class", [OutputStream, InputStream])
+def test_errors_name_the_stream_and_its_owner(stream_class):
+    """Both kinds of stream name themselves in errors the same way: kind, then the name if
+    there is one, then ``of <owner>`` if the owner describes itself."""
+    kind = stream_class.__name__
+    owner = _DescribedOwner()
+    assert stream_class(node=owner, name="sig")._describe() == f"{kind} 'sig' of Probe node 'p'"
+    assert stream_class(node=owner)._describe() == f"{kind} of Probe node 'p'"
+    assert stream_class(name="sig")._describe() == f"{kind} 'sig'"
+    assert stream_class()._describe() == kind
+
+
 def test_bad_chunks_raise(streams):
     """Wrong dtype, wrong shape, wrong fixed length, non-arrays and backwards indexes are
     refused before anything is sent."""

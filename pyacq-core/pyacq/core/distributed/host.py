@@ -28,6 +28,7 @@ import threading
 from typing import Any
 
 from pyacq.core.distributed._leftover_cleaner import LeftoverWatchdog, remove_process_files
+from pyacq.core.distributed._name_reservations import NameReservations
 from pyacq.core.distributed._process_logging import forward_stdio_at_any_level
 from pyacq.core.rpc import server_registry
 from pyacq.core.rpc.curve import find_server_certificate
@@ -72,9 +73,9 @@ class Host:
     def __init__(self, name: str, poll_procs: bool = False) -> None:
         self.name = name
         self._processes: dict[str, _NodeGroupProcess] = {}
-        self._starting: set[str] = set()  # names of the NodeGroups whose process is being spawned
         self._dead: dict[str, int | None] = {}
         self._lock = threading.RLock()
+        self._starting = NameReservations(f"Host {name!r}", self._lock, lambda: self._closed)
         self._numbers = itertools.count()
         self._watchdog = None
         self._closed = False
@@ -114,35 +115,23 @@ class Host:
             if name in self._processes or name in self._starting:
                 raise ValueError(f"Host {self.name!r} already runs a NodeGroup named {name!r}: "
                                  "give another name")
-            self._starting.add(name)
-        try:
-            kwds.setdefault("address", f"tcp://{self._nodegroup_interface()}:*")
-            kwds.setdefault("log_addr", get_logger_address())
-            kwds.update(self._nodegroup_keys(kwds))
-            this_host = self if RPCServer.get_server() is not None else None
-            proc = self._start_nodegroup_process(name, this_host, manager, qt, kwds)
-        except BaseException:
-            with self._lock:
-                self._starting.discard(name)
-            raise
-        with self._lock:
-            self._starting.discard(name)
-            if not self._closed:
-                self._processes[name] = proc
-                self._dead.pop(name, None)
-                logger.info("Host %r: NodeGroup %r started (process %d)", self.name, name, proc.pid)
-                return proc.nodegroup
-        self._end_process(proc, force=False)
-        raise RuntimeError(f"Host {self.name!r} closed while NodeGroup {name!r} was starting; "
-                           "its process was ended")
+            self._starting.reserve(name)
+        proc = self._starting.spawn(
+            name, lambda: self._start_nodegroup_process(name, manager, qt, kwds),
+            self._record_process, lambda started: self._end_process(started, force=False))
+        return proc.nodegroup
 
-    def _start_nodegroup_process(self, name, this_host, manager, qt, kwds):
+    def _start_nodegroup_process(self, name, manager, qt, kwds):
         """Spawn the process of NodeGroup *name* and create the group there.
 
         Runs without the Host's lock (a spawn takes seconds, during which the Host
         keeps watching its other processes). The child gets a private TMPDIR,
         where its ipc files go, through its own environment.
         """
+        kwds.setdefault("address", f"tcp://{self._nodegroup_interface()}:*")
+        kwds.setdefault("log_addr", get_logger_address())
+        kwds.update(self._nodegroup_keys(kwds))
+        this_host = self if RPCServer.get_server() is not None else None
         tmpdir = tempfile.mkdtemp(prefix="pyacq-nodegroup-")
         try:
             spawner = ProcessSpawner(name=name, qt=qt, env={"TMPDIR": tmpdir}, **kwds)
@@ -162,6 +151,12 @@ class Host:
             remove_process_files(spawner.pid, tmpdir)
             raise
         return _NodeGroupProcess(name, spawner, nodegroup, tmpdir)
+
+    def _record_process(self, proc):
+        """Record the NodeGroup process *proc* that just started (the Host's lock is held)."""
+        self._processes[proc.name] = proc
+        self._dead.pop(proc.name, None)
+        logger.info("Host %r: NodeGroup %r started (process %d)", self.name, proc.name, proc.pid)
 
     def spawn(self, name: str, **kwds: Any) -> tuple[ProcessSpawner, ObjectProxy]:
         """Start a child process running a Host named *name*; return ``(spawner, host)``.

@@ -18,6 +18,7 @@ import socket
 import threading
 from typing import Any
 
+from pyacq.core.distributed._name_reservations import NameReservations
 from pyacq.core.distributed._process_logging import forward_stdio_at_any_level
 from pyacq.core.distributed.host import check_host_address
 from pyacq.core.rpc import curve, server_deaths
@@ -106,7 +107,7 @@ class Manager:
         self._default_host_key: str | None = None
         self._default_host_spawner: ProcessSpawner | None = None
         self._nodegroups: dict[str, _NodeGroupRecord] = {}
-        self._starting: set[str] = set()  # names of the NodeGroups being spawned
+        self._starting = NameReservations("Manager", self._lock, lambda: self._closed)
         self._dead: dict[str, int | None] = {}
         self._dead_servers: dict[str, str] = {}  # address -> description of the NodeGroup's death
         self._host_nodegroups: dict[str, str] = {}
@@ -307,31 +308,28 @@ class Manager:
                                  "give another name")
             kwds.setdefault("log_addr", self._log_address_for(
                 None if host_key == self._default_host_key else host_key))
-            self._starting.add(name)
-        kwds.setdefault("log_level", self.get_logger_info()["log_level"] or None)
-        manager = self if RPCServer.get_server() is not None else None
-        try:
-            proxy = host_proxy.create_nodegroup(name, manager=manager, qt=qt, _timeout=SPAWN_TIMEOUT,
-                                                **kwds)
-        except BaseException:
-            with self._lock:
-                self._starting.discard(name)
-            raise
-        with self._lock:
-            self._starting.discard(name)
-            if not self._closed:
-                self._remember_host(host_key, host_proxy)
-                self._nodegroups[name] = _NodeGroupRecord(name, host_key, proxy)
-                self._dead.pop(name, None)
-                self._dead_servers.pop(proxy._rpc_addr, None)  # a new NodeGroup took the port
-                return name, proxy
-        try:
-            host_proxy.close_nodegroup(name, _timeout=CLOSE_TIMEOUT)
-        except Exception as exc:  # noqa: BLE001 -- closing the Manager may have closed it already
-            logger.warning("Manager: NodeGroup %r, started while the Manager closed, could not be "
-                           "closed on Host %s (%s)", name, host_key, exc)
-        raise RuntimeError(f"Manager closed while NodeGroup {name!r} was starting; "
-                           "its process was ended")
+            self._starting.reserve(name)
+
+        def start():
+            kwds.setdefault("log_level", self.get_logger_info()["log_level"] or None)
+            manager = self if RPCServer.get_server() is not None else None
+            return host_proxy.create_nodegroup(name, manager=manager, qt=qt, _timeout=SPAWN_TIMEOUT,
+                                               **kwds)
+
+        def record(proxy):
+            self._remember_host(host_key, host_proxy)
+            self._nodegroups[name] = _NodeGroupRecord(name, host_key, proxy)
+            self._dead.pop(name, None)
+            self._dead_servers.pop(proxy._rpc_addr, None)  # a new NodeGroup took the port
+
+        def end(proxy):
+            try:
+                host_proxy.close_nodegroup(name, _timeout=CLOSE_TIMEOUT)
+            except Exception as exc:  # noqa: BLE001 -- closing the Manager may have closed it already
+                logger.warning("Manager: NodeGroup %r, started while the Manager closed, could not be "
+                               "closed on Host %s (%s)", name, host_key, exc)
+
+        return name, self._starting.spawn(name, start, record, end)
 
     def _new_nodegroup_name(self):
         while True:

@@ -12,7 +12,7 @@ import zmq
 from ..rpc.socket_watch import SocketWatch
 from .errors import BufferOverrunError, StreamSpecError, StreamStateError
 from .outputstream import OutputStream
-from .owner import InputOwner
+from .owner import InputOwner, describe_stream
 from .ringbuffer import RingBuffer
 from .streamdtype import dtype_from_params
 from .streamparams import normalize_shape
@@ -92,9 +92,7 @@ class InputStream:
         return f"<InputStream {self.name!r}{url} {'connected' if self.connected else 'not connected'}>"
 
     def _describe(self) -> str:
-        describe_node = getattr(self.node, "_describe", None)
-        node = f" of {describe_node()}" if describe_node is not None else ""
-        return f"InputStream {self.name!r}{node}" if self.name else f"InputStream{node}"
+        return describe_stream("InputStream", self.name, self.node)
 
     def connect(self, output: OutputLike) -> None:
         """Connect to ``output``: an OutputStream, an RPC proxy to one, or its ``params`` dict.

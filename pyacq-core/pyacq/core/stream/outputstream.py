@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from .errors import StreamConnectionError, StreamSpecError, StreamStateError
-from .owner import OutputOwner
+from .owner import OutputOwner, describe_stream
 from .publisher import StreamPublisher
 from .streamdtype import dtype_from_params
 from .streamparams import STREAM_DEFAULTS, build_params
@@ -62,9 +62,7 @@ class OutputStream:
         return f"<OutputStream {self.name!r}{url} {state}>"
 
     def _describe(self) -> str:
-        describe_node = getattr(self.node, "_describe", None)
-        node = f" of {describe_node()}" if describe_node is not None else ""
-        return f"OutputStream {self.name!r}{node}" if self.name else f"OutputStream{node}"
+        return describe_stream("OutputStream", self.name, self.node)
 
     @property
     def params(self) -> dict[str, Any]:
