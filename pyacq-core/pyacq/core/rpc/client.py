@@ -207,8 +207,7 @@ class RPCClient:
         returns a Future; 'off' asks for no reply and returns None.
         """
         self._check_usable()
-        if sync not in protocol.SYNC_MODES or return_type not in _RETURN_TYPE_FRAMES:
-            protocol.check_call_options(sync, return_type)
+        protocol.check_call_options(sync, return_type)
         if self._pending_deletes:
             self._flush_deletes()
         return self._send(action, opts, return_type, sync, timeout)

@@ -128,7 +128,7 @@ class Serializer:
         for attribute in attributes:  # a loop, not all(): no generator per request
             if not isinstance(attribute, str):
                 raise ValueError(f"malformed proxy: {dct!r}")  # noqa: TRY004 -- as above
-        server = self.server if self.server is not None else server_registry.get_server()
+        server = self._local_server()
         if server is not None and rpc_addr == server.address:
             return server.unwrap_reference(obj_id, ref_id, attributes)
         key = dct.get("server_key")

@@ -338,7 +338,7 @@ class RPCServer:
                        caller: bytes) -> Any:
         """Invoke a single action and return the result."""
         if action == "call_obj":
-            obj = opts["obj"] if "obj" in opts else _option(opts, action, "obj")
+            obj = _option(opts, action, "obj")
             args = opts.get("args") or []
             kwargs = opts.get("kwargs") or {}
             if not isinstance(args, list) or not isinstance(kwargs, dict):
