@@ -26,7 +26,8 @@ PYPROJECTS = ["pyacq-core", "pyacq-devices", "pyacq-dsp", "pyacq-viewers", "exam
 #: their input, Qt, blosc), no more: every extra installed at its minimum is one more old
 #: release to download in CI.
 MINIMUM_INSTALL = ["./pyacq-core[qt,blosc]", "./pyacq-devices", "./pyacq-dsp", EXAMPLE_PLUGIN]
-TEST_REQUIREMENTS = ["pytest>=8", "pytest-timeout>=2.3", "setuptools>=64", "wheel", "neo>=0.13"]
+TEST_REQUIREMENTS = ["pytest>=8", "pytest-timeout>=2.3", "setuptools>=64", "wheel", "neo>=0.13",
+                     "hypothesis>=6.100"]
 
 # Each distribution without its optional extras (modules with an optional
 # dependency must import without it), preceded by the local distributions it
@@ -125,6 +126,17 @@ def tests_minimum(session):
     session.install("-c", str(constraints), *MINIMUM_INSTALL, *TEST_REQUIREMENTS)
     session.run("pip", "list", silent=False)
     session.run("pytest", "tests/core", *session.posargs,
+                env={"QT_QPA_PLATFORM": "offscreen", "PYTHONFAULTHANDLER": "1"})
+
+
+@nox.session
+def fuzz(session):
+    """The property-based targets of tests/fuzz for long (not in CI): a million examples
+    each by default; arguments go to pytest (e.g. ``-k rpc_server``)."""
+    install_everything(session)
+    session.install(*TEST_REQUIREMENTS)
+    session.run("pytest", "tests/fuzz", "--hypothesis-profile", "fuzz", "--timeout", "0",
+                "--hypothesis-show-statistics", *session.posargs,
                 env={"QT_QPA_PLATFORM": "offscreen", "PYTHONFAULTHANDLER": "1"})
 
 

@@ -6,6 +6,7 @@ import textwrap
 import uuid
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 # Test support modules (process_checks) are importable from every test module.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -22,6 +23,15 @@ os.environ[TEST_RUN_VARIABLE] = uuid.uuid4().hex
 # for fractional high-DPI scaling, 1.04 on the offscreen screen).
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_SCALE_FACTOR_ROUNDING_POLICY", "Round")
+
+# Property-based tests (tests/fuzz) run a few seconds each in the suite ("ci", the default);
+# ``nox -s fuzz`` runs the same targets for long ("--hypothesis-profile fuzz"). Examples are
+# random per run, never stored: a failure prints the example to reproduce it.
+_FUZZ_SETTINGS = {"deadline": None, "database": None, "print_blob": True,
+                  "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
+settings.register_profile("ci", max_examples=300, **_FUZZ_SETTINGS)
+settings.register_profile("fuzz", max_examples=1_000_000, **_FUZZ_SETTINGS)
+settings.load_profile("ci")
 
 
 def write_distribution(root, name, entry_points=None, modules=None):
