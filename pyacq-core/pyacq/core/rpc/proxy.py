@@ -36,7 +36,11 @@ class ObjectProxy:
 
     The proxy may be used from any thread (each thread talks through its own
     RPCClient) and may be sent to another process, where it keeps working as long
-    as the process that owns this reference keeps it.
+    as the process that owns this reference keeps it. Its wire form (``_to_dict``)
+    is the documented tagged dict, plus ``server_key`` for a CURVE-protected server:
+    the key this process knows for that address. A received proxy keeps the key its
+    message carried and offers it to the keyring when it first connects, which
+    learns it only if it contradicts nothing this process knows (see ``curve``).
     """
 
     def __init__(self, rpc_addr: str, obj_id: int, ref_id: int, type_str: str = "",

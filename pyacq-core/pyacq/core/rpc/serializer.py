@@ -79,6 +79,13 @@ class Serializer:
         Decoded arrays are writable. Proxies to objects of this serializer's
         server become those objects again; other proxies stay proxies. *buffers*
         and *owned*: see ``codec.Codec.loads`` (out-of-band arrays).
+
+        Raises
+        ------
+        ValueError, TypeError
+            *msg* is not a valid message: see ``codec.Codec.loads``; a malformed proxy
+            (a missing or mistyped field, a ``server_key`` that is not a key's text) raises
+            ValueError.
         """
         return self._codec.loads(msg, buffers, owned)
 
@@ -128,7 +135,7 @@ class Serializer:
         return server.get_proxy(obj)._to_dict()
 
     def _decode_proxy(self, dct):
-        rpc_addr, obj_id, ref_id = dct["rpc_addr"], dct["obj_id"], dct["ref_id"]
+        rpc_addr, obj_id, ref_id = dct.get("rpc_addr"), dct.get("obj_id"), dct.get("ref_id")
         type_str = dct.get("type_str", "")
         attributes = dct.get("attributes", [])
         if not (isinstance(rpc_addr, str) and type(obj_id) is int
