@@ -8,6 +8,8 @@ process knows.
 import builtins
 import logging
 import struct
+import threading
+import time
 
 import pytest
 from hypothesis import given
@@ -15,6 +17,7 @@ from hypothesis import strategies as st
 from pyacq.core.rpc import curve
 from pyacq.core.rpc.client import RPCClient
 from pyacq.core.rpc.serializer import all_serializers
+from pyacq.core.rpc.server import RPCServer
 from zmq.utils import z85
 
 ADDRESS = "tcp://127.0.0.1:5999"
@@ -259,3 +262,25 @@ def test_load_public_key_names_keys_that_struct_or_ascii_used_to_break(key):
     key (non-ASCII read as '?') raise ValueError naming the key."""
     with pytest.raises(ValueError, match="not a Z85 CURVE key"):
         curve.load_public_key(key)
+
+
+def test_a_plain_server_is_marked_when_it_answers_and_forgotten_when_it_closes():
+    """A client without a key that gets a reply marks its server's address as reached without
+    CURVE; once the server says it closed, the mark is gone (its port may serve another)."""
+    server = RPCServer()
+    thread = threading.Thread(target=server.run_forever, daemon=True)
+    thread.start()
+    client = RPCClient(server.address)
+    try:
+        assert client.ping() == "pong"
+        assert server.address in curve._plain_addresses
+        server.close()
+        thread.join(10)
+        deadline = time.monotonic() + 10
+        while not client.disconnected() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert client.disconnected()
+        assert server.address not in curve._plain_addresses
+    finally:
+        client.close()
+        server.close()
