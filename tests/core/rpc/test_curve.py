@@ -202,3 +202,53 @@ def test_client_with_server_key_but_no_certificate_fails_at_once(keys):
     curve.add_server_key("tcp://127.0.0.1:5999", keys.server_public)
     with pytest.raises(curve.AuthenticationError, match="no client certificate"):
         RPCClient.get_client("tcp://127.0.0.1:5999")
+
+
+def _curve_warnings(handler):
+    return [record.getMessage() for record in handler.buffer]
+
+
+def test_forged_key_for_a_pinned_server_changes_nothing(protected, spawn, keys):
+    """Process P pinned protected server S's key and reached S; a message then hands P a proxy
+    for S's address carrying another key. P's keyring keeps S's key, P logs the refusal naming
+    S's address, P's calls to S still work, and the proxy P sends on (back to this process, and
+    to a third process that calls S through it) carries S's real key."""
+    calc = protected.client._import("rpc_test_helpers").Calculator()
+    pinning, third = spawn(name="pinning"), spawn(name="third")
+    for proc in (pinning, third):
+        proc.client._import("pyacq.core.rpc.curve").set_client_certificate(keys.client)
+    pinning_curve = pinning.client._import("pyacq.core.rpc.curve")
+    pinning_curve.add_server_key(protected.address, keys.server_public.decode())
+    handler = _server_warnings(pinning)
+    pinning_calc = pinning.client._import("rpc_test_helpers").Calculator()
+    assert pinning_calc.call(calc.add, 1, 2) == 3
+    forged = dict(calc.add._to_dict(), server_key=keys.intruder_public.decode())
+    assert pinning_calc.call(forged, 2, 3) == 5
+    assert pinning_curve.server_key(protected.address) == keys.server_public
+    assert pinning_calc.call(calc.add, 3, 4) == 7
+    sent_on = pinning_calc.identity(forged)
+    assert sent_on._server_key == keys.server_public
+    third_calc = third.client._import("rpc_test_helpers").Calculator()
+    assert pinning_calc.call(third_calc.call, forged, 4, 5) == 9
+    assert third.client._import("pyacq.core.rpc.curve").server_key(protected.address) \
+        == keys.server_public
+    warnings = _curve_warnings(handler)
+    assert any(protected.address in m and "pinned" in m for m in warnings), warnings
+
+
+def test_forged_key_for_a_plain_server_reached_before_changes_nothing(spawn, keys):
+    """Process P reached plain server S (no CURVE); a message then hands P a proxy for S's
+    address carrying a key. P learns no key for S, logs the refusal naming S's address, its
+    calls to S still work, and the proxy P sends on carries no key."""
+    plain, reaching = spawn(name="plain"), spawn(name="reaching")
+    calc = plain.client._import("rpc_test_helpers").Calculator()
+    handler = _server_warnings(reaching)
+    reaching_calc = reaching.client._import("rpc_test_helpers").Calculator()
+    assert reaching_calc.call(calc.add, 1, 2) == 3
+    forged = dict(calc.add._to_dict(), server_key=keys.intruder_public.decode())
+    assert reaching_calc.call(forged, 2, 3) == 5
+    assert reaching.client._import("pyacq.core.rpc.curve").server_key(plain.address) is None
+    assert reaching_calc.call(calc.add, 3, 4) == 7
+    assert reaching_calc.identity(forged)._server_key is None
+    warnings = _curve_warnings(handler)
+    assert any(plain.address in m and "without authentication" in m for m in warnings), warnings

@@ -149,13 +149,27 @@ def test_value_only_dumps_refuses_proxies(lazy_server):
     {"___type_name___": "ndarray", "data": "AAAAAAAAAAA=", "dtype": "float64", "shape": [-1]},
     {"___type_name___": "ndarray", "data": "AAAAAAAAAAA=", "dtype": {"x": 1}, "shape": [1]},
     {"___type_name___": "datetime", "data": 5},
+    {"___type_name___": "ndarray", "data": "", "dtype": "(,4)f8", "shape": [0]},
+    {"___type_name___": "ndarray", "data": "", "shape": [0]},
+    {"___type_name___": "date"},
     {"___type_name___": "proxy", "rpc_addr": 1, "obj_id": "x", "ref_id": 0},
     {"___type_name___": "proxy"},
 ], ids=lambda t: t["___type_name___"])
 def test_hostile_tags_are_rejected_without_evaluation(cls, tagged):
-    """Unknown tags, code in dtype strings, object dtypes, size mismatches all raise."""
+    """Unknown tags, code or broken shapes in dtype strings, object dtypes, size mismatches,
+    missing fields all raise one of the documented decoding errors (ValueError, TypeError)."""
     raw = json.dumps(tagged).encode() if cls is JsonSerializer else msgpack.packb(tagged)
-    with pytest.raises((ValueError, TypeError, KeyError)):
+    with pytest.raises((ValueError, TypeError)):
+        cls().loads(raw)
+
+
+@pytest.mark.parametrize("cls", SERIALIZERS)
+def test_message_nested_too_deep_is_a_value_error(cls):
+    """A message nesting lists deeper than the parser or the interpreter allow is refused with
+    ValueError (json's parser would raise RecursionError)."""
+    depth = 200_000
+    raw = b"[" * depth + b"]" * depth if cls is JsonSerializer else b"\x91" * depth + b"\xc0"
+    with pytest.raises(ValueError):
         cls().loads(raw)
 
 

@@ -156,6 +156,35 @@ def test_unknown_object_id_on_this_server(child, raw):
     assert "unknown object reference" in "".join(msg["error"][1])
 
 
+@pytest.mark.parametrize("ser_type", ["msgpack", "json"])
+def test_server_key_naming_a_file_reveals_nothing(child, raw, tmp_path, ser_type):
+    """A request holding a proxy whose server_key is the path of a file (holding a
+    ``public-key`` line, as certificates do) gets the same error reply as when that file is
+    missing: the reply holds neither the line's key nor a hint that the file exists, and the
+    server learns no key."""
+    import zmq
+    path = tmp_path / "planted.key"
+    planted = zmq.curve_keypair()[0].decode()
+    path.write_text(f'curve\n    public-key = "{planted}"\n')
+    foreign = "tcp://127.0.0.1:9"
+    proxy = {"___type_name___": "proxy", "rpc_addr": foreign, "obj_id": 1, "ref_id": 1,
+             "type_str": "", "attributes": [], "server_key": str(path)}
+    body = pack({"obj": proxy}) if ser_type == "msgpack" else json.dumps({"obj": proxy}).encode()
+    replies = []
+    for exists in (True, False):
+        if not exists:
+            path.unlink()
+        raw.send([b"14", b"get_obj", b"auto", ser_type.encode(), body])
+        replies.append(raw.reply())
+    assert replies[0] == replies[1]
+    text = "".join(replies[0]["error"][1])
+    assert "malformed proxy" in text and "server_key must be a CURVE public key" in text
+    for hint in (planted, "public-key", "exist", "No such file", "certificate"):
+        assert hint not in text
+    assert child.client._import("pyacq.core.rpc.curve").server_key(foreign) is None
+    assert raw.ping() == "pong"
+
+
 @pytest.mark.parametrize("frames", [
     [b"only-one"],
     [b"notanint", b"ping", b"auto", b"msgpack", b""],

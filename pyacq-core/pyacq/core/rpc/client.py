@@ -54,7 +54,10 @@ class RPCClient:
     When a server key is known for *address* (``curve.add_server_key``, or
     learnt from a proxy), the client authenticates with ZeroMQ CURVE; a server
     that refuses the handshake makes the waiting call raise
-    ``curve.AuthenticationError`` naming the address, within a second.
+    ``curve.AuthenticationError`` naming the address, within a second. A client
+    without a key that hears from its server tells the keyring that the server
+    there needs none (``curve.note_plain_server``), and a server that closed or
+    died has what messages taught about it forgotten (``curve.forget_server``).
 
     When the connection drops (or cannot be made) while a call waits, the client asks the
     witnesses of ``server_deaths`` (a ProcessSpawner, a Manager) whether the server's
@@ -112,6 +115,8 @@ class RPCClient:
         # that died before this client connected is asked about like a lost one.
         self._link_up = False
         self._witnesses_asked = False
+        # Whether a message from the server was read (see process_msg).
+        self._server_answered = False
         self._death: RemoteProcessDied | None = None
         self._socket.connect(address)
         self._futures: dict[int, Future | SyncReply] = {}
@@ -321,6 +326,7 @@ class RPCClient:
         if sync != "sync":
             return result
         self._disconnected = True
+        curve.forget_server(self.address)
         self._stop_watching()
         return True
 
@@ -453,6 +459,7 @@ class RPCClient:
                 self._death = RemoteProcessDied(
                     f"{description}: no reply can come from {self.address}; recreate what it "
                     "served (e.g. manager.create_nodegroup()) to go on", self.address)
+                curve.forget_server(self.address)
                 self._give_up(self._death)
 
     def _give_up(self, error):
@@ -498,6 +505,10 @@ class RPCClient:
         if not isinstance(reply, dict):
             logger.warning("ignoring malformed message from %s: %r", self.address, reply)
             return
+        if not self._server_answered:
+            self._server_answered = True
+            if self._server_key is None:
+                curve.note_plain_server(self.address)
         action = reply.get("action")
         if action == "return":
             future = self._futures.pop(reply.get("req_id", -1), None)  # -1: no request has it
@@ -510,6 +521,7 @@ class RPCClient:
                 future.set_exception(_remote_exception(error))
         elif action == "disconnect":
             self._disconnected = True
+            curve.forget_server(self.address)
             self._stop_watching()
             self._fail_futures(RuntimeError(f"RPC server at {self.address} has disconnected"))
         else:

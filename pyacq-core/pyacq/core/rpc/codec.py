@@ -82,14 +82,30 @@ class Codec(abc.ABC):
         they are writable memory that nothing else uses (frames received over tcp or
         ipc, not inproc, where a frame may be the sender's own memory), and large arrays
         are decoded as views of them. Decoded arrays are always writable.
+
+        Raises
+        ------
+        ValueError
+            *data* is not a valid message of this format (the parsers' own errors, such
+            as ``json.JSONDecodeError``, ``UnicodeDecodeError`` and msgpack's
+            ``ExtraData`` or ``StackError``, are ValueErrors), nests deeper than the
+            interpreter's recursion limit, or holds a tagged dict that is malformed (a
+            missing field, an array whose data does not match its dtype and shape, an
+            unknown type name).
+        TypeError
+            A value has the wrong type (a dtype that is not a string or a list, an
+            unhashable msgpack map key, ...).
         """
-        if not buffers:
-            return self._load(data)
-        self._frames, self._frames_owned = buffers, owned
         try:
-            return self._load(data)
-        finally:
-            self._frames = ()
+            if not buffers:
+                return self._load(data)
+            self._frames, self._frames_owned = buffers, owned
+            try:
+                return self._load(data)
+            finally:
+                self._frames = ()
+        except RecursionError:
+            raise ValueError("message nested deeper than the interpreter's recursion limit") from None
 
     @abc.abstractmethod
     def _dump(self, obj):
@@ -182,7 +198,10 @@ class Codec(abc.ABC):
         decoder = self._decoders.get(type_name)
         if decoder is None:
             raise ValueError(f"unknown serialized type {type_name!r}")
-        return decoder(self, dct)
+        try:
+            return decoder(self, dct)
+        except KeyError as missing:
+            raise ValueError(f"malformed {type_name}: no field {missing}") from None
 
     def _decode_ndarray(self, dct):
         dtype = decode_dtype(dct["dtype"])
@@ -273,14 +292,23 @@ def decode_dtype(desc):
     Object dtypes are refused: their bytes would be pointers.
     """
     if isinstance(desc, str):
-        dtype = np.dtype(desc)
+        dtype = _parsed_dtype(desc)
     elif isinstance(desc, list):
-        dtype = np.dtype([_descr_field(field) for field in desc])
+        dtype = _parsed_dtype([_descr_field(field) for field in desc])
     else:
         raise TypeError(f"dtype must be a string or a list, got {type(desc).__name__}")
     if dtype.hasobject:
         raise ValueError("object dtypes cannot be sent by value")
     return dtype
+
+
+def _parsed_dtype(desc):
+    # numpy parses the shapes in a dtype string with ast.literal_eval: a malformed one
+    # (``'(,4)f8'``) raises SyntaxError, which is a malformed message here like any other.
+    try:
+        return np.dtype(desc)
+    except SyntaxError:
+        raise ValueError(f"malformed dtype {desc!r}") from None
 
 
 def _descr_field(field):

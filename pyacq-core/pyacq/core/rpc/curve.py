@@ -14,10 +14,26 @@ process-wide keyring rather than passed around:
 - ``set_client_certificate(path)``: the certificate this process presents to
   protected servers. Without one, a process that runs a protected server
   presents that server's certificate;
-- ``add_server_key(address, public_key)``: the public key of the server at
-  *address*. A proxy to a protected server carries that key in an extra
-  ``server_key`` field of its wire form, which plain clients ignore, so a
-  process receiving such a proxy learns the key it needs.
+- ``add_server_key(address, public_key)``: *pins* the public key of the server
+  at *address* (its 40 Z85 characters, or a certificate file the caller names).
+  ``Manager.add_host(server_key=...)``, a ProcessSpawner starting a protected
+  child and a protected server of this process pin keys this way;
+- ``learn_server_key(address, public_key)``: what a proxy received in a message
+  teaches. A proxy to a protected server carries that key in an extra
+  ``server_key`` field of its wire form (plain clients ignore it); decoding
+  only checks that the field is the text of a key, and the proxy offers it here
+  when it first connects.
+
+Messages come from peers that may be wrong or hostile, so what they teach is
+limited: a key is learnt only from exactly 40 Z85 characters that decode to 32
+bytes (never from a file: no message makes this process read one); a pinned
+key is never replaced by a message; a key that conflicts with the one known for
+the address (pinned or learnt), or that claims a server this process has reached
+without CURVE (``note_plain_server``), is refused with a warning naming the
+address. Once a server announces that it closed or its process died,
+``forget_server`` drops what messages taught about its address, since its port
+may serve another server next. A proxy sent on carries the key this process
+knows for its address (``key_to_forward``), not one a message claimed.
 
 A client connects with CURVE exactly when a key is known for the address; a
 handshake the server refuses raises ``AuthenticationError`` naming the address.
@@ -35,6 +51,10 @@ Z85_KEY_LENGTH = 40
 
 _lock = threading.Lock()
 _server_keys: dict[str, bytes] = {}  # address -> z85 public key
+#: addresses whose key was pinned (add_server_key): no message replaces it
+_pinned_addresses: set[str] = set()
+#: addresses where this process reached a server without CURVE (note_plain_server)
+_plain_addresses: set[str] = set()
 #: [(public, secret, path)] when set explicitly
 _client_certificate: list[tuple[bytes, bytes, str]] = []
 #: (public, secret, path) of the protected servers of this process
@@ -87,8 +107,15 @@ def load_secret_certificate(path):
 
 
 def load_public_key(key):
-    """Return the Z85 public key *key* given as its 40 characters, or as a certificate file."""
-    if isinstance(key, (bytes, str)) and len(key) == Z85_KEY_LENGTH and not os.path.exists(key):
+    """Return the Z85 public key *key* (bytes), given as its 40 characters or as a certificate file.
+
+    For keys a user gives (``add_server_key``, ``Manager.add_host(server_key=...)``): a
+    text of 40 characters is a key unless it is not one and names an existing file. A
+    bad key raises ValueError naming it. Keys from messages never come here (see
+    ``learn_server_key``), so that no message makes this process read a file.
+    """
+    as_text = isinstance(key, (bytes, str)) and len(key) == Z85_KEY_LENGTH
+    if as_text and (_key_text(key) is not None or not os.path.isfile(key)):
         return _checked_key(key, "server key")
     path = os.fspath(key)
     if not os.path.isfile(path):
@@ -108,17 +135,50 @@ def find_server_certificate(directory):
     return found[0]
 
 
+#: The Z85 characters, in the order of the digits they stand for.
+Z85_ALPHABET = ("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                ".-:+=^!/*?&<>()[]{}@%$#")
+_Z85_DIGITS = {char: digit for digit, char in enumerate(Z85_ALPHABET)}
+
+
+def is_key_text(text):
+    """True if *text* is a CURVE key as text: a str of exactly 40 Z85 characters that
+    decode to 32 bytes.
+
+    Pure: nothing but *text* is looked at (a path is just a text that is not a key).
+    Five Z85 characters stand for four bytes, and some of them for more than four
+    bytes can hold: those are not keys either.
+    """
+    if type(text) is not str or len(text) != Z85_KEY_LENGTH:
+        return False
+    digits = _Z85_DIGITS
+    for start in range(0, Z85_KEY_LENGTH, 5):
+        value = 0
+        for char in text[start:start + 5]:
+            digit = digits.get(char)
+            if digit is None:
+                return False
+            value = value * 85 + digit
+        if value > 0xFFFFFFFF:
+            return False
+    return True
+
+
+def _key_text(key):
+    """*key* (str or bytes) as key text, or None if it is not one."""
+    if isinstance(key, bytes):
+        try:
+            key = key.decode("ascii")
+        except UnicodeDecodeError:
+            return None
+    return key if is_key_text(key) else None
+
+
 def _checked_key(key, origin):
-    if isinstance(key, str):
-        key = key.encode("ascii", "replace")
-    from zmq.utils import z85
-    try:
-        valid = len(key) == Z85_KEY_LENGTH and len(z85.decode(key)) == 32
-    except (ValueError, KeyError):
-        valid = False
-    if not valid:
+    text = _key_text(key)
+    if text is None:
         raise ValueError(f"{origin}: not a Z85 CURVE key of {Z85_KEY_LENGTH} characters: {key!r}")
-    return key
+    return text.encode("ascii")
 
 
 # -- the process-wide keyring --------------------------------------------------
@@ -139,10 +199,70 @@ def client_certificate():
 
 
 def add_server_key(address, public_key):
-    """Connect to the server at *address* with CURVE, expecting its *public_key*."""
+    """Pin *public_key* as the key of the server at *address*: connect to it with CURVE.
+
+    *public_key* is the key's 40 Z85 characters or the server's certificate file (see
+    ``load_public_key``). A pinned key replaces any key known for *address*, and no
+    message replaces it (see ``learn_server_key``).
+    """
     key = load_public_key(public_key)
     with _lock:
         _server_keys[address] = key
+        _pinned_addresses.add(address)
+        _plain_addresses.discard(address)
+
+
+def learn_server_key(address, public_key):
+    """Take the key a received proxy carries for the server at *address*, if it may be
+    learnt; return True if the keyring now holds exactly that key for *address*.
+
+    *public_key* (str or bytes) must be a key's 40 Z85 characters (see ``is_key_text``):
+    nothing else is taken, and no file is read. A key that differs from the one known
+    for *address* (pinned or learnt), or that claims a server this process has reached
+    without CURVE, is refused with a warning naming the address: a message cannot make
+    this process distrust a server it knows.
+    """
+    text = _key_text(public_key)
+    if text is None:
+        logger.warning("refused a server key for %s from a message: not %d Z85 characters "
+                       "of a CURVE key", address, Z85_KEY_LENGTH)
+        return False
+    key = text.encode("ascii")
+    with _lock:
+        known = _server_keys.get(address)
+        if known == key:
+            return True
+        if known is None and address not in _plain_addresses:
+            _server_keys[address] = key
+            return True
+        if known is None:
+            conflict = "this process reached the server there without authentication"
+        elif address in _pinned_addresses:
+            conflict = "it differs from the key pinned for that address"
+        else:
+            conflict = "it differs from the key learnt earlier for that address"
+    logger.warning("refused the server key %s for %s from a message: %s; keeping what this "
+                   "process knows (pin the key with curve.add_server_key if the server "
+                   "really changed)", text, address, conflict)
+    return False
+
+
+def note_plain_server(address):
+    """Remember that this process reached the server at *address* without CURVE, so that no
+    message can make it expect a key there (see ``learn_server_key``)."""
+    with _lock:
+        if address not in _server_keys:
+            _plain_addresses.add(address)
+
+
+def forget_server(address):
+    """The server at *address* closed or died: forget what messages taught about it (a
+    learnt key, a plain connection), since its port may serve another server next.
+    A pinned key stays: only whoever pinned it removes it (``remove_server_key``)."""
+    with _lock:
+        _plain_addresses.discard(address)
+        if address not in _pinned_addresses:
+            _server_keys.pop(address, None)
 
 
 def server_key(address):
@@ -150,10 +270,23 @@ def server_key(address):
     return _server_keys.get(address)
 
 
+def key_to_forward(address, carried):
+    """The key a proxy for *address* sends on, given the key it was received with
+    (*carried*, bytes or None): the key this process knows for the address; else none if
+    this process reached that server without CURVE; else *carried*, for the receiver to
+    check against what it knows."""
+    key = _server_keys.get(address)
+    if key is None and carried is not None and address not in _plain_addresses:
+        return carried
+    return key
+
+
 def remove_server_key(address):
     """Forget the key of the server at *address* (it closed; its port may serve another)."""
     with _lock:
         _server_keys.pop(address, None)
+        _pinned_addresses.discard(address)
+        _plain_addresses.discard(address)
 
 
 def forget_keys():
@@ -161,6 +294,8 @@ def forget_keys():
     with _lock:
         _client_certificate.clear()
         _server_keys.clear()
+        _pinned_addresses.clear()
+        _plain_addresses.clear()
 
 
 # -- sockets -------------------------------------------------------------------
@@ -318,6 +453,7 @@ class ServerAuthentication:
                 _serving_certificates.remove(entry)
             if self.address is not None and _server_keys.get(self.address) == self.public:
                 del _server_keys[self.address]
+                _pinned_addresses.discard(self.address)
         _authenticators.release(self)
 
 

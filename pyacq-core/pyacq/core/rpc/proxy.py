@@ -36,7 +36,11 @@ class ObjectProxy:
 
     The proxy may be used from any thread (each thread talks through its own
     RPCClient) and may be sent to another process, where it keeps working as long
-    as the process that owns this reference keeps it.
+    as the process that owns this reference keeps it. Its wire form (``_to_dict``)
+    is the documented tagged dict, plus ``server_key`` for a CURVE-protected server:
+    the key this process knows for that address. A received proxy keeps the key its
+    message carried and offers it to the keyring when it first connects, which
+    learns it only if it contradicts nothing this process knows (see ``curve``).
     """
 
     def __init__(self, rpc_addr: str, obj_id: int, ref_id: int, type_str: str = "",
@@ -50,6 +54,9 @@ class ObjectProxy:
         # What the object is, when it is an argument lent by its caller because it has
         # no value form (set by the serializer that decoded it), else None.
         state["_lent"] = None
+        # The server key (Z85 bytes) the message that brought this proxy carried, else None:
+        # offered to the keyring when the proxy connects (see _client), never trusted as such.
+        state["_server_key"] = None
         # Shared until changed: _set_proxy_options copies before writing.
         state["_proxy_options"] = _DEFAULT_OPTIONS
         state["_reference"] = None
@@ -69,14 +76,17 @@ class ObjectProxy:
 
         A proxy to a CURVE-protected server also carries the server's public
         key (``server_key``, an extra field other clients ignore), so that the
-        process receiving it can connect (see ``curve``).
+        process receiving it can connect (see ``curve``). That key is the one this
+        process knows for the server's address (pinned or learnt), or, if it knows
+        none, the one this proxy was received with; never one that this process
+        refused.
         """
         return dict(self._wire_form())
 
     def _wire_form(self):
         """The dict ``_to_dict`` copies, made once per server key (the other fields never
         change): read it, do not change it. Every request names a proxy."""
-        key = curve.server_key(self._rpc_addr)
+        key = curve.key_to_forward(self._rpc_addr, self._server_key)
         cached = self._wire
         if cached is not None and cached[0] == key:
             return cached[1]
@@ -157,9 +167,11 @@ class ObjectProxy:
         """Return a proxy to ``self.<attr>`` without contacting the server."""
         proxy = ObjectProxy(self._rpc_addr, self._obj_id, self._ref_id, self._type_str,
                             self._attributes + (attr,))
-        proxy.__dict__["_proxy_options"] = self._proxy_options
-        proxy.__dict__["_reference"] = self._reference
-        proxy.__dict__["_clients"] = self._clients
+        state = proxy.__dict__
+        state["_proxy_options"] = self._proxy_options
+        state["_reference"] = self._reference
+        state["_clients"] = self._clients
+        state["_server_key"] = self._server_key
         return proxy
 
     def _deferred(self, attr, options):
@@ -180,11 +192,16 @@ class ObjectProxy:
         A proxy keeps, in each thread, the client it first used there (or the one that
         received it): if that server closes, or its process dies, calls through the proxy
         say so, even once ``RPCClient.get_client()`` hands a fresh client to newcomers.
+        Before connecting, a proxy received with a server key offers it to the keyring,
+        which decides whether to learn it (``curve.learn_server_key``); the client then
+        connects with whatever key the keyring holds.
         """
         ident = threading.get_ident()
         client = self._clients.get(ident)
         if client is not None and not client._closed:
             return client
+        if self._server_key is not None:
+            curve.learn_server_key(self._rpc_addr, self._server_key)
         client = connections.client_for(self._rpc_addr)
         if client is None:
             client = server_registry.get_server().local_client()

@@ -6,6 +6,11 @@ to the local object (owned by *server*, or by the server of the calling thread),
 received proxy becomes the local object again when it designates an object of that
 server. Proxies decoded from a client's replies are attached to that client, so that
 the reference they hold is released once no proxy uses it.
+
+Decoding changes nothing else: a proxy's ``server_key`` field is checked to be the text
+of a CURVE key and kept in the proxy, which offers it to the keyring
+(``curve.learn_server_key``) when it first connects; no key is learnt and no file is
+read because a message was decoded.
 """
 from typing import ClassVar
 
@@ -31,6 +36,11 @@ class Serializer:
     Subclasses set ``codec_class`` (a ``codec.Codec``) and ``type`` (its name, sent in
     the ``ser_type`` frame), and are registered in ``all_serializers``. Tuples
     arrive as lists: neither format tells them apart.
+
+    Decoding has no side effect on the process: a received proxy keeps the
+    ``server_key`` its message carried (refused with ValueError unless it is the text
+    of a CURVE key, 40 Z85 characters), and what the keyring learns from it is
+    decided when the proxy connects (see ``curve``).
     """
 
     codec_class: ClassVar[type[Codec]]
@@ -69,6 +79,13 @@ class Serializer:
         Decoded arrays are writable. Proxies to objects of this serializer's
         server become those objects again; other proxies stay proxies. *buffers*
         and *owned*: see ``codec.Codec.loads`` (out-of-band arrays).
+
+        Raises
+        ------
+        ValueError, TypeError
+            *msg* is not a valid message: see ``codec.Codec.loads``; a malformed proxy
+            (a missing or mistyped field, a ``server_key`` that is not a key's text) raises
+            ValueError.
         """
         return self._codec.loads(msg, buffers, owned)
 
@@ -118,7 +135,7 @@ class Serializer:
         return server.get_proxy(obj)._to_dict()
 
     def _decode_proxy(self, dct):
-        rpc_addr, obj_id, ref_id = dct["rpc_addr"], dct["obj_id"], dct["ref_id"]
+        rpc_addr, obj_id, ref_id = dct.get("rpc_addr"), dct.get("obj_id"), dct.get("ref_id")
         type_str = dct.get("type_str", "")
         attributes = dct.get("attributes", [])
         if not (isinstance(rpc_addr, str) and type(obj_id) is int
@@ -133,18 +150,30 @@ class Serializer:
             return server.unwrap_reference(obj_id, ref_id, attributes)
         key = dct.get("server_key")
         if key is not None:
-            if not isinstance(key, str):
-                raise ValueError(f"malformed proxy: server_key must be text, got {key!r}")
-            if curve.server_key(rpc_addr) != key.encode("ascii", "replace"):
-                curve.add_server_key(rpc_addr, key)
+            key = _server_key_field(rpc_addr, key)
         lent = dct.get("lent")
         if lent is not None and not isinstance(lent, str):
             raise ValueError(f"malformed proxy: lent must be text, got {lent!r}")
         proxy = ObjectProxy(rpc_addr, obj_id, ref_id, type_str, attributes)
-        proxy.__dict__["_lent"] = lent
+        state = proxy.__dict__
+        state["_lent"] = lent
+        state["_server_key"] = key
         if self.client is not None and rpc_addr == self.client.address:
             self.client._adopt_proxy(proxy)
         return proxy
+
+
+def _server_key_field(rpc_addr, key):
+    """The ``server_key`` of a received proxy for *rpc_addr*, as bytes, once checked to be
+    the text of a CURVE key (ValueError if not); the keyring is read, never changed."""
+    known = curve.server_key(rpc_addr)
+    if known is not None and type(key) is str and known.decode("ascii") == key:
+        return known  # the common case, and a known key was checked when it was stored
+    if not curve.is_key_text(key):
+        given = f"{len(key)} characters" if isinstance(key, str) else f"a {type(key).__name__}"
+        raise ValueError(f"malformed proxy for {rpc_addr}: server_key must be a CURVE public "
+                         f"key of {curve.Z85_KEY_LENGTH} Z85 characters, got {given}")
+    return key.encode("ascii")
 
 
 def describe_lent_object(obj):
