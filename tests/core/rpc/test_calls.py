@@ -334,7 +334,7 @@ def test_deferred_attributes_used_as_values_are_fetched(calc):
     assert calc.child != "child" and calc.child == calc.child and calc.child != calc.array
     assert calc.child.name == "child"
     assert f"{calc.child.name}|{calc.value:03d}" == "child|003"
-    assert f"{calc.child}".startswith("<ObjectProxy") and "rpc_test_helpers.Child" in f"{calc.child}"
+    assert f"{calc.child}".startswith("<ObjectProxy") and "Child 'child' in process" in f"{calc.child}"
 
 
 def test_an_unsupported_remote_operator_raises_type_error(calc):

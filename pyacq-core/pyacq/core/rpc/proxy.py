@@ -30,6 +30,12 @@ class ObjectProxy:
     ``f"{node.name}"`` mean what they say. Arithmetic and ordering (``+``, ``<``, ...) are
     forwarded to the remote object; one it does not support raises TypeError.
 
+    ``repr()`` names the remote object and where it lives (``<ObjectProxy to SosFilter
+    'filter' in process 'dsp' (pid 4242) at tcp://...>``), from a description the
+    owning server attached when it made the proxy; ``dir()`` lists the remote object's
+    attributes (one round trip) with the proxy's own ``_`` methods, and ``help()`` or
+    ``__doc__`` show the remote object's docstring (one round trip).
+
     A call accepts ``_sync`` ('sync', 'async' -> Future, 'off' -> None),
     ``_return_type`` ('auto', 'proxy', 'value') and ``_timeout`` (seconds), whose
     defaults come from ``_set_proxy_options``.
@@ -54,6 +60,8 @@ class ObjectProxy:
         # What the object is, when it is an argument lent by its caller because it has
         # no value form (set by the serializer that decoded it), else None.
         state["_lent"] = None
+        # What the owning server said the object is (see object_description), else None.
+        state["_about"] = None
         # The server key (Z85 bytes) the message that brought this proxy carried, else None:
         # offered to the keyring when the proxy connects (see _client), never trusted as such.
         state["_server_key"] = None
@@ -79,9 +87,13 @@ class ObjectProxy:
         process receiving it can connect (see ``curve``). That key is the one this
         process knows for the server's address (pinned or learnt), or, if it knows
         none, the one this proxy was received with; never one that this process
-        refused.
+        refused. A proxy made by its server also carries ``about``, the description
+        its ``repr()`` shows (an extra field other clients ignore).
         """
-        return dict(self._wire_form())
+        wire = dict(self._wire_form())
+        if self._about is not None:
+            wire["about"] = self._about
+        return wire
 
     def _wire_form(self):
         """The dict ``_to_dict`` copies, made once per server key (the other fields never
@@ -117,7 +129,10 @@ class ObjectProxy:
 
     def __repr__(self):
         path = "".join("." + a for a in self._attributes)
-        return f"<ObjectProxy for {self._rpc_addr}[{self._obj_id}]{path} {self._type_str}>"
+        if self._about is None:
+            return f"<ObjectProxy for {self._rpc_addr}[{self._obj_id}]{path} {self._type_str}>"
+        target = f"{path} of {self._about}" if path else self._about
+        return f"<ObjectProxy to {target} at {self._rpc_addr}>"
 
     __str__ = __repr__
 
@@ -172,6 +187,7 @@ class ObjectProxy:
         state["_reference"] = self._reference
         state["_clients"] = self._clients
         state["_server_key"] = self._server_key
+        state["_about"] = self._about
         return proxy
 
     def _deferred(self, attr, options):
@@ -260,6 +276,10 @@ class ObjectProxy:
                 value._reference.auto_delete = options["auto_delete"]
         return value
 
+    def __dir__(self):
+        """The remote object's attributes (one round trip), and the proxy's own methods."""
+        return sorted(set(self._call_method("__dir__")) | _PROXY_METHODS)
+
     def __setattr__(self, name, value):
         """Set the remote attribute without waiting, as pyacq 2.0 did: the request goes
         out like ``_sync='off'`` (requests stay in order), and the server logs a failure."""
@@ -343,6 +363,24 @@ def _forward_operator(name):
     forwarded.__doc__ = f"Forward {name} to the remote object."
     return forwarded
 
+
+class _RemoteDocstring:
+    """``ObjectProxy.__doc__``: the class's docstring on the class, the remote object's
+    on a proxy (one round trip), so that ``help(proxy)`` documents what it stands for."""
+
+    def __init__(self, class_doc):
+        self.class_doc = class_doc
+
+    def __get__(self, proxy, owner=None):
+        if proxy is None:
+            return self.class_doc
+        return proxy._derived("__doc__")._get_value()
+
+
+ObjectProxy.__doc__ = _RemoteDocstring(ObjectProxy.__doc__)  # type: ignore[assignment]
+
+#: The proxy's own methods, which ``dir()`` lists beside the remote attributes.
+_PROXY_METHODS = frozenset(("_get_value", "_undefer", "_set_proxy_options", "_delete"))
 
 #: How many attribute proxies a proxy keeps for reuse (names are usually few; a loop over
 #: many names must not grow it without bound).

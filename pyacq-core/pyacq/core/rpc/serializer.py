@@ -151,12 +151,15 @@ class Serializer:
         key = dct.get("server_key")
         if key is not None:
             key = _server_key_field(rpc_addr, key)
-        lent = dct.get("lent")
+        lent, about = dct.get("lent"), dct.get("about")
         if lent is not None and not isinstance(lent, str):
             raise ValueError(f"malformed proxy: lent must be text, got {lent!r}")
+        if about is not None and not isinstance(about, str):
+            raise ValueError(f"malformed proxy: about must be text, got {about!r}")
         proxy = ObjectProxy(rpc_addr, obj_id, ref_id, type_str, attributes)
         state = proxy.__dict__
         state["_lent"] = lent
+        state["_about"] = about
         state["_server_key"] = key
         if self.client is not None and rpc_addr == self.client.address:
             self.client._adopt_proxy(proxy)

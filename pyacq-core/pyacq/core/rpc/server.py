@@ -22,6 +22,7 @@ from .context import get_context, make_socket
 from .exclusive_memory import only_holder
 from .frames import has_message, recv_frames, send_frames
 from .malloc_tuning import keep_large_buffers_mapped
+from .object_description import describe_object
 from .object_table import ObjectTable
 from .proxy import ObjectProxy
 from .serializer import all_serializers
@@ -215,7 +216,9 @@ class RPCServer:
         if isinstance(obj, ObjectProxy):
             return obj
         obj_id, ref_id = self._objects.add_reference(obj)
-        return ObjectProxy(self.address, obj_id, ref_id, _type_str(obj), (), **kwds)
+        proxy = ObjectProxy(self.address, obj_id, ref_id, _type_str(obj), (), **kwds)
+        proxy.__dict__["_about"] = describe_object(obj)
+        return proxy
 
     def get_shared_proxy(self, obj: Any) -> ObjectProxy:
         """Return the proxy used each time *obj* is lent to another process as an argument.
@@ -224,7 +227,9 @@ class RPCServer:
         server closes, bounds what repeated calls accumulate.
         """
         obj_id, ref_id = self._objects.shared_reference(obj)
-        return ObjectProxy(self.address, obj_id, ref_id, _type_str(obj))
+        proxy = ObjectProxy(self.address, obj_id, ref_id, _type_str(obj))
+        proxy.__dict__["_about"] = describe_object(obj)
+        return proxy
 
     def unwrap_proxy(self, proxy: ObjectProxy) -> Any:
         """Return the local object referenced by *proxy* (KeyError if unknown)."""
