@@ -1,4 +1,5 @@
 """Talking to pyacq from any language: an RPC client made of ZeroMQ and JSON only.
+===============================================================================
 
 pyacq's RPC wire format is plain: a request is a multipart ZeroMQ message
 ``[request id, action, return type, serializer name, options]`` sent from a
@@ -72,7 +73,7 @@ class JsonRpcConnection:
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--duration", type=float, default=30.,
                         help="seconds to wait for each reply (default: 30)")
     return parser.parse_args()

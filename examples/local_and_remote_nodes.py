@@ -1,4 +1,5 @@
 """The same two nodes, local or remote: the code that drives them does not change.
+===============================================================================
 
 A camera node and an image viewer are created in one of three layouts:
 
@@ -25,7 +26,7 @@ LAYOUTS = ("camera-remote", "all-local", "all-remote")
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--layout", choices=LAYOUTS, default="camera-remote")
     parser.add_argument("--duration", type=float, help="quit after this many seconds")
     parser.add_argument("--camera", default="0", help="camera number, or a name/path/URL ffmpeg opens")

@@ -1,4 +1,5 @@
 """Writing a node: a gaussian noise source, shown on an oscilloscope.
+==================================================================
 
 Shows what a new node type needs: ``_output_specs`` declaring its stream,
 ``_configure`` to take its settings and describe the stream, ``_start`` /
@@ -67,7 +68,7 @@ register_node_type(NoiseGenerator)
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--duration", type=float, help="quit after this many seconds")
     parser.add_argument("--sample-rate", type=float, default=1000., help="samples per second")
     return parser.parse_args()

@@ -1,4 +1,5 @@
 """Sound card to oscilloscope, both nodes in this process.
+=======================================================
 
 Shows the smallest acquisition-and-display graph: a PyAudio node reads the
 default (or chosen) input device and a QOscilloscope draws it; no Manager and
@@ -19,7 +20,7 @@ from pyacq.viewers import QOscilloscope
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--duration", type=float, help="quit after this many seconds")
     parser.add_argument("--device", type=int, help="PortAudio input device index (default: the default input)")
     return parser.parse_args()
@@ -50,9 +51,11 @@ def main():
     viewer.configure(with_user_dialog=True)
     viewer.input.connect(dev.output)
     viewer.initialize()
-    # int16 samples span +-32768: a small gain brings them to the plot's unit range.
+    # int16 samples span +-32768: this gain maps full scale to the plot's -1..1 range; a
+    # 20 ms window shows the periods of a tone (seconds of it would fill the plot).
     viewer.params["decimation_method"] = "min_max"
-    viewer.by_channel_params["Signal0", "gain"] = 0.001
+    viewer.params["xsize"] = 0.02
+    viewer.by_channel_params["Signal0", "gain"] = 1 / 32768
     viewer.show()
 
     dev.start()

@@ -1,4 +1,5 @@
 """Sound card in a child process, oscilloscope in this one.
+========================================================
 
 Shows a node living in another process without any Manager: a ProcessSpawner
 starts a Python process with an RPC server, the PyAudio node is created there
@@ -21,7 +22,7 @@ from pyacq.viewers import QOscilloscope
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--duration", type=float, help="quit after this many seconds")
     parser.add_argument("--device", type=int, help="PortAudio input device index (default: the default input)")
     return parser.parse_args()
@@ -48,7 +49,8 @@ def main():
         viewer.input.connect(dev.output)
         viewer.initialize()
         viewer.params["decimation_method"] = "min_max"
-        viewer.by_channel_params["Signal0", "gain"] = 0.001
+        viewer.params["xsize"] = 0.02  # 20 ms: the periods of a tone
+        viewer.by_channel_params["Signal0", "gain"] = 1 / 32768  # int16 full scale to -1..1
         viewer.show()
 
         dev.start()

@@ -1,4 +1,5 @@
 """Sound waves aligned on their rising edge.
+=========================================
 
 Shows QTriggeredOscilloscope: an analog trigger finds where the signal
 crosses a threshold upwards, and the viewer stacks the sweeps around each
@@ -20,7 +21,7 @@ from pyacq.viewers import QTriggeredOscilloscope
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--duration", type=float, help="quit after this many seconds")
     parser.add_argument("--device", type=int, help="PortAudio input device index (default: the default input)")
     parser.add_argument("--threshold", type=float, default=1000.,
@@ -51,6 +52,7 @@ def main():
     viewer.triggeraccumulator.params["stack_size"] = 3
     viewer.triggeraccumulator.params["left_sweep"] = -0.005
     viewer.triggeraccumulator.params["right_sweep"] = 0.01
+    viewer.by_channel_params["Signal0", "gain"] = 1 / 32768  # int16 full scale to -1..1
     viewer.show()
 
     dev.start()

@@ -1,4 +1,5 @@
 """Live wavelet spectrogram of the sound card, computed in worker processes.
+=========================================================================
 
 Shows a graph spread over processes by a Manager: the PyAudio node runs in
 one NodeGroup process, the Morlet wavelet transform of QTimeFreq runs in
@@ -22,7 +23,7 @@ from pyacq.viewers import QTimeFreq
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--duration", type=float, help="quit after this many seconds")
     parser.add_argument("--device", type=int, help="PortAudio input device index (default: the default input)")
     parser.add_argument("--f-start", type=float, default=100., help="lowest frequency shown (Hz)")
@@ -38,6 +39,14 @@ def peak_frequency(viewer):
         return None
     power_by_frequency = np.nansum(tfr, axis=0)
     return viewer.params["timefreq", "f_start"] + np.argmax(power_by_frequency) * viewer.params["timefreq", "deltafreq"]
+
+
+def fit_colour_scale(viewer):
+    """Make the brightest point of the map on screen the top of the colour scale, so that
+    the tone stands out whatever the input level (the power scales with its square)."""
+    tfr = viewer.images[0].image
+    if tfr is not None and np.nanmax(tfr) > 0:
+        viewer.by_channel_params["Signal0", "clim"] = float(np.nanmax(tfr))
 
 
 def main():
@@ -64,11 +73,11 @@ def main():
         viewer.params["timefreq", "f_stop"] = args.f_stop
         viewer.params["timefreq", "f_start"] = args.f_start
         viewer.params["timefreq", "deltafreq"] = args.deltafreq
-        viewer.by_channel_params["Signal0", "clim"] = 2500
         viewer.show()
 
         dev.start()
         viewer.start()
+        pg.QtCore.QTimer.singleShot(1500, lambda: fit_colour_scale(viewer))
         if args.duration is not None:
             pg.QtCore.QTimer.singleShot(int(args.duration * 1000), app.quit)
         app.exec_()

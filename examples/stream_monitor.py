@@ -1,4 +1,5 @@
 """Writing a sink node: a monitor that reports what arrives on its input.
+======================================================================
 
 Shows the receiving side of a node: ``_input_specs`` declaring an input that
 accepts any stream, a ThreadPollInput that waits for chunks in a background
@@ -61,7 +62,7 @@ register_node_type(StreamMonitor)
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--duration", type=float, help="quit after this many seconds")
     return parser.parse_args()
 

@@ -1,4 +1,5 @@
 """Camera frames shown live, the camera read in its own process.
+=============================================================
 
 Shows a video graph across processes: a Manager spawns a NodeGroup that owns
 the WebCamAV node (so decoding never stalls the display) and a local
@@ -19,7 +20,7 @@ from pyacq import ImageViewer, create_manager
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--duration", type=float, help="quit after this many seconds")
     parser.add_argument("--camera", default="0", help="camera number, or a name/path/URL ffmpeg opens")
     parser.add_argument("--format", help="ffmpeg demuxer (default: the platform's camera format)")

@@ -16,7 +16,7 @@ class Inverter(ProcessingNode):
     def update_output_specs(self):
         params = self.inputs["signals"].params
         if params.get("shape") is not None:
-            self._forward_signal_params("signals", params)
+            self.forward_signal_params("signals", params)
 
     def _process_signals(self, index, data, lost):
         if np.isnan(data).any():

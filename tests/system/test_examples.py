@@ -33,6 +33,9 @@ RUNS = {
     "all_local": ("local_and_remote_nodes.py", ["--layout", "all-local", *LAVFI]),
     "all_remote": ("local_and_remote_nodes.py", ["--layout", "all-remote", *LAVFI]),
     "noise_generator": ("noise_generator.py", []),
+    "first_pipeline": ("first_pipeline.py", []),
+    "receive_in_a_script": ("receive_in_a_script.py", []),
+    "processing_node": ("processing_node.py", []),
     "webcam_viewer": ("webcam_viewer.py", LAVFI),
     "pyaudio_oscope_remote": ("pyaudio_oscope_remote.py", []),
     "pyaudio_wavelet_spectrogram": ("pyaudio_wavelet_spectrogram.py", []),
@@ -125,6 +128,32 @@ def test_noise_generator(example_runs, files_before_runs):
     sent, displayed = number(output, "samples sent"), number(output, "samples displayed")
     assert sent >= 1500, output
     assert sent - 500 <= displayed <= sent, output
+
+
+def test_first_pipeline(example_runs, files_before_runs):
+    """Device, filter and oscilloscope in one process: about 1000 samples/s for 3 s pass
+    through the filter into the viewer, and the viewer saw no gap."""
+    output = finished(example_runs, "first_pipeline")
+    assert number(output, "samples filtered and drawn") >= 1500, output
+    assert number(output, "gaps seen by the viewer") == 0, output
+
+
+def test_receive_in_a_script(example_runs, files_before_runs):
+    """A plain script reads a remote device's 1 kHz stream for 3 s through an InputStream,
+    with no gap."""
+    output = finished(example_runs, "receive_in_a_script")
+    assert number(output, "samples received") >= 2000, output
+    assert "gaps: 0, samples lost: 0" in output, output
+
+
+def test_processing_node(example_runs, files_before_runs):
+    """The example ProcessingNode carries its filter state across chunks: its output equals
+    the computation on the whole signal (float32 rounding), and no chunk failed."""
+    output = finished(example_runs, "processing_node")
+    assert number(output, "samples processed") >= 2000, output
+    difference = re.search(r"at once: (\S+)", output)
+    assert difference and float(difference.group(1)) < 1e-5, output
+    assert number(output, "chunks that failed") == 0, output
 
 
 def test_webcam_viewer(example_runs, files_before_runs):

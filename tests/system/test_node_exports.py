@@ -29,8 +29,9 @@ EXPORTING_PACKAGES = [
     ("pyacq-core", "pyacq.core"),
 ]
 
-#: Node subclasses that pyacq.core exports as bases to derive from, not as node types.
-BASE_CLASSES = ("Node", "WidgetNode")
+#: Node subclasses exported as bases to derive from, not as node types (pyacq.core's, and
+#: pyacq.dsp's base of processing nodes).
+BASE_CLASSES = ("Node", "WidgetNode", "ProcessingNode")
 
 
 def declared_node_classes(distribution, package):

@@ -5,7 +5,9 @@ here lazily: scipy, pyopencl and Qt are imported only by the modules (and
 options) that compute with them.
 
 The node classes listed here are the distribution's entry points
-(``tests/system/test_node_exports.py`` keeps the two lists equal).
+(``tests/system/test_node_exports.py`` keeps the two lists equal), plus
+:class:`ProcessingNode`, the base of nodes that process their inputs chunk by
+chunk, for node authors to derive from.
 """
 from pyacq.core._lazy_exports import lazy_exports
 
@@ -16,4 +18,5 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "SosFilter": "pyacq.dsp.sosfilter",
     "OverlapFiltfilt": "pyacq.dsp.overlapfiltfilt",
     "SpikeDetector": "pyacq.dsp.spikedetector",
+    "ProcessingNode": "pyacq.dsp.processingnode",
 })

@@ -107,8 +107,23 @@ class ProcessingNode(Node):
 
     # -- outputs that follow the input ------------------------------------------------
 
-    def _forward_signal_params(self, output_name, params, dtype=None):
-        """Give output ``output_name`` the input's dtype, channel count, sample rate and names."""
+    def forward_signal_params(self, output_name, params, dtype=None):
+        """Give output ``output_name`` the input's dtype, channel count, sample rate and names.
+
+        Call it from ``update_output_specs`` for an output declared in
+        ``_output_follows``: the output then describes the same signal as its input,
+        whatever order the user configures and connects them in.
+
+        Parameters
+        ----------
+        output_name : str
+            The output whose ``spec`` is set.
+        params : dict
+            The ``params`` of the input it follows (a (time, channel) signal).
+        dtype : numpy dtype or str, optional
+            The output's dtype when it differs from the input's (a detector that
+            outputs events, say); default: the input's.
+        """
         nb_channel = int(params["shape"][1])
         self.outputs[output_name].spec.update(
             streamtype=params.get("streamtype", "analogsignal"),

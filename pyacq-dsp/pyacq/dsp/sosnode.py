@@ -28,7 +28,7 @@ class SosNode(ProcessingNode):
         """Give output ``signals`` the input's dtype, channels and rate, once the input is (time, channel)."""
         params = self.inputs["signals"].params
         if params.get("shape") is not None and len(params["shape"]) == 2:
-            self._forward_signal_params("signals", params)
+            self.forward_signal_params("signals", params)
 
     def check_input_specs(self):
         """Require a float (time, channel) analogsignal input, as many channels as per-channel coefficients.
