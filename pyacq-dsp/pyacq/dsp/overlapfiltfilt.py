@@ -93,11 +93,12 @@ class OverlapFiltfilt(SosNode):
             each time this many new samples have arrived. Smaller: lower
             latency, more work per sample.
         overlapsize : int, default 512
-            Samples held back at the end of each window (>= 0), where the
-            backward pass starts: the output lags the input by this many
-            samples. The error at the released samples decays like the
-            filter's impulse response over them, so take at least
-            ``impulse_response_length(coefficients, tolerance)``.
+            Samples held back at the end of each window (>= 0): the output
+            lags the input by this many samples. The backward pass starts at
+            rest this many samples after the ones it releases, and the error
+            of that start decays like the filter's impulse response over
+            them: take at least ``impulse_response_length(coefficients,
+            tolerance)`` for a relative error around ``tolerance``.
         coefficients : array_like, required
             The second-order sections, shape (nb_section, 6) with ``a0 = 1``
             (``scipy.signal.iirfilter(..., output='sos')``); with the OpenCL
