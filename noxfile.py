@@ -26,8 +26,9 @@ PYPROJECTS = ["pyacq-core", "pyacq-devices", "pyacq-dsp", "pyacq-viewers", "exam
 #: their input, Qt, blosc), no more: every extra installed at its minimum is one more old
 #: release to download in CI.
 MINIMUM_INSTALL = ["./pyacq-core[qt,blosc]", "./pyacq-devices", "./pyacq-dsp", EXAMPLE_PLUGIN]
+#: numpydoc parses the node docstrings in tests/system/test_node_configure_docs.py.
 TEST_REQUIREMENTS = ["pytest>=8", "pytest-timeout>=2.3", "setuptools>=64", "wheel", "neo>=0.13",
-                     "hypothesis>=6.100"]
+                     "hypothesis>=6.100", "numpydoc>=1.6"]
 
 # Each distribution without its optional extras (modules with an optional
 # dependency must import without it), preceded by the local distributions it

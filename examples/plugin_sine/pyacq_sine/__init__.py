@@ -13,6 +13,23 @@ class SineGenerator(Node):
     _output_specs = {"signals": dict(streamtype="analogsignal", dtype="float32", shape=(-1, 1))}
 
     def _configure(self, nb_channel=4, sample_rate=1000.0, chunksize=100, frequency=10.0):
+        """Choose the channels, the rate and the chunk size of output ``signals``.
+
+        The values are used as given (this example checks none of them).
+
+        Parameters
+        ----------
+        nb_channel : int, default 4
+            Channels; channel ``k`` (from 0) is a sine at ``(k + 1) * frequency``.
+        sample_rate : float, default 1000.0
+            Samples per second (Hz) per channel, paced on the real clock.
+        chunksize : int, default 100
+            Samples per chunk: a chunk goes out every ``chunksize / sample_rate``
+            seconds (0.1 s by default).
+        frequency : float, default 10.0
+            Frequency of the first channel's sine, in Hz; keep every channel's
+            ``(k + 1) * frequency`` below ``sample_rate / 2``.
+        """
         self.sample_rate, self.chunksize = sample_rate, chunksize
         self.frequencies = frequency * np.arange(1, nb_channel + 1)
         self.output.spec.update(shape=(-1, nb_channel), sample_rate=sample_rate)

@@ -28,12 +28,26 @@ def public_configure(node_class, implementation):
     configure.__name__ = "configure"
     configure.__qualname__ = f"{node_class.__qualname__}.configure"
     configure.__module__ = node_class.__module__
-    own_doc = inspect.getdoc(hook) if "_configure" in vars(node_class) else None
-    details = own_doc or inspect.getdoc(node_class) or ""
+    details = _hook_doc(node_class) or inspect.getdoc(node_class) or ""
     configure.__doc__ = (f"Set the parameters of this {node_class.__name__} (first step of the node "
                          f"lifecycle; keywords only).\n\n{details}").rstrip()
     configure.derived_from_configure_hook = True
     return configure
+
+
+def _hook_doc(node_class):
+    """The docstring of the ``_configure`` that ``node_class`` runs, or None for Node's own.
+
+    That hook is the one of the nearest class in the MRO that defines it, so a
+    subclass inheriting its parent node's ``_configure`` (a trigger from
+    TriggerBase, a recorder from StreamRecorder) shows that parent's parameters.
+    Node's hook, the farthest definition in the MRO, documents no parameter: it
+    is skipped so that the class docstring is shown instead.
+    """
+    owners = [klass for klass in node_class.__mro__ if "_configure" in vars(klass)]
+    if owners[0] is owners[-1]:
+        return None
+    return inspect.getdoc(vars(owners[0])["_configure"])
 
 
 def _public_signature(hook):

@@ -86,6 +86,37 @@ class StreamRecorder(Node):
     # -- configuration -------------------------------------------------------------
 
     def _configure(self, streams=None, autoconnect=True, dirname=None, **options):
+        """Name the streams to record and create the directory that will hold them.
+
+        A recorder is configured once: it records one set of streams into one
+        directory, and a second configure() is refused.
+
+        Parameters
+        ----------
+        streams : list or dict of OutputStream, required
+            The streams to record: OutputStreams or proxies to remote ones. A
+            list names the recorder's inputs (and the files) ``input0``,
+            ``input1``...; a dict ``{name: stream}`` chooses the names, which
+            must be non-empty and free of path separators and of a leading dot.
+            An empty list or dict is refused.
+        autoconnect : bool, default True
+            Connect each input to its stream here. With False, ``streams`` only
+            names the inputs: connect each ``recorder.inputs[name]`` yourself
+            before initialize(), which refuses an unconnected input.
+        dirname : str or os.PathLike, required
+            The recording's directory, created here (with its missing parents).
+            It must not exist yet: a recorder never writes over a recording
+            (RecordingExistsError).
+        **options
+            Format options of the recorder class; a keyword it does not know is
+            refused (TypeError). RawRecorder and HDF5Recorder take none.
+            AviRecorder takes ``codec_name`` (str, default ``'h264'``): the
+            FFmpeg video encoder of PyAV ('mpeg4', 'ffv1'..., an unknown name is
+            refused), and ``container`` (str, default ``'avi'``): ``'avi'``
+            writes ``<name>.avi``, ``'mpegts'`` writes ``<name>.ts``, which
+            opens in any player after a crash but carries only the codecs
+            h264, hevc, mpeg1video, mpeg2video and mpeg4.
+        """
         if self.inputs:
             raise RuntimeError(f"{self._describe()}: configure() was already called; a recorder "
                                "records one set of streams into one directory")

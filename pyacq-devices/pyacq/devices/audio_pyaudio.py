@@ -147,11 +147,37 @@ class PyAudio(Node):
 
     def _configure(self, nb_channel=2, sample_rate=44100., input_device_index=None,
                    output_device_index=None, format="int16", chunksize=1024):
-        """Choose the devices, channel count, rate (rounded to an integer), sample format and chunk size.
+        """Choose the devices, the channel count, the rate, the sample format and the chunk size.
 
-        ``input_device_index`` None: no recording and no output;
-        ``output_device_index`` None: no playback and no input (see
-        :meth:`list_device_specs`).
+        Each chosen device is asked whether it supports this channel count,
+        rate and format, so a combination it cannot play or record is refused
+        here (ValueError) rather than at initialize().
+
+        Parameters
+        ----------
+        nb_channel : int, default 2
+            Channels recorded and played (>= 1); each chosen device must have
+            at least that many input (recording) or output (playback) channels.
+        sample_rate : float, default 44100.0
+            Samples per second (Hz), rounded to an integer; it must be > 0 and
+            supported by the devices.
+        input_device_index : int, optional
+            PortAudio index of the device to record from (see
+            :meth:`list_device_specs`, :meth:`default_input_device`). None: no
+            recording, and the node has no output.
+        output_device_index : int, optional
+            PortAudio index of the device to play to (see
+            :meth:`default_output_device`). None: no playback, and the node has
+            no input. At least one of the two indexes is required.
+        format : {'int16', 'int32', 'float32'}, default 'int16'
+            Sample format on the sound card, and the dtype of the streams;
+            int16 is the most widely supported, float32 saves a conversion in a
+            floating point pipeline.
+        chunksize : int, default 1024
+            Frames (samples per channel) per chunk, also PortAudio's buffer
+            size (>= 1): a chunk is recorded every ``chunksize / sample_rate``
+            seconds (23 ms by default); smaller lowers the latency, larger
+            lowers the risk of an input overflow on a loaded machine.
         """
         if format not in AUDIO_FORMATS:
             raise ValueError(f"{self._describe()}: unknown format {format!r}; choose one of "

@@ -138,6 +138,23 @@ class BrainAmpSocket(Node):
     _optional_outputs = ("triggers",)
 
     def _configure(self, brainamp_host="localhost", brainamp_port=51244):
+        """Connect once to the RDA server to learn its channels and sample rate.
+
+        The channel count, names and resolutions and the sample rate come from
+        the server's start message, so nothing about the amplifier is given
+        here; a server that does not answer within 5 seconds fails this call.
+
+        Parameters
+        ----------
+        brainamp_host : str, default 'localhost'
+            Host name or IP address of the computer running BrainVision
+            Recorder with its Remote Data Access (RDA) server enabled.
+        brainamp_port : int, default 51244
+            TCP port of the RDA server: 51244 serves float32 samples, 51234
+            int16 samples; either way ``signals`` is float32 in uV (each
+            channel scaled by its resolution); the int16 port sends half the
+            bytes per sample.
+        """
         self.brainamp_host = brainamp_host
         self.brainamp_port = brainamp_port
         connection = RDAConnection(brainamp_host, brainamp_port, self._describe())

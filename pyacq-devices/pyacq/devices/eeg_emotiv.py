@@ -112,6 +112,25 @@ class Emotiv(Node):
     _optional_outputs = ("impedances", "gyro")
 
     def _configure(self, device_handle=None, serial=None):
+        """Choose the headset's dongle and learn the key that decrypts its reports.
+
+        Nothing is read from the headset here; initialize() opens the device
+        (or finds the dongle) and reads it once started.
+
+        Parameters
+        ----------
+        device_handle : str, os.PathLike or hid.device, optional
+            The dongle's EEG interface: a hidraw path (``'/dev/hidraw1'``,
+            Linux; it must exist), which is read without hidapi, or an opened
+            hidapi device; a FIFO that carries 32-byte reports works as a
+            path, for tests. By default initialize() opens the first Emotiv
+            dongle hidapi finds (``pip install pyacq-devices[hid]``).
+        serial : str, optional
+            The dongle's USB serial number (``'SN...'``), from which the AES
+            key is derived. By default it is read from sysfs (a hidraw path)
+            or through hidapi; give it when that fails (a FIFO, a restricted
+            sysfs): a device whose serial cannot be read is refused.
+        """
         if not HAVE_PYCRYPTO:
             raise ImportError(f"{self._describe()} needs pycryptodome to decrypt the headset's reports: "
                               "pip install pyacq-devices[crypto]")

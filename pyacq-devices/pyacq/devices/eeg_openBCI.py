@@ -69,6 +69,23 @@ class OpenBCI(Node):
     _optional_outputs = ("aux",)
 
     def _configure(self, device_handle="/dev/ttyUSB0", board="cyton"):
+        """Choose the serial port and the board, which set the channels and the rate.
+
+        The port is only checked here (an absolute path that does not exist is
+        refused); initialize() opens it and talks to the board.
+
+        Parameters
+        ----------
+        device_handle : str, default '/dev/ttyUSB0'
+            Serial port of the OpenBCI USB dongle: a device path on Linux and
+            macOS (e.g. ``'/dev/ttyUSB0'``, ``'/dev/tty.usbserial-...'``), a
+            port name on Windows (``'COM3'``).
+        board : {'cyton', 'daisy'}, default 'cyton'
+            ``'cyton'``: 8 channels at 250 Hz. ``'daisy'``: a Cyton with its
+            Daisy module, 16 channels at 125 Hz (the board alternates the two
+            halves, the node joins each pair); initialize() refuses it when the
+            board has no Daisy.
+        """
         if not HAVE_PYSERIAL:
             raise ImportError(f"{self._describe()} needs pyserial to talk to the board: "
                               "pip install pyacq-devices[serial]")

@@ -91,6 +91,32 @@ class LslInlet(Node):
     }
 
     def _configure(self, name=None, type=None, source_id=None, timeout=5.0, gap_tolerance=0.05):
+        """Find the LSL stream to read and take its description.
+
+        The stream whose properties equal every one given among ``name``,
+        ``type`` and ``source_id`` is looked for on the network (the first one
+        found if several match, any stream if none is given), and its channel
+        count, rate, format and labels become the outputs' params.
+
+        Parameters
+        ----------
+        name : str, optional
+            The LSL stream's name (``StreamInfo.name()``).
+        type : str, optional
+            The LSL stream's content type, e.g. ``'EEG'`` or ``'Markers'``.
+        source_id : str, optional
+            The LSL stream's source id, which names one device across its
+            restarts: the most precise choice when several streams share a
+            name.
+        timeout : float, default 5.0
+            Seconds to wait for a matching stream (and for its description)
+            before LookupError.
+        gap_tolerance : float, default 0.05
+            Seconds of jitter accepted in the timestamps of a regular-rate
+            stream: a chunk that starts later than the expected next sample
+            by more than this counts the missing samples as lost (a gap in
+            the outputs). Raise it for a sender whose clock jitters more.
+        """
         _require_pylsl(self)
         query = [f"{key}='{_xml_escape(value)}'" for key, value in
                  (("name", name), ("type", type), ("source_id", source_id)) if value is not None]
@@ -262,6 +288,28 @@ class LslOutlet(Node):
     _input_specs = {"signals": dict()}
 
     def _configure(self, name=None, type="EEG", source_id=None, marker_field=None):
+        """Name the LSL stream this node will publish its input as.
+
+        The outlet itself is created at initialize(), from the connected
+        input (see the class docstring).
+
+        Parameters
+        ----------
+        name : str, required
+            The LSL stream's name, as LSL readers (LabRecorder...) list it; an
+            empty or missing name is refused.
+        type : str, default 'EEG'
+            The LSL content type; ``'Markers'`` for an event input, as
+            LabRecorder expects.
+        source_id : str, optional
+            The LSL source id, by which readers find the stream again after a
+            restart; default ``'pyacq-<name>'``.
+        marker_field : str, optional
+            For an event input with fields: the field published as each
+            marker's value. By default the first of ``'label'``, ``'value'``,
+            ``'description'``, ``'marker'``, ``'type'``, ``'code'`` that the
+            dtype has; initialize() refuses an input with none of them.
+        """
         _require_pylsl(self)
         if not name:
             raise ValueError(f"{self._describe()}: configure() needs the LSL stream name (name=...)")

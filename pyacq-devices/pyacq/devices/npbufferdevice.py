@@ -35,6 +35,30 @@ class NumpyDeviceBuffer(Node):
 
     def _configure(self, nb_channel=16, sample_interval=0.001, chunksize=256, buffer=None,
                    channel_names=None):
+        """Choose the signal to play, its rate and the size of its chunks.
+
+        Parameters
+        ----------
+        nb_channel : int, default 16
+            Channels of output ``signals``; ``buffer``, when given, must have
+            that many columns.
+        sample_interval : float, default 0.001
+            Seconds between two samples (> 0): the stream's ``sample_rate`` is
+            its inverse, 1000 Hz by default.
+        chunksize : int, default 256
+            Samples per chunk (>= 1); a chunk goes out every
+            ``chunksize * sample_interval`` seconds, so a smaller chunk means a
+            lower latency and more chunks per second.
+        buffer : numpy.ndarray, optional
+            The samples to play, shape (n_samples, nb_channel), in a loop; the
+            stream takes its dtype. By default, 10 seconds (at least one chunk)
+            of a float32 test signal: two sines per channel, at frequencies
+            that differ between channels, plus gaussian noise.
+        channel_names : list of str, optional
+            One name per channel (``nb_channel`` of them), stored in the
+            stream's ``channel_info``; by default the channels are ``ch0``,
+            ``ch1``...
+        """
         if sample_interval <= 0 or chunksize < 1:
             raise ValueError(f"{self._describe()}: sample_interval must be > 0 and chunksize >= 1, "
                              f"got {sample_interval!r} and {chunksize!r}")

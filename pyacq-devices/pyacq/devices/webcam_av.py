@@ -102,10 +102,32 @@ class WebCamAV(FrameSourceNode):
     def _configure(self, camera_num=0, camera_name=None, **av_options):
         """Open the camera to learn its frame size and rate.
 
-        ``camera_num`` / ``camera_name``: see :func:`capture_source`.
-        ``av_options``: ``format`` (ffmpeg demuxer, e.g. ``'lavfi'``,
-        ``'v4l2'``) and any ffmpeg option of that demuxer, e.g.
-        ``framerate=30, video_size='640x480', input_format='mjpeg'``.
+        The source is opened here and stays open until close() (a second
+        configure() reopens it), so an absent camera or a wrong option fails at
+        this call. A source that does not tell its frame rate is refused: give
+        one with ``framerate=``.
+
+        Parameters
+        ----------
+        camera_num : int, default 0
+            Which camera of the platform, used when ``camera_name`` is None:
+            ``/dev/video<camera_num>`` on Linux, the N-th AVFoundation device
+            on macOS, the N-th DirectShow device ffmpeg lists on Windows.
+        camera_name : str, optional
+            The source by name instead: a camera's name (its V4L2 card name
+            on Linux, its DirectShow or AVFoundation name elsewhere), a device
+            path such as ``'/dev/video2'``, a video file, a URL, or, with the
+            ``format`` option, whatever that demuxer opens (a ``lavfi`` graph
+            such as ``'testsrc=size=320x240:rate=30'`` for a camera-free test).
+            See :func:`capture_source`.
+        **av_options
+            ``format``: the ffmpeg demuxer (``'v4l2'``, ``'dshow'``,
+            ``'avfoundation'``, ``'lavfi'``...), chosen from the platform and
+            the name by default. Every other keyword is an option of that
+            demuxer, passed to ffmpeg as text, e.g. ``framerate=30`` (frames
+            per second), ``video_size='640x480'`` (pixels), or
+            ``input_format='mjpeg'`` (the camera's compressed mode, for a
+            higher frame rate over USB).
         """
         if not HAVE_AV:
             raise ImportError(f"{self._describe()} needs PyAV: pip install av "

@@ -32,10 +32,23 @@ class WebCamImageIO(FrameSourceNode):
     def _configure(self, camera_num=0, uri=None, **reader_options):
         """Open the source to learn its frame size and rate.
 
-        ``camera_num``: the camera ``'<video{camera_num}>'``, used when ``uri``
-        is None. ``uri``: a video file, a URL, or a camera name such as
-        ``'<video1>'``. ``reader_options``: options of imageio's ffmpeg reader,
-        e.g. ``size='640x480'`` (scales the frames) or ``input_params=[...]``.
+        The source stays open until close() (a second configure() reopens it).
+        A source whose frame rate or size imageio cannot tell is refused: give
+        them with ``fps=`` and ``size=``.
+
+        Parameters
+        ----------
+        camera_num : int, default 0
+            The camera ``'<video{camera_num}>'``, used when ``uri`` is None.
+        uri : str, optional
+            The source instead: a video file, a URL, or a camera name such as
+            ``'<video1>'`` (frames from a camera are live; any other source
+            is played at its own frame rate).
+        **reader_options
+            Keywords of imageio's ffmpeg reader, e.g. ``size='640x480'``
+            (pixels: the frames are scaled to it), ``fps=30`` (frames per
+            second) or ``input_params=[...]`` (ffmpeg arguments for the
+            input). ``format`` is ``'ffmpeg'`` unless given.
         """
         if not HAVE_IMAGEIO:
             raise ImportError(f"{self._describe()} needs imageio and imageio-ffmpeg: pip install "

@@ -62,12 +62,8 @@ def impulse_response_length(coefficients, tolerance=1e-3, max_length=10_000_000)
 class OverlapFiltfilt(SosNode):
     """Forward-backward filtering with second-order sections over sliding, overlapping windows.
 
-    ``configure(chunksize=1024, overlapsize=512, coefficients=None,
-    engine='scipy')``: ``coefficients`` has shape (nb_section, 6), or
-    (nb_channel, nb_section, 6) with ``engine='opencl'``. See the module
-    documentation for choosing ``chunksize`` and ``overlapsize``; compare the
-    output with an offline ``scipy.signal.sosfiltfilt(..., padtype=None)`` to
-    check the residual on your data.
+    Compare the output with an offline ``scipy.signal.sosfiltfilt(...,
+    padtype=None)`` to check the residual on your data.
 
     The output ``signals`` keeps the input's dtype, channel names and sample
     rate; its indexes are the input's (sample ``i`` of the output is the
@@ -85,6 +81,35 @@ class OverlapFiltfilt(SosNode):
     """
 
     def _configure(self, chunksize=1024, overlapsize=512, coefficients=None, engine="scipy"):
+        """Choose the filter, the window sizes and the engine.
+
+        The module docstring explains how to choose ``chunksize`` and
+        ``overlapsize`` (latency, accuracy and throughput).
+
+        Parameters
+        ----------
+        chunksize : int, default 1024
+            Samples released per window (>= 1): a window is filtered backwards
+            each time this many new samples have arrived. Smaller: lower
+            latency, more work per sample.
+        overlapsize : int, default 512
+            Samples held back at the end of each window (>= 0): the output
+            lags the input by this many samples. The backward pass starts at
+            rest this many samples after the ones it releases, and the error
+            of that start decays like the filter's impulse response over
+            them: take at least ``impulse_response_length(coefficients,
+            tolerance)`` for a relative error around ``tolerance``.
+        coefficients : array_like, required
+            The second-order sections, shape (nb_section, 6) with ``a0 = 1``
+            (``scipy.signal.iirfilter(..., output='sos')``); with the OpenCL
+            engine also (nb_channel, nb_section, 6), one filter per channel.
+            Leaving it out is refused.
+        engine : {'scipy', 'opencl'}, default 'scipy'
+            'scipy' filters in float64 on the CPU; 'opencl' (also 'opencl2',
+            'opencl3') keeps the held samples on an OpenCL device and needs
+            pyopencl (``pip install 'pyacq-dsp[opencl]'``) and a device,
+            checked here. Both release the same samples at the same indexes.
+        """
         chunksize = check_int(self, "chunksize", chunksize, minimum=1)
         overlapsize = check_int(self, "overlapsize", overlapsize, minimum=0)
         self._set_coefficients(coefficients, engine)

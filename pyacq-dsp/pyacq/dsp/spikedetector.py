@@ -14,17 +14,8 @@ from .spikedetection import SPIKE_DTYPE, SpikeDetection
 class SpikeDetector(ProcessingNode):
     """Threshold detection of spikes with a robust per-channel noise estimate.
 
-    ``configure(threshold=5., peak_sign='-', refractory_period=1e-3,
-    smoothing=0.25e-3, waveform_window=(-1e-3, 1.5e-3), noise_duration=1.,
-    noise_blocks=5)``:
-    ``threshold`` in units of the noise (MAD / 0.6745 of the smoothed
-    signal), ``peak_sign`` '-' (troughs, usual for extracellular spikes) or
-    '+', times in seconds: ``refractory_period`` (no two spikes closer on a
-    channel; each is aligned on its peak), ``smoothing`` (moving average
-    used for detection only), ``waveform_window`` (span of the waveform
-    around the peak) and ``noise_duration`` (length of the blocks of the
-    running noise estimate). The input should be high-pass filtered (e.g. a
-    SosFilter 300-6000 Hz before this node).
+    The input should be high-pass filtered (e.g. a SosFilter 300-6000 Hz
+    before this node).
 
     The noise follows slow changes (electrode drift, changing noise): each
     block of ``noise_duration`` seconds gives a per-channel estimate (median
@@ -65,6 +56,39 @@ class SpikeDetector(ProcessingNode):
 
     def _configure(self, threshold=5.0, peak_sign="-", refractory_period=1e-3, smoothing=0.25e-3,
                    waveform_window=(-1e-3, 1.5e-3), noise_duration=1.0, noise_blocks=5):
+        """Set the detection rule, the waveform span and the noise estimate.
+
+        Times are in seconds and turned into samples with the input's sample
+        rate at start() (each one at least one sample).
+
+        Parameters
+        ----------
+        threshold : float, default 5.0
+            Detection threshold in units of each channel's noise (MAD / 0.6745
+            of the smoothed signal), > 0. Lower finds smaller spikes and more
+            noise crossings.
+        peak_sign : {'-', '+'}, default '-'
+            '-': spikes are troughs (negative peaks, the usual sign of
+            extracellular spikes); '+': spikes are positive peaks.
+        refractory_period : float, default 1e-3
+            Seconds (> 0) within which a channel gives at most one spike; each
+            spike is aligned on its peak within that span.
+        smoothing : float, default 0.25e-3
+            Seconds (>= 0) of the moving average applied for detection (and
+            the noise estimate) only; the amplitudes and waveforms sent are
+            those of the input. 0: no smoothing.
+        waveform_window : tuple of float, default (-1e-3, 1.5e-3)
+            ``(left, right)``, seconds relative to the peak, with
+            ``left <= 0 < right``: the span of each spike's waveform, hence
+            the width of output ``waveforms``.
+        noise_duration : float, default 1.0
+            Seconds (> 0) of signal per block of the running noise estimate;
+            detection begins once the first block has arrived.
+        noise_blocks : int, default 5
+            Block estimates (>= 1) whose median is the noise in use: more
+            blocks outvote more spoiled blocks, and follow a lasting change
+            later (after ``noise_blocks // 2 + 1`` blocks).
+        """
         threshold = check_number(self, "threshold", threshold, above=0)
         refractory_period = check_number(self, "refractory_period", refractory_period, above=0,
                                          unit="seconds")

@@ -19,12 +19,8 @@ from .processingnode import ProcessingNode
 class TriggerBase(ProcessingNode):
     """What both triggers share: live parameters, debouncing, the events output.
 
-    ``configure(max_size=2., emit_qt_signal=False)``: ``max_size`` is the
-    longest ``debounce_time`` accepted (seconds), which bounds how long an
-    'after-stable' decision can wait. ``new_chunk`` is emitted with the
-    array of positions after each batch of events is sent; it is a Qt signal
-    with ``emit_qt_signal=True`` (Qt imported only then), a plain callback
-    list otherwise (callbacks run in the processing thread).
+    ``new_chunk`` is emitted with the array of positions after each batch of
+    events is sent (see ``emit_qt_signal`` in configure()).
     """
 
     _input_specs = {"signals": dict()}
@@ -41,6 +37,23 @@ class TriggerBase(ProcessingNode):
         self.params = LiveParams(self._describe(), self._default_params, self._validate_param)
 
     def _configure(self, max_size=2.0, emit_qt_signal=False):
+        """Bound the debounce time and choose how ``new_chunk`` notifies.
+
+        The detection itself (channel, threshold, front, debouncing) is set
+        through the live ``params``, also while running (see the class
+        docstring).
+
+        Parameters
+        ----------
+        max_size : float, default 2.0
+            The longest ``debounce_time`` accepted, in seconds (> 0), hence the
+            longest an 'after-stable' decision waits for data; it must not be
+            shorter than the current ``params['debounce_time']``.
+        emit_qt_signal : bool, default False
+            True: ``new_chunk`` is a Qt signal (Qt is imported only then), for
+            a GUI to connect to; False: a plain list of callbacks, called in
+            the processing thread with the array of event positions.
+        """
         max_size = check_number(self, "max_size", max_size, error=TypeError)
         if not max_size > 0:
             raise ValueError(f"{self._describe()}: max_size must be > 0 seconds, got {max_size!r}")

@@ -27,12 +27,6 @@ EVENT_LATENCY_MARGIN = 1.0
 class TriggerAccumulator(ProcessingNode):
     """Accumulates epochs of a multi-channel signal around trigger events.
 
-    ``configure(max_stack_size=10, max_xsize=2., events_dtype_field=None,
-    emit_qt_signal=False)``: ``max_xsize`` is the longest epoch
-    (``right_sweep - left_sweep``, seconds); ``events_dtype_field`` names the
-    field holding the sample position when the events have a structured
-    dtype (plain integer events are positions).
-
     Live parameters (``node.params[key] = value``): ``left_sweep`` and
     ``right_sweep`` (seconds relative to the event, ``-max_xsize <=
     left_sweep < right_sweep``), ``stack_size`` (``1..max_stack_size``);
@@ -75,6 +69,30 @@ class TriggerAccumulator(ProcessingNode):
 
     def _configure(self, max_stack_size=10, max_xsize=2.0, events_dtype_field=None,
                    emit_qt_signal=False):
+        """Set the limits of the live parameters and how events and epochs are announced.
+
+        A configure() that the current sweeps do not fit is refused and changes
+        nothing (see the class docstring for ``stack_size``).
+
+        Parameters
+        ----------
+        max_stack_size : int, default 10
+            The largest ``params['stack_size']`` (epochs kept), an int >= 1;
+            it bounds the memory of the stack.
+        max_xsize : float, default 2.0
+            The longest epoch, in seconds (> 0): ``right_sweep - left_sweep``
+            and ``-left_sweep`` may not exceed it. The signal buffer holds
+            twice this plus one second, so a larger value costs memory at
+            high sample rates.
+        events_dtype_field : str, optional
+            For events with a structured dtype: the field holding each event's
+            absolute sample position (an integer). Plain integer events are
+            positions themselves, and need none.
+        emit_qt_signal : bool, default False
+            True: ``new_chunk(total_trig)`` is a Qt signal (Qt is imported only
+            then), for a viewer; False: plain callbacks, run in the processing
+            thread.
+        """
         max_stack_size = check_int(self, "max_stack_size", max_stack_size, minimum=1)
         max_xsize = check_number(self, "max_xsize", max_xsize, above=0, unit="seconds")
         if events_dtype_field is not None and not isinstance(events_dtype_field, str):

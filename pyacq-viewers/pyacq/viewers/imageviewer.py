@@ -22,10 +22,8 @@ class ImageViewer(ViewerNode):
     with square pixels; uint8 frames use levels 0-255, other dtypes
     ``params['levels']`` when set, else each frame's own range.
 
-    ``configure()`` gives one input, ``video``. ``configure(num_video=N, nb_column=C)``
-    gives N inputs ``video0`` .. ``video{N-1}``, shown side by side in a grid of C
-    columns (default: the smallest C that makes the grid about square), each with
-    its own view; :attr:`image_items` lists their image items in input order.
+    Several videos are shown side by side in a grid, each in its own view;
+    :attr:`image_items` lists their image items in input order.
     """
 
     _input_specs = {"video": dict()}
@@ -52,6 +50,18 @@ class ImageViewer(ViewerNode):
         self.viewbox, self.image_item = self.viewboxes[0], self.image_items[0]
 
     def _configure(self, num_video=None, nb_column=None):
+        """Choose how many video inputs the viewer has and how they are laid out.
+
+        Parameters
+        ----------
+        num_video : int, optional
+            Video streams shown (>= 1): inputs ``video0`` .. ``video{N-1}``.
+            By default the viewer keeps its one input, ``video``.
+        nb_column : int, optional
+            Columns of the grid of videos (>= 1, at most ``num_video``); by
+            default the smallest count that makes the grid about square
+            (``ceil(sqrt(num_video))``). It needs ``num_video``.
+        """
         num_video = check_int(self, "num_video", num_video, minimum=1, none_allowed=True)
         nb_column = check_int(self, "nb_column", nb_column, minimum=1, none_allowed=True)
         if num_video is None:

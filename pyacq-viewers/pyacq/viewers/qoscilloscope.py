@@ -38,11 +38,8 @@ STACK_FILL = 0.9
 class QOscilloscope(ParamDialogViewerNode):
     """Continuous, multi-channel oscilloscope based on Qt and pyqtgraph.
 
-    ``configure(with_user_dialog=True, max_xsize=60.)``: ``max_xsize`` (s) is
-    the longest window ``params['xsize']`` may show; the history kept is that
-    long, so it bounds memory (``max_xsize * sample_rate * nb_channel * 4``
-    bytes). The input is an analog stream (time, channel) of any numeric
-    dtype, plaindata or sharedmem, any axis order.
+    The input is an analog stream (time, channel) of any numeric dtype,
+    plaindata or sharedmem, any axis order.
 
     After ``initialize()``, ``params`` holds ``xsize``, ``ylim_max``,
     ``ylim_min``, ``scale_mode`` ('real_scale': values as they are;
@@ -77,6 +74,23 @@ class QOscilloscope(ParamDialogViewerNode):
     # -- configuration ------------------------------------------------------------
 
     def _configure(self, with_user_dialog=True, max_xsize=60.0):
+        """Bound the time window and choose whether a double-click opens the settings dialog.
+
+        The display settings themselves are ``params`` and
+        ``by_channel_params``, made at initialize() (see the class docstring).
+
+        Parameters
+        ----------
+        with_user_dialog : bool, default True
+            Double-clicking the plot opens a dialog editing ``params`` and
+            ``by_channel_params``; False for a viewer whose settings only the
+            program changes.
+        max_xsize : float, default 60.0
+            The longest window ``params['xsize']`` may show, in seconds (> 0).
+            The history kept is that long, so it bounds memory:
+            ``max_xsize * sample_rate * 4`` bytes per trace (a channel, or a
+            bit in QDigitalOscilloscope).
+        """
         self.max_xsize = check_number(self, "max_xsize", max_xsize, above=0, unit="seconds")
         self.with_user_dialog = bool(with_user_dialog)
 

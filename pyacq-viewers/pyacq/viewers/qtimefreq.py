@@ -40,11 +40,8 @@ COLORMAPS = ("viridis", "inferno", "plasma", "magma", "cividis", "turbo")
 class QTimeFreq(ParamDialogViewerNode):
     """Class for visualizing the frequency spectrogram with a Morlet continuous wavelet transform.
 
-    ``configure(with_user_dialog=True, max_xsize=60., nodegroup_friends=None)``.
-    One :class:`TimeFreqWorker` per channel computes the maps: in this
-    process (each in its own thread) when ``nodegroup_friends`` is None,
-    else created with ``create_node('TimeFreqWorker')`` in the given
-    NodeGroups, in turn. Workers read the signal from shared memory laid
+    One :class:`TimeFreqWorker` per channel computes the maps, in this
+    process or in the NodeGroups given as ``nodegroup_friends``. Workers read the signal from shared memory laid
     out channel by channel; when the input is not such a stream (sharedmem,
     axisorder [1, 0], at least ``max_xsize`` s long), a StreamConverter is
     inserted in this process to provide one.
@@ -71,6 +68,25 @@ class QTimeFreq(ParamDialogViewerNode):
         self._timer.timeout.connect(self.refresh)
 
     def _configure(self, with_user_dialog=True, max_xsize=60.0, nodegroup_friends=None):
+        """Bound the time window, choose the settings dialog and where the workers run.
+
+        Parameters
+        ----------
+        with_user_dialog : bool, default True
+            Double-clicking the view opens a dialog editing ``params`` and
+            ``by_channel_params``.
+        max_xsize : float, default 60.0
+            The longest window ``params['xsize']`` may show, in seconds (> 0):
+            the workers' shared signal buffer holds that long, so it bounds
+            memory.
+        nodegroup_friends : list of NodeGroup, optional
+            NodeGroups (proxies) in which the workers are created with
+            ``create_node('TimeFreqWorker')``, channel after channel in turn,
+            so that the transforms run in other processes, on other cores;
+            they must run on this machine, as the workers read the signal
+            from shared memory. By default each worker runs in a thread of
+            this process. An empty list is refused.
+        """
         max_xsize = check_number(self, "max_xsize", max_xsize, above=0, unit="seconds")
         if nodegroup_friends is not None and len(nodegroup_friends) == 0:
             raise ValueError(f"{self._describe()}: nodegroup_friends must be None (local workers) or "

@@ -26,7 +26,6 @@ MAX_POINTS = 2000
 class QTriggeredOscilloscope(ParamDialogViewerNode):
     """Oscilloscope showing the last epochs around each trigger, stacked on top of each other.
 
-    ``configure(with_user_dialog=True, max_xsize=2., max_stack_size=10)``.
     It runs an :class:`~pyacq.dsp.AnalogTrigger` (``viewer.trigger``,
     ``viewer.trigger.params['threshold' | 'front' | 'channel' |
     'debounce_mode' | 'debounce_time']``) and a
@@ -60,6 +59,24 @@ class QTriggeredOscilloscope(ParamDialogViewerNode):
         self._head_poller = None
 
     def _configure(self, with_user_dialog=True, max_xsize=2.0, max_stack_size=10):
+        """Bound the epochs and the stack, and choose the settings dialog.
+
+        The two limits configure the viewer's TriggerAccumulator; a value it
+        refuses leaves the viewer as it was.
+
+        Parameters
+        ----------
+        with_user_dialog : bool, default True
+            Double-clicking the plot opens a dialog editing the viewer's
+            ``params`` and ``by_channel_params``.
+        max_xsize : float, default 2.0
+            The longest epoch, in seconds (> 0): ``right_sweep - left_sweep``
+            and ``-left_sweep`` of ``viewer.triggeraccumulator.params`` may not
+            exceed it.
+        max_stack_size : int, default 10
+            The most epochs drawn at once (>= 1): the upper bound of
+            ``viewer.triggeraccumulator.params['stack_size']``.
+        """
         max_xsize = check_number(self, "max_xsize", max_xsize, above=0, unit="seconds")
         # The accumulator checks max_stack_size, and a refused configure() changes nothing there.
         self.triggeraccumulator.configure(max_stack_size=max_stack_size, max_xsize=max_xsize,

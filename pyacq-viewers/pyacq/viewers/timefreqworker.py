@@ -75,7 +75,7 @@ class MorletTransform:
 class TimeFreqWorker(Node):
     """Computes the scalogram of one channel of its ``signals`` input and sends it on ``timefreq``.
 
-    ``configure(max_xsize=60., channel=0)``. Every ``refresh_interval`` ms,
+    Every ``refresh_interval`` ms,
     when new samples arrived, it transforms the last ``xsize`` seconds and
     sends the map, float32 (1, n_time, n_freq), as one item of ``timefreq``
     (the index counts maps; :attr:`map_head` is the input index the last map ends at). Change settings with :meth:`set_params`. The
@@ -97,6 +97,18 @@ class TimeFreqWorker(Node):
         self.map_head = None
 
     def _configure(self, max_xsize=60.0, channel=0):
+        """Choose the channel to transform and the longest window.
+
+        Parameters
+        ----------
+        max_xsize : float, default 60.0
+            The longest ``xsize`` :meth:`set_params` accepts, in seconds
+            (> 0); the input buffer holds that long (``max_xsize *
+            sample_rate`` samples of the channel).
+        channel : int, default 0
+            Column of input ``signals`` to transform (>= 0); initialize()
+            refuses one the input does not have.
+        """
         self.max_xsize = check_number(self, "max_xsize", max_xsize, above=0, unit="seconds")
         self.channel = check_int(self, "channel", channel, minimum=0)
 

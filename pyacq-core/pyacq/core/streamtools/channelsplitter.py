@@ -15,6 +15,19 @@ class ChannelSplitter(StreamRelay):
     _output_specs = {}
 
     def _configure(self, output_channels=None):
+        """Create one output per group of channels.
+
+        Parameters
+        ----------
+        output_channels : dict of str to list of int, required
+            ``{output name: [channel indexes]}``. Each name becomes an output of
+            this node (replacing those it had) that carries the input's channels
+            at those indexes, in the order given; an index may be negative
+            (counted from the last channel) and may appear in several groups.
+            Every list must be non-empty and hold integers; leaving the keyword
+            out (None) or giving an empty dict is refused. Indexes beyond the
+            input's channel count are refused when the input is connected.
+        """
         if not isinstance(output_channels, dict) or not output_channels:
             raise ValueError(
                 f"{self._describe()}: output_channels must be a non-empty dict "

@@ -28,6 +28,16 @@ class ChunkResizer(StreamRelay):
     _output_specs = {"out": {}}
 
     def _configure(self, chunksize=100):
+        """Choose the length of the chunks sent on output ``'out'``.
+
+        Parameters
+        ----------
+        chunksize : int, default 100
+            Samples per output chunk, an integer >= 1 (a bool is refused). It is
+            also the time axis of the output's ``shape``. A smaller value lowers
+            the latency downstream, a larger one the per-chunk cost; at most
+            ``chunksize - 1`` samples wait for the next input chunk.
+        """
         self.chunksize = check_int(self, "chunksize", chunksize, minimum=1)
         #: Samples held for an incomplete chunk and discarded since configure() (see above).
         self.discarded_samples = 0

@@ -5,8 +5,9 @@ from .streamrelay import StreamRelay
 class StreamConverter(StreamRelay):
     """Forwards every chunk of input ``'in'`` to output ``'out'``, index unchanged.
 
-    The output inherits the input's dtype, shape and metadata; configure it
-    with the transport you need::
+    Its ``configure()`` takes no keyword: the output inherits the input's dtype,
+    shape and metadata, and its transport is what ``output.configure()`` is
+    given::
 
         conv = StreamConverter()
         conv.configure()
