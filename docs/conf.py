@@ -1,0 +1,61 @@
+"""Sphinx configuration of the pyacq documentation (built by ``nox -s docs``)."""
+import os
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE / "_ext"))  # qt_gallery and node_pages
+
+project = "pyacq"
+author = "the pyacq developers"
+copyright = "2026, the pyacq developers"
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+    "qt_gallery",
+    "node_pages",
+]
+
+html_theme = "pydata_sphinx_theme"
+html_title = "pyacq"
+html_theme_options = {"navigation_with_keys": False, "show_toc_level": 2}
+templates_path = ["_templates"]
+exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py",
+                    "auto_examples/*.zip", "auto_examples/*.json", "auto_examples/*.md5"]
+
+autosummary_generate = True
+autosummary_imported_members = False
+autodoc_default_options = {"members": True, "inherited-members": False, "show-inheritance": True}
+autodoc_typehints = "none"  # numpydoc's Parameters sections give the types
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+numpydoc_xref_param_type = False
+#: numpydoc validation of the public API: every parameter documented (PR01), no
+#: documented parameter that does not exist (PR02), every parameter with a type (PR04)
+#: and a description (PR07). Failures are warnings, which ``-W`` turns into errors.
+numpydoc_validation_checks = {"PR01", "PR02", "PR04", "PR07"}
+
+sphinx_gallery_conf = {
+    "examples_dirs": str(HERE.parent / "examples"),
+    "gallery_dirs": "auto_examples",
+    # Every script runs, each for a few seconds (qt_gallery.example_arguments).
+    "filename_pattern": r"\.py$",
+    "ignore_pattern": r"plugin_sine",
+    # Named, not given as functions, so that Sphinx can cache the configuration.
+    "reset_argv": "qt_gallery.example_arguments",
+    "image_scrapers": ("qt_gallery.qt_window_scraper",),
+    "reset_modules": (),  # no matplotlib here
+    "remove_config_comments": True,
+    "download_all_examples": False,
+    "plot_gallery": "True",
+    "abort_on_example_error": True,
+    "run_stale_examples": False,
+    "show_memory": False,
+    "within_subsection_order": "FileNameSortKey",
+}
+
+# Viewers render offscreen during the build; nothing may try a display.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
