@@ -36,7 +36,7 @@ MODES = {
                       buffer_size=32 * 1024),
 }
 RAW_MODES = {"plaindata tcp": "plaindata tcp", "plaindata ipc": "plaindata ipc",
-             "sharedmem": "sharedmem double=True"}
+             "sharedmem": "sharedmem ipc double=True"}
 
 
 class ClockDevice(Node):
@@ -112,7 +112,7 @@ def end_to_end_latency(manager, options):
 def raw_stream_latency(mode):
     """One-way latency of the same chunks through bare streams (bench_streams.py), or None."""
     import bench_streams
-    return bench_streams.measure(RAW_MODES[mode], CHUNK_SHAPE)["latency"]
+    return bench_streams.measure_once(RAW_MODES[mode], CHUNK_SHAPE)["latency"]
 
 
 def main():
