@@ -123,38 +123,10 @@ def run_python():
     return _run_python
 
 
-def _still_serving(proxy, timeout=5.0):
-    """True if the server behind ``proxy`` answers a ping (False once it closed or exited)."""
-    from pyacq.core.manager import _server_gone
-    from pyacq.core.rpc.client import RPCClient
-    if _server_gone(proxy):
-        return False
-    try:
-        return RPCClient.get_client(proxy._rpc_addr).ping(timeout=timeout) == "pong"
-    except (RuntimeError, TimeoutError):
-        return False
-
-
 @pytest.fixture
 def manager():
     """A Manager in its own process; closed at teardown (unless the test closed it), leaving no
-    process and no file behind. Processes of session-wide fixtures (a sound server) are not its."""
-    from process_checks import assert_all_gone, assert_no_leftovers_since, descendants, leftovers
-    from pyacq.core.manager import create_manager
-    from pyacq.core.rpc.server import RPCServer
-    had_server = RPCServer.get_server() is not None
-    files_before = leftovers()
-    processes_before = descendants(os.getpid())
-    man = create_manager(auto_close_at_exit=False)
-    try:
+    process and no file behind (pyacq.testing.running_manager)."""
+    from pyacq.testing import running_manager
+    with running_manager() as man:
         yield man
-    finally:
-        started = descendants(os.getpid()) - processes_before
-        if _still_serving(man):
-            man.close()
-        if not had_server and RPCServer.get_server() is not None:
-            # create_manager() gave this thread an RPC server to lend local streams;
-            # later tests expect a thread without one.
-            RPCServer.get_server().close()
-        assert_all_gone(started)
-        assert_no_leftovers_since(files_before)
