@@ -5,6 +5,8 @@ import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
+from pyacq.core.node import Node
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "_ext"))  # qt_gallery and node_pages
 
@@ -61,6 +63,27 @@ def _nodes_with_inherited_constructor():
 
 
 numpydoc_validation_exclude = _nodes_with_inherited_constructor()
+
+
+def _skip_configure_without_keywords(app, what, name, obj, skip, options):
+    """Skip the ``configure`` of a node class that runs Node's own ``_configure``.
+
+    Such a ``configure`` takes no keyword, and its docstring is the class docstring
+    (see ``pyacq.core._node_configure``), shown just above it: for the bases
+    WidgetNode and ProcessingNode that would repeat their constructor's Parameters
+    under a method that does not take them.
+    """
+    if name != "configure" or not getattr(obj, "derived_from_configure_hook", False):
+        return None
+    owner = getattr(sys.modules.get(obj.__module__), obj.__qualname__.rpartition(".")[0], None)
+    if owner is not None and owner._configure is Node._configure:
+        return True
+    return None
+
+
+def setup(app):
+    """Connect the member filter above (autodoc and autosummary both ask it)."""
+    app.connect("autodoc-skip-member", _skip_configure_without_keywords)
 
 sphinx_gallery_conf = {
     "examples_dirs": str(HERE.parent / "examples"),
