@@ -73,8 +73,8 @@ class RPCClient:
         While waiting for a reply, let this thread's RPCServer serve requests
         (default True): needed when the server may call back into this thread.
     serializer : {'msgpack', 'json'}, optional
-        The format of the requests. Default 'msgpack'; 'json' is slower but
-        readable by any JSON library.
+        The format of the requests. Default 'msgpack'; 'json' is the format a
+        client written with only zmq and a JSON library speaks.
     """
 
     #: Every open client, as ``{(thread ident, address): client}``; read it, do not change it.

@@ -114,10 +114,11 @@ class InputStream:
         Parameters
         ----------
         output : OutputStream, ObjectProxy or dict
-            The configured output to receive. A proxy or an OutputStream is asked to
-            confirm the subscription, so no chunk sent after ``connect`` returns is
-            missed; a bare ``params`` dict cannot confirm, so the first chunks may be
-            missed (and are then counted as a gap).
+            The configured output to receive. An OutputStream or a proxy to one is
+            asked to confirm the subscription, which also tells the stream's
+            position at that moment (so data sent before is not taken for a gap);
+            with only its ``params`` dict, ``connect`` waits for the transport
+            handshake instead.
         """
         if self.connected:
             raise StreamStateError(f"{self._describe()} is already connected; close() it first")
@@ -320,7 +321,8 @@ class InputStream:
             channel's samples contiguous. Default None: time outermost.
         shmem : bool, str or None, optional
             Put a new buffer in shared memory (True), so that other processes can
-            read it through its ``shm_id``. Default None: private memory.
+            read it through its ``shm_id``; a ``shm_id`` string attaches to an
+            existing segment, as for RingBuffer. Default None: private memory.
         fill : float or None, optional
             Value of samples never received (gaps). Default None: NaN for float
             dtypes, zero for the others.
