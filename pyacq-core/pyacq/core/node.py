@@ -237,6 +237,13 @@ class Node:
         A wrong or missing keyword is refused before ``_configure`` runs, with
         the valid keywords; so is an argument that reached a remote node as a
         proxy because it has no value form (see ``_node_configure``).
+
+        Parameters
+        ----------
+        **kargs
+            The node type's parameters, given by name: each node class documents
+            them in its own ``configure`` (built from its ``_configure``). Node
+            itself takes none.
         """
         self._require_state("configure", (CREATED, CONFIGURED))
         class_name = type(self).__name__
@@ -377,10 +384,27 @@ class Node:
         """Release devices and memory; the streams are closed after it (override)."""
 
     def after_input_connect(self, inputname: str) -> None:
-        """Called when input ``inputname`` has been connected."""
+        """Called when input ``inputname`` has been connected (override).
+
+        A node reads the input's ``params`` here, for example to size what it
+        will allocate in ``_initialize``; Node's version does nothing.
+
+        Parameters
+        ----------
+        inputname : str
+            The name of the input just connected (a key of ``self.inputs``).
+        """
 
     def after_output_configure(self, outputname: str) -> None:
-        """Called when output ``outputname`` has been configured."""
+        """Called when output ``outputname`` has been configured (override).
+
+        Node's version does nothing.
+
+        Parameters
+        ----------
+        outputname : str
+            The name of the output just configured (a key of ``self.outputs``).
+        """
 
     def update_output_specs(self) -> None:
         """Set the spec of the outputs that follow inputs from the connected inputs (override).

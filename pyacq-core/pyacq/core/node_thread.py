@@ -33,6 +33,19 @@ class NodeThread(threading.Thread):
 
     Pass ``target`` (called without arguments), or subclass and override
     :meth:`work`.
+
+    Parameters
+    ----------
+    node : Node or None
+        The node the thread works for, told of an exception that ends the thread
+        (``report_thread_failure``); None for a thread serving no node, whose
+        failure is only logged.
+    target : callable, optional
+        The work, called once without arguments in the thread; needed unless a
+        subclass overrides :meth:`work`.
+    name : str, optional
+        The thread's name, shown in the failure's log record and in
+        ``node.error_message()``. Default: Python's ``Thread-N``.
     """
 
     def __init__(self, node, target=None, name=None):

@@ -13,6 +13,13 @@ class WidgetNode(QtWidgets.QWidget, Node):
 
     PyQt's cooperative multiple inheritance hands the keywords QWidget does not
     take (``name``) on to ``Node.__init__``.
+
+    Parameters
+    ----------
+    parent : QWidget, optional
+        The widget's Qt parent; None (default) makes it a window of its own.
+    **kargs
+        Node's keywords (``name``) and QWidget's (such as ``flags``).
     """
 
     def __init__(self, parent=None, **kargs):

@@ -22,6 +22,26 @@ class RecordedStream:
     For a video stream ``data`` is the frame table (fields ``index``, ``time``)
     and ``path`` the video file. Once its :class:`Recording` is closed,
     ``data`` raises ValueError; the rest, read into memory, stays readable.
+
+    :func:`open_recording` makes these; the parameters are its attributes.
+
+    Parameters
+    ----------
+    name : str
+        The stream's name in the recording.
+    data : numpy.memmap or h5py.Dataset
+        The samples (time on axis 0), or a video's frame table.
+    description : dict
+        What the recorder wrote about the stream (dtype, sample shape, sample rate,
+        units, ...).
+    path : str
+        The file holding the samples (``file.h5:/group/data`` for HDF5), or the video file.
+    gaps : list of dict, optional
+        Each gap the recorder saw: ``{'position', 'length', 'index'}``, the position
+        in ``data`` where samples were lost, how many, and the stream index after
+        them. Default: none.
+    segments : list of dict, optional
+        Each restart of the stream: ``{'position', 'index', 'reason'}``. Default: none.
     """
 
     def __init__(self, name, data, description, path, gaps=None, segments=None):
@@ -54,6 +74,17 @@ class Recording(dict):
     """``{stream name: RecordedStream}`` plus the recording's ``annotations``; close() releases files.
 
     Use it in a ``with`` block, or call :meth:`close`.
+
+    Parameters
+    ----------
+    dirname : str
+        The recording's directory.
+    streams : dict
+        ``{stream name: RecordedStream}``.
+    annotations : dict
+        The annotations the recorder was given (``recorder.annotations``).
+    closer : callable, optional
+        Called by :meth:`close` to release a file the streams share (an HDF5 file).
     """
 
     def __init__(self, dirname, streams, annotations, closer=None):
@@ -144,7 +175,13 @@ def _open_hdf5(dirname):
 
 
 def open_recording(dirname):
-    """Open the recording in ``dirname`` (raw, HDF5 or video); returns a :class:`Recording`."""
+    """Open the recording in ``dirname`` (raw, HDF5 or video); returns a :class:`Recording`.
+
+    Parameters
+    ----------
+    dirname : str or os.PathLike
+        The directory a recorder was configured with (``dirname=``).
+    """
     dirname = os.fspath(dirname)
     if os.path.exists(os.path.join(dirname, HDF5_FILE)):
         return _open_hdf5(dirname)

@@ -87,6 +87,11 @@ class PyAudio(Node):
     ``output_device_index`` it plays: input ``signals`` of the same dtype and
     channel count. With both it does both, independently. A direction not
     requested has no stream.
+
+    Parameters
+    ----------
+    **kargs
+        Node's constructor keywords (``name``, ``parent``), passed on unchanged.
     """
 
     _output_specs = {"signals": dict(streamtype="analogsignal")}

@@ -93,6 +93,11 @@ class WebCamAV(FrameSourceNode):
     are paced by the camera; files and generated sources are played at their
     real frame rate. Frames the source dropped (a jump in the timestamps)
     are counted in ``dropped_frames`` and appear as a gap in the stream.
+
+    Parameters
+    ----------
+    **kargs
+        Node's constructor keywords (``name``, ``parent``), passed on unchanged.
     """
 
     def __init__(self, **kargs):

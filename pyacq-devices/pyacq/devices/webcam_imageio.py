@@ -23,6 +23,11 @@ class WebCamImageIO(FrameSourceNode):
     The ``video`` output's ``sample_rate`` is the frame rate. Files are played
     at their real frame rate; cameras are paced by the camera (imageio keeps
     only the latest camera frame: each frame is sent once).
+
+    Parameters
+    ----------
+    **kargs
+        Node's constructor keywords (``name``, ``parent``), passed on unchanged.
     """
 
     def __init__(self, **kargs):

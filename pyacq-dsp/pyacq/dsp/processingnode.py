@@ -40,6 +40,13 @@ class ProcessingNode(Node):
     goes on with the next chunk and the node stays running. An exception that
     ends a poller thread itself (its input closed under it) makes the node
     ``failed``, as for every node.
+
+    Parameters
+    ----------
+    *args
+        Node's positional parameters (``name``, ``parent``), passed on unchanged.
+    **kwargs
+        Node's keywords, passed on unchanged: see :class:`~pyacq.core.node.Node`.
     """
 
     _chunk_handlers = {}

@@ -44,6 +44,13 @@ class TriggerAccumulator(ProcessingNode):
     ``emit_qt_signal=True``, else plain callbacks run in the processing
     thread). Events whose epoch starts before the stream or is no longer
     buffered are counted in :attr:`missed_trig` and logged.
+
+    Parameters
+    ----------
+    *args
+        Node's positional parameters (``name``, ``parent``), passed on unchanged.
+    **kwargs
+        Node's keywords, passed on unchanged.
     """
 
     _input_specs = {"signals": dict(), "events": dict()}

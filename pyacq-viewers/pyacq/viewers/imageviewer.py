@@ -24,6 +24,12 @@ class ImageViewer(ViewerNode):
 
     Several videos are shown side by side in a grid, each in its own view;
     :attr:`image_items` lists their image items in input order.
+
+    Parameters
+    ----------
+    **kargs
+        WidgetNode's keywords, passed on unchanged: ``parent`` (the widget's Qt
+        parent; None makes it a window) and Node's ``name``.
     """
 
     _input_specs = {"video": dict()}

@@ -53,6 +53,12 @@ class QOscilloscope(ParamDialogViewerNode):
     ``auto_scale()`` chooses gains, offsets and ylim for the current
     ``scale_mode``. Double-clicking the plot opens a dialog editing both
     parameter trees (``with_user_dialog=True``).
+
+    Parameters
+    ----------
+    **kargs
+        WidgetNode's keywords, passed on unchanged: ``parent`` (the widget's Qt
+        parent; None makes it a window) and Node's ``name``.
     """
 
     _input_specs = {"signals": dict()}

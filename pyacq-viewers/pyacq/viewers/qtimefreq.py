@@ -54,6 +54,12 @@ class QTimeFreq(ParamDialogViewerNode):
     the amplitude shown brightest (signal units), ``'visible'`` hides a
     channel. Small refresh_interval, many frequencies, high f_stop and long
     xsize all cost CPU.
+
+    Parameters
+    ----------
+    **kargs
+        WidgetNode's keywords, passed on unchanged: ``parent`` (the widget's Qt
+        parent; None makes it a window) and Node's ``name``.
     """
 
     _input_specs = {"signals": dict()}

@@ -42,6 +42,12 @@ class QTriggeredOscilloscope(ParamDialogViewerNode):
     configure first); a configure() called again before initialize()
     reconfigures the same two nodes, which stay connected and keep their
     live parameters.
+
+    Parameters
+    ----------
+    **kargs
+        WidgetNode's keywords, passed on unchanged: ``parent`` (the widget's Qt
+        parent; None makes it a window) and Node's ``name``.
     """
 
     _input_specs = {"signals": dict()}

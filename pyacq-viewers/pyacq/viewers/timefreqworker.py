@@ -82,6 +82,11 @@ class TimeFreqWorker(Node):
     input is read in place when it is a sharedmem stream laid out channel by
     channel (axisorder [1, 0]) holding ``max_xsize`` seconds; otherwise the
     worker keeps its own copy.
+
+    Parameters
+    ----------
+    **kargs
+        Node's constructor keywords (``name``, ``parent``), passed on unchanged.
     """
 
     _input_specs = {"signals": dict()}

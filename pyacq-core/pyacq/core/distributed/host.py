@@ -68,6 +68,14 @@ class Host:
     process that dies is logged (with its exit code) even if nobody asks.
     A Host made in a thread that runs an RPCServer publishes itself there as
     ``'host'``, so that ``Manager.get_host(server.address)`` reaches it.
+
+    Parameters
+    ----------
+    name : str
+        The Host's name, shown in log records and in its NodeGroups' default names.
+    poll_procs : bool, optional
+        Watch the NodeGroup processes from a thread of the Host's own. Default
+        False: they are checked when asked (``check_spawners()``).
     """
 
     def __init__(self, name: str, poll_procs: bool = False) -> None:
@@ -106,6 +114,18 @@ class Host:
         Other keywords go to ProcessSpawner (``log_addr``, ``log_level``,
         ``executable``, ``address``). A Host that requires CURVE authentication
         gives its NodeGroups its own keys; nobody else chooses them.
+
+        Parameters
+        ----------
+        name : str, optional
+            The NodeGroup's name, unique on this Host. Default
+            ``<host>-nodegroup<n>``.
+        manager : ObjectProxy, optional
+            The Manager the NodeGroup belongs to. Default None.
+        qt : bool, optional
+            Run a QApplication and a QtRPCServer in the process. Default True.
+        **kwds
+            Passed to ProcessSpawner.
         """
         with self._lock:
             if self._closed:
@@ -166,6 +186,14 @@ class Host:
         ProcessSpawner (``address``, ``qt``, ``log_addr``...; log records go to this
         process's log server by default). The child is one of :attr:`spawners`, and
         ``close()`` closes it, with its NodeGroups.
+
+        Parameters
+        ----------
+        name : str
+            The new Host's name (and its process's).
+        **kwds
+            Passed to ProcessSpawner; ``qt`` defaults to False and ``log_addr``
+            to this process's log server.
         """
         with self._lock:
             if self._closed:
@@ -247,7 +275,15 @@ class Host:
 
     def wait_for_exit(self, name: str, timeout: float) -> dict[str, int | None]:
         """Wait at most *timeout* s for the process of NodeGroup *name* to exit, then return
-        ``check_spawners()``: a Manager asks when a client lost its connection to the group."""
+        ``check_spawners()``: a Manager asks when a client lost its connection to the group.
+
+        Parameters
+        ----------
+        name : str
+            The NodeGroup's name.
+        timeout : float
+            Seconds to wait for its process to exit.
+        """
         with self._lock:
             proc = self._processes.get(name)
         if proc is not None:
@@ -264,7 +300,13 @@ class Host:
 
     def runs_nodegroup(self, nodegroup: ObjectProxy) -> bool:
         """True if *nodegroup* (a proxy) is the NodeGroup of a process this Host runs: a
-        Manager asks when given a NodeGroup that it did not create itself."""
+        Manager asks when given a NodeGroup that it did not create itself.
+
+        Parameters
+        ----------
+        nodegroup : ObjectProxy
+            A proxy to a NodeGroup.
+        """
         with self._lock:
             return any(proc.nodegroup == nodegroup for proc in self._processes.values())
 
@@ -281,7 +323,15 @@ class Host:
     # -- closing -------------------------------------------------------------
 
     def close_nodegroup(self, name: str, force: bool = False) -> None:
-        """Close the NodeGroup *name* (its nodes, then its process); *force* kills it at once."""
+        """Close the NodeGroup *name* (its nodes, then its process); *force* kills it at once.
+
+        Parameters
+        ----------
+        name : str
+            The NodeGroup's name (KeyError if this Host runs none of that name).
+        force : bool, optional
+            Kill the process without closing its nodes. Default False.
+        """
         with self._lock:
             proc = self._processes.pop(name, None)
         if proc is None:
@@ -289,7 +339,13 @@ class Host:
         self._end_process(proc, force)
 
     def close_all_nodegroups(self, force: bool = False) -> None:
-        """Close every NodeGroup of this Host; *force* kills the processes without closing nodes."""
+        """Close every NodeGroup of this Host; *force* kills the processes without closing nodes.
+
+        Parameters
+        ----------
+        force : bool, optional
+            Kill the processes at once. Default False.
+        """
         with self._lock:
             processes, self._processes = list(self._processes.values()), {}
         self._end_processes(processes, force)
@@ -329,6 +385,11 @@ class Host:
 
         Does nothing when this process already sends its records somewhere
         (a Host spawned by a Manager does from the start).
+
+        Parameters
+        ----------
+        address : str
+            The LogServer's address (``tcp://IP:PORT``).
         """
         if get_logger_address() is None:
             set_logger_address(address)

@@ -163,6 +163,15 @@ class Manager:
         A Host started with ``--curve-dir`` requires authentication: give its
         public key as *server_key* (its 40 Z85 characters, or its ``NAME.key``
         file), and create the Manager with ``client_certificate``.
+
+        Parameters
+        ----------
+        addr : str
+            The Host server's address, ``tcp://IP:PORT`` (as ``pyacq host`` prints it).
+        server_key : str or None, optional
+            The Host's public CURVE key, for a Host started with ``--curve-dir``:
+            its 40 Z85 characters or its ``NAME.key`` file. Default None (a Host
+            without authentication).
         """
         return self.get_host(addr, server_key)
 
@@ -171,6 +180,15 @@ class Manager:
 
         The Host then sends its log records to this Manager's log server, and
         the Manager watches its NodeGroup processes. *server_key*: see ``add_host``.
+
+        Parameters
+        ----------
+        addr : str
+            The Host server's address, ``tcp://IP:PORT`` (as ``pyacq host`` prints it).
+        server_key : str or None, optional
+            The Host's public CURVE key, for a Host started with ``--curve-dir``:
+            its 40 Z85 characters or its ``NAME.key`` file. Default None (a Host
+            without authentication).
         """
         with self._lock:
             self._check_open()
@@ -283,6 +301,21 @@ class Manager:
         and runs without Qt: its headless nodes work, widget nodes cannot be created.
         If its process dies, calls on proxies to its objects raise
         ``RemoteProcessDied`` (naming it, its address and exit code) at once.
+
+        Parameters
+        ----------
+        name : str, optional
+            The NodeGroup's name, unique in this Manager, shown in log records.
+            Default ``nodegroup<n>``.
+        host : str or ObjectProxy, optional
+            Where the process runs: a Host's address or a proxy to it. Default:
+            this machine's Host.
+        qt : bool, optional
+            Run a QApplication in the process (default True), needed for widget
+            nodes; False for a headless group.
+        **kwds
+            Passed to ``Host.create_nodegroup()`` (process options such as
+            ``log_level``).
         """
         if host is None and name is not None and (
                 isinstance(name, ObjectProxy) or (isinstance(name, str) and "://" in name)):
@@ -395,6 +428,16 @@ class Manager:
         *host* selects where: None for the default NodeGroup, a NodeGroup proxy,
         or a Host (address or proxy), whose NodeGroup for such nodes is spawned
         on first use.
+
+        Parameters
+        ----------
+        node_class : str
+            The node type's name (``'NumpyDeviceBuffer'``, any installed or
+            registered type).
+        host : str or ObjectProxy, optional
+            Where the node lives (see above). Default None: the default NodeGroup.
+        **kwds
+            Passed to the node's constructor (``name``, ...).
         """
         with self._lock:
             self._check_open()
@@ -501,6 +544,11 @@ class Manager:
 
         Asked by a client whose connection to *address* dropped: a NodeGroup that still
         looks alive gets ``DEATH_GRACE`` seconds to be found dead by its Host.
+
+        Parameters
+        ----------
+        address : str
+            The RPC address whose connection dropped.
         """
         with self._lock:
             description = self._dead_servers.get(address)
@@ -630,6 +678,18 @@ def create_manager(mode: str = "rpc", auto_close_at_exit: bool = True,
     *client_certificate* (a ``NAME.key_secret`` file made by ``pyacq keys``)
     is what the Manager, and this process, present to Hosts that require
     CURVE authentication (``manager.add_host(addr, server_key=...)``).
+
+    Parameters
+    ----------
+    mode : {'rpc', 'local'}, optional
+        'rpc' (default) runs the Manager in a process of its own and returns a
+        proxy to it; 'local' makes it in this process and returns it.
+    auto_close_at_exit : bool, optional
+        Close the Manager (and every process it started) when this process exits.
+        Default True.
+    client_certificate : str or None, optional
+        Path of the ``NAME.key_secret`` certificate to authenticate with. Default
+        None (only Hosts without authentication can be reached).
     """
     if mode not in ("rpc", "local"):
         raise ValueError(f"create_manager(): mode must be 'rpc' or 'local', not {mode!r}")

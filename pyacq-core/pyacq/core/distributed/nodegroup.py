@@ -22,8 +22,12 @@ logger = logging.getLogger(__name__)
 class NodeGroup:
     """Manages the nodes of one process (see the module docstring).
 
-    *host* and *manager* are (proxies to) the Host that spawned this process and
-    the Manager it belongs to; either may be None for a NodeGroup created by hand.
+    Parameters
+    ----------
+    host : ObjectProxy or Host, optional
+        The Host that spawned this process. Default None (a NodeGroup created by hand).
+    manager : ObjectProxy or Manager, optional
+        The Manager the NodeGroup belongs to. Default None.
     """
 
     def __init__(self, host: Any = None, manager: Any = None) -> None:
@@ -41,7 +45,17 @@ class NodeGroup:
             raise RuntimeError(f"NodeGroup is closed: cannot {action}")
 
     def create_node(self, node_class: str, *args: Any, **kwds: Any) -> Node:
-        """Create a node of the type named *node_class* in this process, add it, return it."""
+        """Create a node of the type named *node_class* in this process, add it, return it.
+
+        Parameters
+        ----------
+        node_class : str
+            The node type's name, installed (entry point) or registered here.
+        *args
+            Passed to the node's constructor.
+        **kwds
+            Passed to the node's constructor (``name``, ...).
+        """
         self._check_open("create_node()")
         if not isinstance(node_class, str):
             raise TypeError(f"create_node() needs the name of a node type, got {node_class!r}")
@@ -50,14 +64,26 @@ class NodeGroup:
         return node
 
     def add_node(self, node: Node) -> None:
-        """Make this NodeGroup responsible for *node* (started, stopped and closed with it)."""
+        """Make this NodeGroup responsible for *node* (started, stopped and closed with it).
+
+        Parameters
+        ----------
+        node : Node
+            A node of this process, not yet in this NodeGroup.
+        """
         self._check_open("add_node()")
         if any(existing is node for existing in self.nodes):
             raise ValueError(f"{node._describe()} is already in this NodeGroup")
         self.nodes.append(node)
 
     def remove_node(self, node: Node) -> None:
-        """Remove *node* from this NodeGroup and close it; a running node must be stopped first."""
+        """Remove *node* from this NodeGroup and close it; a running node must be stopped first.
+
+        Parameters
+        ----------
+        node : Node
+            A node of this NodeGroup.
+        """
         for i, existing in enumerate(self.nodes):
             if existing is node:
                 break
@@ -79,7 +105,15 @@ class NodeGroup:
         return registry.list_node_types()
 
     def register_node_type_from_module(self, modname: str, classname: str) -> None:
-        """Import *modname* here and make its Node subclass *classname* creatable by name."""
+        """Import *modname* here and make its Node subclass *classname* creatable by name.
+
+        Parameters
+        ----------
+        modname : str
+            The module's import path, importable in this NodeGroup's process.
+        classname : str
+            The class's name in the module, also the node type's name.
+        """
         registry.register_node_type_from_module(modname, classname)
 
     def start_all_nodes(self) -> None:

@@ -17,11 +17,6 @@ hookspec = pluggy.HookspecMarker("pyacq")
 def pyacq_list_devices(all_ports):
     """Report the devices this plugin can see right now.
 
-    *all_ports*: False to report only ports that look like a device the plugin
-    knows (e.g. by their USB vendor and product ids), True to offer every port
-    (any serial port may have a board behind it). An implementation may omit
-    the argument.
-
     Return a list of dicts, one per device, each with at least:
 
     * ``'node_type'``: the node class that acquires from it (e.g. ``'PyAudio'``),
@@ -32,6 +27,13 @@ def pyacq_list_devices(all_ports):
     plus any detail worth showing (channels, sample rates, path, ...). Probing
     must be quick and must not fail because a device is missing: return an
     empty list instead. pluggy collects the lists of every plugin.
+
+    Parameters
+    ----------
+    all_ports : bool
+        False to report only ports that look like a device the plugin knows (e.g.
+        by their USB vendor and product ids), True to offer every port (any serial
+        port may have a board behind it). An implementation may omit the argument.
     """
 
 

@@ -62,7 +62,20 @@ def refresh_entry_points() -> None:
 
 
 def register_node_type(node_class: type[Node], classname: str | None = None) -> type[Node]:
-    """Make ``node_class`` creatable by name (``classname``, by default its ``__name__``)."""
+    """Make ``node_class`` creatable by name (``classname``, by default its ``__name__``).
+
+    For a class without an entry point (a script's own node). It is known in this
+    process only: a NodeGroup process that must create it registers it with
+    ``register_node_type_from_module``.
+
+    Parameters
+    ----------
+    node_class : type
+        A Node subclass; anything else is refused (TypeError).
+    classname : str, optional
+        The name to create it by (``create_node(classname)``); a name already
+        registered is replaced. Default: ``node_class.__name__``.
+    """
     if not _is_node_class(node_class):
         raise TypeError(f"register_node_type() needs a Node subclass, got {node_class!r}")
     with _lock:
@@ -71,7 +84,15 @@ def register_node_type(node_class: type[Node], classname: str | None = None) -> 
 
 
 def register_node_type_from_module(modname: str, classname: str) -> type[Node]:
-    """Import module ``modname`` and register its Node subclass ``classname``."""
+    """Import module ``modname`` and register its Node subclass ``classname``.
+
+    Parameters
+    ----------
+    modname : str
+        The module's import path (``'mypackage.mynodes'``), importable here.
+    classname : str
+        The class's name in the module, also the node type's name.
+    """
     module = importlib.import_module(modname)
     try:
         node_class = getattr(module, classname)
@@ -117,7 +138,13 @@ def find_node_type(name: str) -> type[Node] | None:
 
 
 def get_node_type(name: str) -> type[Node]:
-    """The class registered or installed as ``name``; an error lists the known names."""
+    """The class registered or installed as ``name``; an error lists the known names.
+
+    Parameters
+    ----------
+    name : str
+        The node type's name (its entry point name, or the name it was registered by).
+    """
     node_class = find_node_type(name)
     if node_class is None:
         known = ", ".join(list_node_types()) or "none"

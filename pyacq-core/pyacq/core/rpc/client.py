@@ -63,6 +63,18 @@ class RPCClient:
     witnesses of ``server_deaths`` (a ProcessSpawner, a Manager) whether the server's
     process died; if so, that call and every later one raise ``RemoteProcessDied``
     naming the process and its exit code, instead of waiting for their timeout.
+
+    Parameters
+    ----------
+    address : str
+        The server's address (``tcp://host:port``, ``ipc://...``, ``inproc://...``).
+        A thread has at most one client per address (KeyError otherwise).
+    reentrant : bool, optional
+        While waiting for a reply, let this thread's RPCServer serve requests
+        (default True): needed when the server may call back into this thread.
+    serializer : {'msgpack', 'json'}, optional
+        The format of the requests. Default 'msgpack'; 'json' is the format a
+        client written with only zmq and a JSON library speaks.
     """
 
     #: Every open client, as ``{(thread ident, address): client}``; read it, do not change it.
@@ -144,6 +156,11 @@ class RPCClient:
         at *address* is a new one that a fresh client reaches. Whoever still holds
         the old client (a proxy to an object of the closed server, a ProcessSpawner)
         keeps getting its "has disconnected" or RemoteProcessDied error.
+
+        Parameters
+        ----------
+        address : str
+            The server's address.
         """
         server = server_registry.get_server()
         if server is not None and server.address == address:
@@ -210,6 +227,26 @@ class RPCClient:
         needs, *return_type* one of ``protocol.RETURN_TYPES`` (see ``protocol``).
         *sync* 'sync' waits at most *timeout* seconds (TimeoutError after); 'async'
         returns a Future; 'off' asks for no reply and returns None.
+
+        Parameters
+        ----------
+        action : str
+            One of ``protocol.ACTIONS``: 'call_obj', 'get_obj', 'get_item',
+            'set_item', 'delete', 'import', 'ping', 'close'.
+        opts : dict or None, optional
+            The options the action needs (for 'call_obj': ``obj``, ``args``,
+            ``kwargs``), serialized with this client's serializer. Default None.
+        return_type : {'auto', 'proxy', 'value'}, optional
+            How the result comes back: 'auto' (default) by value when it has a
+            value form, else as a proxy; 'proxy' always a proxy; 'value' always a
+            copy (an error if the result has none).
+        sync : {'sync', 'async', 'off'}, optional
+            'sync' (default) waits for the result; 'async' returns a
+            :class:`~pyacq.core.rpc.future.Future` at once; 'off' asks for no reply
+            and returns None (errors are then only logged by the server).
+        timeout : float or None, optional
+            Seconds a 'sync' call waits before TimeoutError. Default 10; None waits
+            as long as it takes.
         """
         self._check_usable()
         protocol.check_call_options(sync, return_type)
@@ -252,23 +289,70 @@ class RPCClient:
 
     def call_obj(self, obj: ObjectProxy, args: Any = None, kwargs: dict[str, Any] | None = None,
                  return_type: str = "auto", sync: str = "sync", timeout: float | None = 10.0) -> Any:
-        """Call the remote callable *obj* (a proxy); the other arguments are ``send``'s."""
+        """Call the remote callable *obj* (a proxy); the other arguments are ``send``'s.
+
+        Parameters
+        ----------
+        obj : ObjectProxy
+            The remote callable (a function, a method, a class).
+        args : sequence, optional
+            Its positional arguments. Default: none.
+        kwargs : dict, optional
+            Its keyword arguments. Default: none.
+        return_type : {'auto', 'proxy', 'value'}, optional
+            How the result comes back: 'auto' (default) by value when it has a
+            value form, else as a proxy; 'proxy' always a proxy; 'value' always a
+            copy (an error if the result has none).
+        sync : {'sync', 'async', 'off'}, optional
+            'sync' (default) waits for the result; 'async' returns a
+            :class:`~pyacq.core.rpc.future.Future` at once; 'off' asks for no reply
+            and returns None (errors are then only logged by the server).
+        timeout : float or None, optional
+            Seconds a 'sync' call waits before TimeoutError. Default 10; None waits
+            as long as it takes.
+        """
         # A proxy goes in its wire form, which the serializer would look up anyway.
         wire = obj._wire_form() if type(obj) is ObjectProxy else obj
         opts = {"obj": wire, "args": list(args) if args else [], "kwargs": kwargs or {}}
         return self.send("call_obj", opts, return_type, sync, timeout)
 
     def get_obj(self, obj: Any, **kwds: Any) -> Any:
-        """Return the remote object referenced by the proxy *obj* (by value if possible)."""
+        """Return the remote object referenced by the proxy *obj* (by value if possible).
+
+        Parameters
+        ----------
+        obj : ObjectProxy
+            A proxy to an object of this client's server.
+        **kwds
+            ``return_type``, ``sync`` and ``timeout``, as for :meth:`send`.
+        """
         return self.send("get_obj", {"obj": obj}, **kwds)
 
     def transfer(self, obj: Any, **kwds: Any) -> Any:
-        """Send *obj* to the server and return a proxy to the server's copy."""
+        """Send *obj* to the server and return a proxy to the server's copy.
+
+        Parameters
+        ----------
+        obj : object
+            A value with a value form (numbers, strings, lists, dicts, arrays, ...).
+        **kwds
+            ``sync`` and ``timeout``, as for :meth:`send`; ``return_type``
+            defaults to 'proxy' here.
+        """
         kwds.setdefault("return_type", "proxy")
         return self.send("get_obj", {"obj": obj}, **kwds)
 
     def delete(self, obj: ObjectProxy, **kwds: Any) -> Any:
-        """Release the server-side reference held by the proxy *obj*."""
+        """Release the server-side reference held by the proxy *obj*.
+
+        Parameters
+        ----------
+        obj : ObjectProxy
+            The proxy whose reference the server forgets; the object itself goes
+            once no reference is left.
+        **kwds
+            ``return_type``, ``sync`` and ``timeout``, as for :meth:`send`.
+        """
         return self.send("delete", {"obj_id": obj._obj_id, "ref_id": obj._ref_id}, **kwds)
 
     def _import(self, module: str, **kwds: Any) -> Any:
@@ -284,11 +368,25 @@ class RPCClient:
         self.send("set_item", {"name": name, "value": value})
 
     def ping(self, sync: str = "sync", **kwds: Any) -> Any:
-        """Ask the server for 'pong' (a connectivity check)."""
+        """Ask the server for 'pong' (a connectivity check).
+
+        Parameters
+        ----------
+        sync : {'sync', 'async', 'off'}, optional
+            As for :meth:`send`. Default 'sync'.
+        **kwds
+            ``timeout`` and ``return_type``, as for :meth:`send`.
+        """
         return self.send("ping", sync=sync, **kwds)
 
     def ensure_connection(self, timeout: float = 1.0) -> bool:
-        """Return True once the server answers a ping; TimeoutError after *timeout*."""
+        """Return True once the server answers a ping; TimeoutError after *timeout*.
+
+        Parameters
+        ----------
+        timeout : float, optional
+            Seconds to wait for the answer. Default 1.
+        """
         if self.ping(timeout=timeout) != "pong":
             raise RuntimeError(f"unexpected ping reply from {self.address}")
         return True
@@ -298,6 +396,12 @@ class RPCClient:
 
         The sample with the shortest round trip wins; its midpoint estimates when
         the remote clock was read.
+
+        Parameters
+        ----------
+        samples : int, optional
+            Round trips measured (at least 1). Default 10; more narrows the error
+            on a loaded network.
         """
         if samples < 1:
             raise ValueError(f"measure_clock_diff() needs samples >= 1, got {samples!r}")
@@ -319,6 +423,15 @@ class RPCClient:
 
         Once a synchronous call returns, this client is ``disconnected()``: the server
         confirmed that it closes, whether or not its notice has arrived yet.
+
+        Parameters
+        ----------
+        sync : {'sync', 'async', 'off'}, optional
+            As for :meth:`send`. Default 'sync'.
+        timeout : float, optional
+            Seconds a 'sync' call waits for the confirmation. Default 1.
+        **kwds
+            ``return_type``, as for :meth:`send`.
         """
         if self._disconnected:
             return True
@@ -354,6 +467,13 @@ class RPCClient:
         Meanwhile the RPCServer of this thread (if any, and if the client is
         reentrant) serves incoming requests; if it is asked to close, the wait
         ends with RuntimeError.
+
+        Parameters
+        ----------
+        future : Future or SyncReply
+            The pending call to wait for.
+        timeout : float or None, optional
+            Seconds to wait; None (default) waits as long as it takes.
         """
         self._wait_for_reply(future.call_id, timeout)
 
@@ -483,7 +603,11 @@ class RPCClient:
     def process_msg(self, msg: list[Any]) -> None:
         """Handle one message from the server: settle a Future or note a disconnect.
 
-        *msg* is bytes, a received ``zmq.Frame``, or the list of a message's frames.
+        Parameters
+        ----------
+        msg : bytes, zmq.Frame or list
+            One message from the server: its single frame, or the list of its
+            frames (a reply followed by out-of-band array frames).
         """
         frames = msg if isinstance(msg, list) else [msg]
         if len(frames) == 1:

@@ -7,6 +7,13 @@ class RemoteCallException(Exception):
     The remote exception object itself cannot cross the process boundary (it may
     not be serializable, and decoding must never build arbitrary objects), so the
     caller gets its type name and formatted traceback instead.
+
+    Parameters
+    ----------
+    type_str : str
+        The name of the remote exception's type (``'ValueError'``).
+    remote_traceback : list of str
+        The remote exception's formatted traceback lines, printed by ``str()``.
     """
 
     def __init__(self, type_str, remote_traceback):
@@ -26,7 +33,14 @@ class RemoteProcessDied(TimeoutError, RuntimeError):
     ``server_deaths``), instead of waiting for the call's timeout. It is a TimeoutError
     because that is what such a call raised before (no reply came in time), and a
     RuntimeError like the error of a call to a server that closed, so code catching either
-    keeps working. *address* is the server's address.
+    keeps working.
+
+    Parameters
+    ----------
+    message : str
+        What died and which call will get no reply.
+    address : str, optional
+        The dead server's address (``tcp://...``), kept in ``self.address``.
     """
 
     def __init__(self, message, address=None):

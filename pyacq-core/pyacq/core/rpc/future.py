@@ -56,6 +56,13 @@ class Future(concurrent.futures.Future[Any]):
     thread to do it. A remote exception is raised by ``result()`` as
     RemoteCallException. ``cancel()`` succeeds while the reply has not arrived:
     the remote call still runs, but its result is discarded.
+
+    Parameters
+    ----------
+    client : RPCClient
+        The client that sent the call and reads its reply.
+    call_id : int
+        The request id of the call, which its reply carries.
     """
 
     # Found only while the instance has none of its own (see _ConditionAtFirstUse).
@@ -91,6 +98,11 @@ class Future(concurrent.futures.Future[Any]):
 
         Raises TimeoutError if it does not arrive in time, RemoteCallException if
         the remote call raised, CancelledError if the future was cancelled.
+
+        Parameters
+        ----------
+        timeout : float or None, optional
+            Seconds to wait for the reply; None (default) waits as long as it takes.
         """
         if not self._is_done() and self._in_client_thread():
             self._client.process_until_future(self, timeout)
@@ -99,13 +111,26 @@ class Future(concurrent.futures.Future[Any]):
         return super().result(timeout)
 
     def exception(self, timeout: float | None = None) -> BaseException | None:
-        """Return the exception raised by the remote call (None if it succeeded)."""
+        """Return the exception raised by the remote call (None if it succeeded).
+
+        Parameters
+        ----------
+        timeout : float or None, optional
+            Seconds to wait for the reply (TimeoutError after); None (default)
+            waits as long as it takes.
+        """
         if not self._is_done() and self._in_client_thread():
             self._client.process_until_future(self, timeout)
         return super().exception(timeout)
 
     def set_result(self, result: Any) -> None:
-        """Settle with *result* (the client does, when the reply arrives)."""
+        """Settle with *result* (the client does, when the reply arrives).
+
+        Parameters
+        ----------
+        result : object
+            The value the remote call returned (or a proxy to it).
+        """
         with _condition_creation:
             if "_condition" not in self.__dict__:
                 # Nobody else has looked: no waiter, no callback, not cancelled.
@@ -115,7 +140,14 @@ class Future(concurrent.futures.Future[Any]):
         super().set_result(result)
 
     def set_exception(self, exception: BaseException | None) -> None:
-        """Settle with *exception* (a remote error, or the client's failure)."""
+        """Settle with *exception* (a remote error, or the client's failure).
+
+        Parameters
+        ----------
+        exception : BaseException or None
+            What :meth:`result` will raise: a RemoteCallException for an error of
+            the remote call, or the client's own error (closed, process died).
+        """
         with _condition_creation:
             if "_condition" not in self.__dict__:
                 self._exception = exception

@@ -47,6 +47,28 @@ class ObjectProxy:
     the key this process knows for that address. A received proxy keeps the key its
     message carried and offers it to the keyring when it first connects, which
     learns it only if it contradicts nothing this process knows (see ``curve``).
+
+    Proxies are made by servers (``RPCServer.get_proxy``) and by the serializers
+    that decode them, rarely by hand.
+
+    Parameters
+    ----------
+    rpc_addr : str
+        The address of the server that holds the object.
+    obj_id : int
+        The object's id in that server.
+    ref_id : int
+        The id of the reference this proxy holds (released when the proxy is
+        garbage collected, unless ``auto_delete`` is False).
+    type_str : str, optional
+        The remote object's type as text, shown by ``repr()``. Default empty.
+    attributes : sequence of str, optional
+        The attribute path from the object (a deferred ``proxy.a.b``). Default:
+        the object itself.
+    **kwds
+        Proxy options, as for ``_set_proxy_options``: ``sync`` ('sync'),
+        ``return_type`` ('auto'), ``timeout`` (10 s), ``defer_getattr`` (True),
+        ``auto_proxy`` (False), ``no_proxy_types``, ``auto_delete`` (True).
     """
 
     def __init__(self, rpc_addr: str, obj_id: int, ref_id: int, type_str: str = "",

@@ -29,6 +29,18 @@ class QtRPCServer(RPCServer):
     ``run_forever()`` returns at once (Qt's event loop does the serving). With
     *quit_on_close*, closing the server quits the QApplication. *certificate*
     and *authorized_keys* require CURVE authentication, as for RPCServer.
+
+    Parameters
+    ----------
+    address : str, optional
+        Where to bind, as for RPCServer. Default ``tcp://127.0.0.1:*``.
+    quit_on_close : bool, optional
+        Quit the QApplication when the server closes. Default True (a NodeGroup
+        process then exits); False keeps the application running.
+    certificate : str or None, optional
+        The server's secret certificate, as for RPCServer.
+    authorized_keys : str or None, optional
+        Directory of the accepted clients' public certificates, as for RPCServer.
     """
 
     def __init__(self, address="tcp://127.0.0.1:*", quit_on_close=True, certificate=None,

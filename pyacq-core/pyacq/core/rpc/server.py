@@ -66,6 +66,19 @@ class RPCServer:
     (see ``pyacq.core.rpc.curve``); refused clients are logged.
     Malformed requests are answered with an error (or logged when no reply is
     possible) and never stop the server.
+
+    Parameters
+    ----------
+    address : str, optional
+        Where to bind: ``tcp://IP:PORT`` (``*`` for a free port), ``ipc://path`` or
+        ``inproc://name``. Default ``tcp://127.0.0.1:*``; the bound address is
+        :attr:`address`.
+    certificate : str or None, optional
+        Path of the server's secret certificate; with *authorized_keys*, clients
+        must authenticate with CURVE. Default None (no authentication).
+    authorized_keys : str or None, optional
+        Directory of the public certificates of the clients accepted; given
+        together with *certificate*.
     """
 
     #: Requests larger than this many bytes are refused with an error reply.
@@ -127,12 +140,24 @@ class RPCServer:
 
     @staticmethod
     def register_server(srv: RPCServer) -> None:
-        """Register *srv* as the (only) server of this thread."""
+        """Register *srv* as the (only) server of this thread.
+
+        Parameters
+        ----------
+        srv : RPCServer
+            The server that will serve this thread's reentrant waits.
+        """
         server_registry.register_server(srv)
 
     @staticmethod
     def unregister_server(srv: RPCServer) -> None:
-        """Unregister *srv* from this thread."""
+        """Unregister *srv* from this thread.
+
+        Parameters
+        ----------
+        srv : RPCServer
+            The server registered for this thread.
+        """
         server_registry.unregister_server(srv)
 
     @staticmethod
@@ -212,6 +237,14 @@ class RPCServer:
         """Return a new ObjectProxy to the local *obj*; *kwds* are proxy options.
 
         The object stays alive here until the proxy's reference is deleted.
+
+        Parameters
+        ----------
+        obj : object
+            The local object; a proxy is returned unchanged.
+        **kwds
+            Proxy options (``sync``, ``return_type``, ``timeout``,
+            ``defer_getattr``, ...; see ``ObjectProxy._set_proxy_options``).
         """
         if isinstance(obj, ObjectProxy):
             return obj
@@ -225,6 +258,11 @@ class RPCServer:
 
         Borrowers never release it: one reference per object, kept until the
         server closes, bounds what repeated calls accumulate.
+
+        Parameters
+        ----------
+        obj : object
+            The local object lent (it has no value form).
         """
         obj_id, ref_id = self._objects.shared_reference(obj)
         proxy = ObjectProxy(self.address, obj_id, ref_id, _type_str(obj))
@@ -232,7 +270,13 @@ class RPCServer:
         return proxy
 
     def unwrap_proxy(self, proxy: ObjectProxy) -> Any:
-        """Return the local object referenced by *proxy* (KeyError if unknown)."""
+        """Return the local object referenced by *proxy* (KeyError if unknown).
+
+        Parameters
+        ----------
+        proxy : ObjectProxy
+            A proxy this server made.
+        """
         return self.unwrap_reference(proxy._obj_id, proxy._ref_id, proxy._attributes)
 
     def unwrap_reference(self, obj_id: int, ref_id: int, attributes: tuple[str, ...] | list[str] = ()) -> Any:
@@ -241,6 +285,16 @@ class RPCServer:
         A missing attribute raises AttributeError naming the whole path from the
         stored object, since with deferred attribute access (``defer_getattr``) the
         caller meets it only at first use, possibly far from where it was written.
+
+        Parameters
+        ----------
+        obj_id : int
+            The stored object's id.
+        ref_id : int
+            The id of the reference the proxy holds to it.
+        attributes : sequence of str, optional
+            The attribute path from the stored object (``('output', 'params')``).
+            Default: the object itself.
         """
         root = obj = self._objects.lookup(obj_id, ref_id)
         for depth, attr in enumerate(attributes):
@@ -254,11 +308,20 @@ class RPCServer:
 
     def start_timer(self, callback: Callable[..., Any] | ObjectProxy, interval: float,
                     **kwds: Any) -> RPCTimer:
-        """Call *callback(**kwds)* every *interval* seconds (start to start).
+        """Call ``callback(**kwds)`` every *interval* seconds (start to start).
 
         A local *callback* runs in this server's thread, so it must be safe to
         call there; an ObjectProxy runs in its own process. Returns the timer,
         whose ``stop()`` ends it; closing the server stops all timers.
+
+        Parameters
+        ----------
+        callback : callable or ObjectProxy
+            What to call.
+        interval : float
+            Seconds from the start of one call to the start of the next.
+        **kwds
+            Keyword arguments of every call.
         """
         if not isinstance(callback, ObjectProxy):
             callback = self.get_proxy(callback)
@@ -341,7 +404,20 @@ class RPCServer:
 
     def process_action(self, action: str, opts: dict[str, Any], return_type: str,
                        caller: bytes) -> Any:
-        """Invoke a single action and return the result."""
+        """Invoke a single action and return the result.
+
+        Parameters
+        ----------
+        action : str
+            One of ``protocol.ACTIONS``.
+        opts : dict
+            The request's decoded options (proxies to this server already
+            replaced by their objects).
+        return_type : str
+            The request's return type ('auto', 'proxy', 'value').
+        caller : bytes
+            The ZeroMQ identity of the requesting client.
+        """
         if action == "call_obj":
             obj = _option(opts, action, "obj")
             args = opts.get("args") or []

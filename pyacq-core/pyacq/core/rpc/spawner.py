@@ -195,7 +195,13 @@ class ProcessSpawner:
         return self.proc.pid
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Ask the child's RPC server to close (the child then exits)."""
+        """Ask the child's RPC server to close (the child then exits).
+
+        Parameters
+        ----------
+        timeout : float, optional
+            Seconds to wait for the server to acknowledge. Default 5.
+        """
         self.client.close_server(timeout=timeout)
 
     def kill(self) -> None:
@@ -207,7 +213,13 @@ class ProcessSpawner:
         return self.proc.poll()
 
     def wait(self, timeout: float = 10) -> int:
-        """Wait for the child to exit and return its exit code (TimeoutError after *timeout*)."""
+        """Wait for the child to exit and return its exit code (TimeoutError after *timeout*).
+
+        Parameters
+        ----------
+        timeout : float, optional
+            Seconds to wait. Default 10.
+        """
         try:
             return self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -218,6 +230,12 @@ class ProcessSpawner:
         """Stop the child (killing it if it does not exit within *timeout* s), release all.
 
         Idempotent; returns the child's exit code.
+
+        Parameters
+        ----------
+        timeout : float, optional
+            Seconds to wait for the server to acknowledge the close, then for the
+            child to exit before it is killed. Default 10.
         """
         if not self._closed:
             self._closed = True

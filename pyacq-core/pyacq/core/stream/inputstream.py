@@ -63,6 +63,18 @@ class InputStream:
     A source that goes silent because its process died (or its connection dropped)
     is not silent either: :meth:`poll` notices the lost connection, logs it once,
     and :attr:`source_lost` is True until the source is connected again.
+
+    Parameters
+    ----------
+    spec : dict, optional
+        What the owner requires of the output (``dtype``, ``shape``,
+        ``transfermode``, ...); :meth:`connect` refuses an output whose params
+        differ. Default: empty (any output).
+    node : Node, optional
+        The node that owns the stream; it is told when the stream connects
+        (``after_input_connect``) and named in the stream's errors and logs.
+    name : str, optional
+        The stream's name in its node (``node.inputs[name]``), shown in errors.
     """
 
     def __init__(self, spec: dict[str, Any] | None = None, node: InputOwner | None = None,
@@ -98,6 +110,15 @@ class InputStream:
         """Connect to ``output``: an OutputStream, an RPC proxy to one, or its ``params`` dict.
 
         Returns once every chunk the output sends from now on will be received.
+
+        Parameters
+        ----------
+        output : OutputStream, ObjectProxy or dict
+            The configured output to receive. An OutputStream or a proxy to one is
+            asked to confirm the subscription, which also tells the stream's
+            position at that moment (so data sent before is not taken for a gap);
+            with only its ``params`` dict, ``connect`` waits for the transport
+            handshake instead.
         """
         if self.connected:
             raise StreamStateError(f"{self._describe()} is already connected; close() it first")
@@ -168,6 +189,12 @@ class InputStream:
 
         Meanwhile, a lost or restored connection to the source updates
         :attr:`source_lost` (and is logged).
+
+        Parameters
+        ----------
+        timeout : int or None, optional
+            Milliseconds to wait; 0 only looks, None (default) waits until a chunk
+            arrives.
         """
         subscriber, poller, _ = self._require_connected("poll")
         data_socket = subscriber.socket
@@ -207,6 +234,16 @@ class InputStream:
         ``return_data=True`` (alias ``with_data=True``), and is then a
         read-only view of the shared buffer (read ``input[start:stop]`` for
         any other span). Data arrays are read-only.
+
+        Parameters
+        ----------
+        return_data : bool or None, optional
+            Return the chunk's samples (True) or only its index (False, data None).
+            Default None: the transfer mode's own default (True for plaindata,
+            False for sharedmem, whose readers usually read the buffer directly).
+        with_data : bool or None, optional
+            The name pyacq 2.0's documentation gives ``return_data``; give one of
+            the two (both, with different values, is refused).
         """
         _, _, receiver = self._require_connected("recv")
         if with_data is not None:
@@ -270,6 +307,25 @@ class InputStream:
         (``size``, ``double``, ``axisorder``); otherwise a new RingBuffer is
         attached (replacing any previous one) and every received chunk is
         copied into it. Read it with :meth:`get_data` or ``input[start:stop]``.
+
+        Parameters
+        ----------
+        size : int or None, optional
+            Samples the buffer holds. None (default) uses the sharedmem stream's
+            own buffer size; a plaindata stream needs a size.
+        double : bool, optional
+            Make every span of up to ``size`` samples one contiguous view (reads
+            never copy). Default True.
+        axisorder : tuple of int or None, optional
+            Memory order of the axes, outermost first; ``(1, 0)`` keeps each
+            channel's samples contiguous. Default None: time outermost.
+        shmem : bool, str or None, optional
+            Put a new buffer in shared memory (True), so that other processes can
+            read it through its ``shm_id``; a ``shm_id`` string attaches to an
+            existing segment, as for RingBuffer. Default None: private memory.
+        fill : float or None, optional
+            Value of samples never received (gaps). Default None: NaN for float
+            dtypes, zero for the others.
         """
         _, _, receiver = self._require_connected("set_buffer")
         shape = self.params.get("shape")
@@ -313,7 +369,15 @@ class InputStream:
         return self.buffer
 
     def get_data(self, *args: Any, **kwargs: Any) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-        """Read the attached RingBuffer; see :meth:`RingBuffer.get_data`."""
+        """Read the attached RingBuffer; see :meth:`RingBuffer.get_data`.
+
+        Parameters
+        ----------
+        *args
+            ``start, stop[, copy[, join]]``, as for :meth:`RingBuffer.get_data`.
+        **kwargs
+            The same, by name.
+        """
         return self._require_buffer().get_data(*args, **kwargs)
 
     def __getitem__(self, key: int | slice) -> np.ndarray:

@@ -32,6 +32,19 @@ class OutputStream:
 
     Streams are not thread-safe, except that ``send`` may run in one thread
     while another thread connects a new InputStream.
+
+    Parameters
+    ----------
+    spec : dict, optional
+        Stream parameters the owner fixes (for example a device's ``shape`` and
+        ``sample_rate``); keywords given to :meth:`configure` cannot override them.
+        The dict is kept, not copied, so the owner can edit it later. Default: empty.
+    node : Node, optional
+        The node that owns the stream; it is told when the stream is configured
+        (``after_output_configure``) and named in the stream's errors. None for a
+        stream used without a node.
+    name : str, optional
+        The stream's name in its node (``node.outputs[name]``), shown in errors.
     """
 
     def __init__(self, spec: dict[str, Any] | None = None, node: OutputOwner | None = None,
@@ -115,6 +128,16 @@ class OutputStream:
         ``buffer_size``, ``double``, ``axisorder``, ``fill``). sharedmem
         readers share the writer's machine, where ``protocol='ipc'`` is the
         cheapest channel for its index messages.
+
+        Parameters
+        ----------
+        **kwargs
+            The stream parameters above, each optional. Defaults: ``protocol='tcp'``,
+            ``interface='127.0.0.1'``, a free ``port``, ``transfermode='plaindata'``,
+            ``streamtype='analogsignal'``, ``dtype='float32'``, ``shape=None``, no
+            compression, ``scale=None``, ``offset=None``, ``units=''``,
+            ``sample_rate=None``. A keyword the stream's ``spec`` fixes to another
+            value, or one no transfer mode knows, is refused.
         """
         if self.closed:
             raise StreamStateError(f"{self._describe()} is closed")
@@ -261,6 +284,15 @@ class OutputStream:
         declares lost samples (readers see the gap); a smaller one is refused.
         Contiguous arrays are sent without a copy: do not modify ``data``
         afterwards.
+
+        Parameters
+        ----------
+        data : numpy.ndarray or bytes
+            The chunk, time on axis 0, with the stream's dtype and sample shape;
+            raw bytes are taken as the samples' buffer.
+        index : int, optional
+            Absolute index of the chunk's last sample + 1. Default: the previous
+            index + ``len(data)`` (no gap).
         """
         if self.sender is None or self._out_of_date is not None:
             self._require_ready("send")
@@ -297,6 +329,13 @@ class OutputStream:
         Returns the stream position at that moment, ``{'index', 'epoch'}``,
         so the reader can tell a gap from data sent before it connected.
         Called by ``InputStream.connect`` (possibly through RPC).
+
+        Parameters
+        ----------
+        token : str
+            The subscription token (hex) the InputStream's subscriber sends.
+        timeout : float
+            Seconds to wait for the token before raising StreamConnectionError.
         """
         subscription = bytes.fromhex(token)
         deadline = time.monotonic() + timeout

@@ -45,7 +45,9 @@ class RingBuffer:
     ----------
     shape : tuple
         ``(size, ...)``: number of samples held, then the shape of one sample.
-    dtype : numpy dtype (structured dtypes included)
+    dtype : numpy dtype, str or list
+        Type of one sample's values, structured dtypes included, in any form
+        ``numpy.dtype`` accepts or the serialized form of a stream's params.
     double : bool
         Make any span of up to ``size`` samples one contiguous view (reads
         never copy), by mapping the memory twice where possible, else by
@@ -225,6 +227,14 @@ class RingBuffer:
         ``index`` defaults to the current index + ``len(data)``. A larger index
         leaves a gap, whose samples read as the fill value; a smaller one
         (going backwards) is refused.
+
+        Parameters
+        ----------
+        data : numpy.ndarray
+            The samples, time on axis 0, with the buffer's dtype and sample shape,
+            at most ``size`` samples.
+        index : int, optional
+            Absolute index after the chunk's last sample. Default: no gap.
         """
         self._check_writable()
         if not isinstance(data, np.ndarray):
@@ -298,6 +308,18 @@ class RingBuffer:
         ``double=False``. Raises ``IndexError`` for samples not yet written or
         longer than the buffer, and :class:`BufferOverrunError` (an
         ``IndexError``) for samples already overwritten.
+
+        Parameters
+        ----------
+        start : int
+            Absolute index of the first sample read.
+        stop : int
+            Absolute index after the last sample read.
+        copy : bool, optional
+            Return arrays that stay valid after the buffer is overwritten.
+            Default False (views).
+        join : bool, optional
+            Return one array (True, default) or the ``(first, second)`` pair.
         """
         start, stop = self._check_range(start, stop)
         period = self._period

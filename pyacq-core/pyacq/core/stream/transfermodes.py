@@ -81,7 +81,21 @@ all_transfermodes: dict[str, tuple[type[Sender], type[Receiver]]] = {}
 
 def register_transfermode(name: str, sender_class: type[Sender],
                           receiver_class: type[Receiver]) -> None:
-    """Make ``transfermode=name`` available to every OutputStream / InputStream."""
+    """Make ``transfermode=name`` available to every OutputStream / InputStream.
+
+    Both ends must register the same mode: a plugin registers it where it is imported
+    (for example from a pluggy hook), in every process that sends or receives it.
+
+    Parameters
+    ----------
+    name : str
+        The ``transfermode`` value that selects the mode; an existing name is replaced.
+    sender_class : type
+        A class following the ``Sender`` protocol, which ``OutputStream.send`` hands chunks to;
+        its ``options`` are the extra ``configure`` keywords the mode accepts.
+    receiver_class : type
+        The matching ``Receiver`` class, built by ``InputStream.connect``.
+    """
     all_transfermodes[name] = (sender_class, receiver_class)
 
 

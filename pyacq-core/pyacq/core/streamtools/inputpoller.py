@@ -36,6 +36,23 @@ class InputPoller(NodeThread):
     :meth:`process_data` instead of passing a callback if you prefer; a
     poller with neither is refused at creation (TypeError), not at its first
     chunk. The stream must not be used by another thread while the poller runs.
+
+    Parameters
+    ----------
+    input_stream : InputStream
+        The connected input to receive; an exception ending the thread is reported
+        to its node.
+    callback : callable, optional
+        ``callback(index, data)``, called in the poller's thread for each chunk;
+        needed unless a subclass overrides :meth:`process_data`.
+    timeout : int, optional
+        Milliseconds each wait lasts, so the longest :meth:`stop` takes to be seen.
+        Default 200.
+    return_data : bool or None, optional
+        Receive the samples (True) or only the index (False). Default None: the
+        stream's default.
+    name : str, optional
+        The thread's name. Default ``InputPoller-<stream name>``.
     """
 
     def __init__(self, input_stream, callback=None, timeout=200, return_data=None, name=None):
@@ -59,7 +76,15 @@ class InputPoller(NodeThread):
                     self._stop_requested.is_set, self.process_data)
 
     def process_data(self, index, data):
-        """Handle one chunk, in the poller's thread: by default, call ``callback(index, data)``."""
+        """Handle one chunk, in the poller's thread: by default, call ``callback(index, data)``.
+
+        Parameters
+        ----------
+        index : int
+            Absolute index after the chunk's last sample.
+        data : numpy.ndarray or None
+            The chunk's samples, or None when the poller receives indexes only.
+        """
         self.callback(index, data)
 
     def stop(self):

@@ -22,8 +22,24 @@ class ThreadPollInput(QtCore.QThread):
     in the thread). ``timeout`` (ms) bounds each wait, so :meth:`stop`
     followed by ``wait()`` returns promptly. The stream must not be used from
     another thread until then.
+
+    Parameters
+    ----------
+    input_stream : InputStream
+        The connected input to receive; an exception ending the thread is reported
+        to its node.
+    timeout : int, optional
+        Milliseconds each wait lasts, so the longest :meth:`stop` takes to be seen.
+        Default 200.
+    return_data : bool or None, optional
+        Receive the samples (True) or only the index (False). Default None: the
+        stream's default.
+    parent : QObject, optional
+        The thread's Qt parent.
     """
 
+    #: Qt signal ``new_data(index, data)``, emitted in the thread for each chunk by the
+    #: default :meth:`processData`; a slot connected to it runs in its own object's thread.
     new_data = QtCore.Signal(object, object)
 
     def __init__(self, input_stream, timeout=200, return_data=None, parent=None):
@@ -34,7 +50,13 @@ class ThreadPollInput(QtCore.QThread):
         self._stop_requested = threading.Event()
 
     def start(self, *args):
-        """Start polling, also after a stop; ``args`` go to ``QThread.start``."""
+        """Start polling, also after a stop.
+
+        Parameters
+        ----------
+        *args
+            ``QThread.start``'s optional priority.
+        """
         self._stop_requested.clear()
         QtCore.QThread.start(self, *args)
 
@@ -54,7 +76,15 @@ class ThreadPollInput(QtCore.QThread):
         return f"input {self.input_stream.name!r}"
 
     def processData(self, index, data):
-        """Handle one chunk, in the thread: by default, emit ``new_data(index, data)``."""
+        """Handle one chunk, in the thread: by default, emit ``new_data(index, data)``.
+
+        Parameters
+        ----------
+        index : int
+            Absolute index after the chunk's last sample.
+        data : numpy.ndarray or None
+            The chunk's samples, or None when the thread receives indexes only.
+        """
         self.new_data.emit(index, data)
 
     def stop(self):
@@ -67,6 +97,18 @@ class ThreadPollOutput(ThreadPollInput):
 
     It connects a private InputStream to the output when started and closes
     it when the thread ends, so a node can watch what it sends.
+
+    Parameters
+    ----------
+    output_stream : OutputStream or ObjectProxy
+        The configured output to watch, here or (through a proxy) in another process.
+    timeout : int, optional
+        Milliseconds each wait lasts. Default 200.
+    return_data : bool or None, optional
+        Receive the samples (True) or only the index (False). Default None: the
+        stream's default.
+    parent : QObject, optional
+        The thread's Qt parent.
     """
 
     def __init__(self, output_stream, timeout=200, return_data=None, parent=None):
@@ -75,7 +117,13 @@ class ThreadPollOutput(ThreadPollInput):
         self.output_stream = output_stream
 
     def start(self, *args):
-        """Connect a new private InputStream to the watched output, then start polling it."""
+        """Connect a new private InputStream to the watched output, then start polling it.
+
+        Parameters
+        ----------
+        *args
+            ``QThread.start``'s optional priority.
+        """
         self.input_stream = InputStream(name="ThreadPollOutput")
         self.input_stream.connect(self.output_stream)
         ThreadPollInput.start(self, *args)

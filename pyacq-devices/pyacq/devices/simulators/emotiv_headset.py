@@ -94,6 +94,30 @@ class EmotivHeadset:
     ``signals`` (n, 14) are 14-bit levels in the node's channel order,
     ``quality`` (n,) contact-quality levels (bits 3-4 must equal O1's bits 0-1,
     see :func:`consistent_quality`), ``gyro`` (n, 2) centred values.
+
+    Parameters
+    ----------
+    serial : str, optional
+        The dongle's serial number, from which the AES key is derived (the node
+        must be given the same). Default ``'SN20120229000254'``.
+    signals : array_like, optional
+        ``(n, 14)`` 14-bit levels, in the node's channel order. Default: a known
+        table of distinct values.
+    quality : array_like, optional
+        ``(n,)`` contact-quality levels. Default: a table made consistent with
+        ``signals``.
+    gyro : array_like, optional
+        ``(n, 2)`` centred gyroscope values. Default: a known table.
+    battery_level : int, optional
+        Send a battery packet with this level every 129th packet. Default None:
+        no battery packet.
+    drop_packets : iterable of int, optional
+        Packet numbers never sent (a counter jump the node must report). Default: none.
+    sample_rate : float, optional
+        Packets per second, in Hz. Default: the headset's 128.
+    report_id : bool, optional
+        Prefix each hidapi report with a report-id byte, as on some platforms.
+        Default False.
     """
 
     def __init__(self, serial="SN20120229000254", signals=None, quality=None, gyro=None,
@@ -133,24 +157,48 @@ class EmotivHeadset:
         self.close()
 
     def counter(self, packet):
-        """The counter byte of packet number ``packet``."""
+        """The counter byte of packet number ``packet``.
+
+        Parameters
+        ----------
+        packet : int
+            The packet's number in sending order, from 0.
+        """
         if self.battery_level is None:
             return packet % COUNTER_CYCLE
         position = packet % (COUNTER_CYCLE + 1)
         return BATTERY_FLAG + self.battery_level if position == COUNTER_CYCLE else position
 
     def plain_report(self, packet):
-        """The decrypted report of packet number ``packet`` (32 uint8)."""
+        """The decrypted report of packet number ``packet`` (32 uint8).
+
+        Parameters
+        ----------
+        packet : int
+            The packet's number in sending order, from 0.
+        """
         report = self._plain[packet % len(self._plain)].copy()
         report[0] = self.counter(packet)
         return report
 
     def encrypted_report(self, packet):
-        """The report of packet number ``packet`` as the dongle sends it."""
+        """The report of packet number ``packet`` as the dongle sends it.
+
+        Parameters
+        ----------
+        packet : int
+            The packet's number in sending order, from 0.
+        """
         return self._cipher.encrypt(self.plain_report(packet).tobytes())
 
     def expected(self, packets):
-        """``(signals, quality, gyro)`` rows carried by the given packet numbers."""
+        """``(signals, quality, gyro)`` rows carried by the given packet numbers.
+
+        Parameters
+        ----------
+        packets : array_like of int
+            Packet numbers, for example those a node received.
+        """
         rows = np.asarray(packets) % len(self.signals)
         return self.signals[rows], self.quality[rows], self.gyro[rows]
 

@@ -49,7 +49,31 @@ def default_counts(n_frames=500, nb_channel=8, seed=0):
 
 
 class OpenBCIBoard:
-    """Serve the OpenBCI serial protocol on a pseudo-terminal; the node opens ``board.port``."""
+    """Serve the OpenBCI serial protocol on a pseudo-terminal; the node opens ``board.port``.
+
+    Use it in a ``with`` block (or call ``close()``), which stops its thread and
+    closes the terminal.
+
+    Parameters
+    ----------
+    daisy : bool, optional
+        Emulate a Cyton with the Daisy module: 16 channels, two packets per frame.
+        Default False (8 channels).
+    counts : array_like, optional
+        ``(n, 8)`` or, with ``daisy``, ``(n, 16)`` 24-bit ADC counts; frame ``f``
+        carries row ``f % n``. Default: sines of distinct frequencies plus noise.
+    aux : array_like, optional
+        ``(n, 3)`` accelerometer values; packet ``k`` carries row ``k % n``.
+        Default ``[[100, -200, 8000]]``.
+    drop_packets : iterable of int, optional
+        Packet numbers (in sending order, from 0 at each ``b``) never sent. Default: none.
+    corrupt_packets : iterable of int, optional
+        Packet numbers sent with a bad stop byte. Default: none.
+    junk_after : iterable of int, optional
+        Packet numbers followed by :data:`JUNK` bytes. Default: none.
+    packet_rate : float, optional
+        Packets per second while streaming. Default 250, the board's own rate.
+    """
 
     def __init__(self, daisy=False, counts=None, aux=None, drop_packets=(), corrupt_packets=(),
                  junk_after=(), packet_rate=PACKET_RATE):
@@ -86,7 +110,13 @@ class OpenBCIBoard:
     # -- what the board sends ---------------------------------------------------------
 
     def packet(self, k):
-        """The bytes of packet ``k`` of a stream (before faults), following the current channel mode."""
+        """The bytes of packet ``k`` of a stream (before faults), following the current channel mode.
+
+        Parameters
+        ----------
+        k : int
+            The packet's number in sending order, from 0.
+        """
         two = self.sixteen_channels
         frame, half = (k // 2, k % 2) if two else (k, 0)
         row = self.counts[frame % len(self.counts)]

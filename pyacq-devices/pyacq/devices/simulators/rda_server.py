@@ -51,6 +51,39 @@ class RDAServer:
     ``marker_interval`` adds a ``('Stimulus', 'S  1')`` marker every that many
     samples. ``keepalive_interval`` (s) sends keep-alive messages the client
     must ignore.
+
+    Parameters
+    ----------
+    nb_channel : int, optional
+        Channels served. Default 8.
+    sample_rate : float, optional
+        Samples per second per channel, in Hz; blocks are paced to it. Default 1000.
+    block_points : int, optional
+        Samples per data block. Default 20.
+    host : str, optional
+        Interface to listen on. Default ``'127.0.0.1'``.
+    port : int, optional
+        TCP port; 0 (default) picks a free one, read it from ``.port``.
+    data_type : {'float32', 'int16'}, optional
+        Sample type of the data messages. Default 'float32'.
+    resolutions : sequence of float, optional
+        µV per unit of each channel, sent in the start message. Default 1 for all.
+    channel_names : sequence of str, optional
+        Default ``Ch1``, ``Ch2``, ...
+    signal : array_like, optional
+        ``(n_samples, nb_channel)`` in µV, sent in a loop. Default: a distinct sine
+        per channel (50 µV, 3 Hz + 2 Hz per channel index).
+    markers : sequence of tuple, optional
+        ``(sample_position, type, description)`` markers. Default: none.
+    marker_interval : int, optional
+        Add a ``('Stimulus', 'S  1')`` marker every that many samples. Default None.
+    fragment_size : int, optional
+        Send each message in pieces of that many bytes (the client must reassemble
+        them). Default None: whole messages.
+    drop_blocks : iterable of int, optional
+        1-based block numbers never sent (the client must report the gap). Default: none.
+    keepalive_interval : float, optional
+        Seconds between keep-alive messages. Default None: none sent.
     """
 
     def __init__(self, nb_channel=8, sample_rate=1000.0, block_points=20, host="127.0.0.1", port=0,
@@ -114,7 +147,13 @@ class RDAServer:
             thread.start()
 
     def block_markers(self, block):
-        """The marker records of 1-based ``block``: ``(position in block, points, channel, type, desc)``."""
+        """The marker records of 1-based ``block``: ``(position in block, points, channel, type, desc)``.
+
+        Parameters
+        ----------
+        block : int
+            The block number, from 1 for each connection.
+        """
         start = (block - 1) * self.block_points
         stop = start + self.block_points
         found = [(pos - start, 1, -1, kind, desc) for pos, kind, desc in self.markers
@@ -126,7 +165,13 @@ class RDAServer:
         return sorted(found)
 
     def block_message(self, block):
-        """The complete data message of 1-based ``block``."""
+        """The complete data message of 1-based ``block``.
+
+        Parameters
+        ----------
+        block : int
+            The block number, from 1 for each connection.
+        """
         position = ((block - 1) * self.block_points) % (len(self._raw) - self.block_points)
         values = self._raw[position:position + self.block_points]
         return encode_data(block, values, self.block_markers(block), self.msg_type)
