@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # pyacq developer entry point: installs what is needed, then runs a nox session.
 #   ./dev.sh demo    run the demo
-#   ./dev.sh test    lint (ruff, import cycles, mypy) + per-distribution import checks + the whole test suite, then
+#   ./dev.sh test    lint (ruff, import cycles, mypy) + per-distribution import checks + the
+#                    documentation build (warnings are errors) + the whole test suite, then
 #                    tests/core again with the declared minimum version of every dependency
+#   ./dev.sh docs    the documentation alone (docs/_build/html)
 #   ./dev.sh bench   the benchmarks
-# Extra arguments go to the session (e.g. ./dev.sh test -k registry).
+# Extra arguments go to the session (e.g. ./dev.sh test -k registry: to pytest).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -43,7 +45,9 @@ command=${1:-}
 shift || true
 case "$command" in
     demo)  exec "$TOOLS/bin/nox" -s demo -- "$@" ;;
-    test)  exec "$TOOLS/bin/nox" -s lint imports tests tests_minimum -- "$@" ;;
+    test)  "$TOOLS/bin/nox" -s lint imports docs
+           exec "$TOOLS/bin/nox" -s tests tests_minimum -- "$@" ;;
+    docs)  exec "$TOOLS/bin/nox" -s docs -- "$@" ;;
     bench) exec "$TOOLS/bin/nox" -s bench -- "$@" ;;
-    *)     echo "usage: ./dev.sh demo|test|bench [session arguments]" >&2; exit 2 ;;
+    *)     echo "usage: ./dev.sh demo|test|docs|bench [session arguments]" >&2; exit 2 ;;
 esac

@@ -13,7 +13,7 @@ try:
 except ImportError:  # Python 3.10: nox itself depends on tomli there
     import tomli as tomllib
 
-nox.options.sessions = ["lint", "imports", "tests", "tests_minimum"]
+nox.options.sessions = ["lint", "imports", "docs", "tests", "tests_minimum"]
 nox.options.error_on_missing_interpreters = True
 
 CORE = "./pyacq-core[qt,blosc,hdf5,av]"
@@ -30,12 +30,18 @@ MINIMUM_INSTALL = ["./pyacq-core[qt,blosc]", "./pyacq-devices", "./pyacq-dsp", E
 TEST_REQUIREMENTS = ["pytest>=8", "pytest-timeout>=2.3", "setuptools>=64", "wheel", "neo>=0.13",
                      "hypothesis>=6.100", "numpydoc>=1.6"]
 
+#: What the documentation build needs besides pyacq (pytest: the gallery's sound server is
+#: the test suite's, tests/pulse_daemon.py).
+DOCS_REQUIREMENTS = ["sphinx>=7", "pydata-sphinx-theme>=0.15", "sphinx-gallery>=0.19",
+                     "numpydoc>=1.6", "pytest>=8"]
+
 # Each distribution without its optional extras (modules with an optional
 # dependency must import without it), preceded by the local distributions it
 # depends on (never fetched from an index), and the package whose every module
-# must then import. Core keeps Qt: WidgetNode's module is Qt by nature.
+# must then import. Core keeps Qt and pytest: WidgetNode's module is Qt by nature, and
+# pyacq.testing.fixtures is a pytest plugin.
 DISTRIBUTION_PACKAGES = {
-    "pyacq-core": (["./pyacq-core[qt]"], "pyacq"),
+    "pyacq-core": (["./pyacq-core[qt,testing]"], "pyacq"),
     "pyacq-devices": (["./pyacq-core", "./pyacq-devices"], "pyacq.devices"),
     "pyacq-dsp": (["./pyacq-core", "./pyacq-dsp"], "pyacq.dsp"),
     "pyacq-viewers": (["./pyacq-core", "./pyacq-dsp", "./pyacq-viewers"], "pyacq.viewers"),
@@ -103,6 +109,17 @@ def imports(session, distribution):
     requirements, package = DISTRIBUTION_PACKAGES[distribution]
     session.install(*requirements)
     session.run("python", "-c", IMPORT_EVERY_MODULE, package)
+
+
+@nox.session
+def docs(session):
+    """The documentation site (docs/_build/html), with every Sphinx and numpydoc warning an
+    error; the examples gallery runs each example offscreen, its sound from a private
+    PulseAudio daemon and its camera from ffmpeg's test source. Arguments go to sphinx-build."""
+    install_everything(session)
+    session.install(*DOCS_REQUIREMENTS)
+    session.run("sphinx-build", "-W", "--keep-going", "-b", "html", *session.posargs,
+                "docs", "docs/_build/html", env={"QT_QPA_PLATFORM": "offscreen"})
 
 
 @nox.session

@@ -55,6 +55,8 @@ def main():
 
         dev.start()
         viewer.start()
+        # Once the window holds sound, fit the vertical range to it.
+        pg.QtCore.QTimer.singleShot(1000, viewer.auto_scale)
         if args.duration is not None:
             pg.QtCore.QTimer.singleShot(int(args.duration * 1000), app.quit)
         app.exec_()

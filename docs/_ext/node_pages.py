@@ -46,10 +46,14 @@ def node_classes():
 
 
 def _install_line(cls, distribution):
+    """The distribution to install, and the extras the node's module asks for in its errors."""
     source = inspect.getsource(inspect.getmodule(cls))
     extras = sorted(set(_INSTALL_HINT.findall(source)))
-    packages = extras or [distribution]
-    return ", ".join(f"``pip install '{p}'``" for p in packages)
+    line = f"``pip install {distribution}``"
+    if extras:
+        named = ", ".join(f"``pip install '{extra}'``" for extra in extras)
+        line += f"; for the library it uses, its module asks for {named}"
+    return line
 
 
 def _spec_rows(specs):
