@@ -30,6 +30,8 @@ CAMERA = ["--camera", "testsrc=size=320x240:rate=30", "--format", "lavfi"]
 ARGUMENTS = {
     "webcam_viewer.py": CAMERA,
     "local_and_remote_nodes.py": ["--layout", "all-local", *CAMERA],
+    # Its --duration bounds each reply, the spawn of a NodeGroup included (the last one wins).
+    "custom_rpc_client.py": ["--duration", "60"],
 }
 
 _grabbed = []

@@ -42,7 +42,9 @@ RUNS = {
     "pyaudio_triggered_oscope": ("pyaudio_triggered_oscope.py", []),
     "pyaudio_oscope_local": ("pyaudio_oscope_local.py", []),
     "stream_monitor": ("stream_monitor.py", []),
-    "custom_rpc_client": ("custom_rpc_client.py", []),
+    # Its --duration bounds the wait for each reply (the last --duration given wins): a loaded
+    # machine may take more than 3 s to spawn the NodeGroup it asks for.
+    "custom_rpc_client": ("custom_rpc_client.py", ["--duration", "60"]),
 }
 
 
