@@ -4,8 +4,14 @@ The header (index, epoch, memory order, shape) is packed with a struct built
 once per number of dimensions. C- and Fortran-contiguous arrays (a transposed
 array is Fortran-contiguous) are handed to ZeroMQ without copying; any other
 layout is copied once into C order.
+
+The receiver checks every message against the stream before using it: a header that
+does not match the stream's shape, a body whose size does not match the header, or
+extra or missing frames raise MalformedMessageError (the InputStream rejects the
+message and goes on); nothing is allocated for what a header claims.
 """
 import functools
+import math
 import struct
 from typing import Any, ClassVar
 
@@ -14,12 +20,14 @@ import zmq
 
 from ..rpc.malloc_tuning import keep_large_buffers_mapped
 from .compression import get_codec
+from .errors import MalformedMessageError
 from .ringbuffer import RingBuffer
 from .streamdtype import dtype_from_params
 
 _PREFIX = struct.Struct("<qIBB")  # index, epoch, layout flags, ndim
 _FORTRAN = 1  # flag: the bytes are in Fortran order
 _INLINE = 2  # flag: the bytes follow the header in the same frame
+_FLAGS = _FORTRAN | _INLINE
 
 #: Chunks smaller than this travel in one frame with their header: ZeroMQ
 #: would copy them anyway (pyzmq's copy threshold), and one frame costs less
@@ -107,19 +115,56 @@ class PlainDataReceiver:
         self._dtype = dtype_from_params(params["dtype"])
         codec = get_codec(params["compression"], self._dtype.itemsize)
         self._decompress = None if codec is None else codec[1]
+        shape = params.get("shape")
+        #: What every chunk's shape must be after its time axis (None: any, if undeclared).
+        self._sample_shape = None if shape is None else tuple(shape[1:])
 
     def recv(self) -> tuple[int, int, int, np.ndarray]:
-        """Return ``(index, epoch, n_samples, data)`` for the next chunk."""
-        message = self._socket.recv()
+        """Return ``(index, epoch, n_samples, data)`` for the next chunk.
+
+        Raises MalformedMessageError, once the whole message is read, if it is not a
+        chunk of this stream.
+        """
+        frames = [self._socket.recv(copy=False)]
+        while frames[-1].more:
+            frames.append(self._socket.recv(copy=False))
+        return self._parse(frames)
+
+    def _parse(self, frames):
+        message = frames[0].buffer
+        if len(message) < _PREFIX.size:
+            raise MalformedMessageError(f"header of {len(message)} bytes, shorter than the "
+                                        f"{_PREFIX.size} bytes of its fixed part")
         index, epoch, flags, ndim = _PREFIX.unpack_from(message)
+        if flags & ~_FLAGS:
+            raise MalformedMessageError(f"header flags {flags:#x} are not a layout")
+        expected_ndim = None if self._sample_shape is None else 1 + len(self._sample_shape)
+        if ndim == 0 or (expected_ndim is not None and ndim != expected_ndim):
+            raise MalformedMessageError(
+                f"header declares {ndim} dimensions, the stream has {expected_ndim or 'at least 1'}")
         header_struct = _header_struct(ndim)
+        inline = bool(flags & _INLINE)
+        size_ok = len(message) >= header_struct.size if inline else len(message) == header_struct.size
+        if not size_ok or len(frames) != (1 if inline else 2):
+            raise MalformedMessageError(
+                f"message of {len(frames)} frame(s) with a {len(message)}-byte header frame does "
+                f"not match its {'inline' if inline else 'two-frame'} layout of {ndim} dimensions")
         shape = header_struct.unpack_from(message)[4:]
-        if flags & _INLINE:
-            body = memoryview(message)[header_struct.size:]
-        else:
-            body = self._socket.recv(copy=False).buffer.toreadonly()
+        if min(shape) < 0 or (self._sample_shape is not None and shape[1:] != self._sample_shape):
+            raise MalformedMessageError(
+                f"header declares shape {shape}, the stream's chunks are (n, "
+                f"{', '.join(map(str, self._sample_shape or ()))})")
+        if index < shape[0]:
+            raise MalformedMessageError(
+                f"header declares {shape[0]} samples ending at index {index}: before index 0")
+        body = (message[header_struct.size:] if inline else frames[1].buffer).toreadonly()
+        nbytes = math.prod(shape) * self._dtype.itemsize
         if self._decompress is not None:
-            body = self._decompress(body)
+            body = self._decompress(body, nbytes)
+        elif len(body) != nbytes:
+            raise MalformedMessageError(
+                f"body of {len(body)} bytes, the header's shape {shape} of {self._dtype} "
+                f"needs {nbytes}")
         data = np.frombuffer(body, dtype=self._dtype)
         data = data.reshape(shape) if not flags & _FORTRAN else data.reshape(shape[::-1]).T
         return index, epoch, shape[0], data
