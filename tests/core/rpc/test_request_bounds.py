@@ -3,6 +3,7 @@ request size, and the requests a busy server holds; legitimate large calls still
 the server stays up and answers."""
 import functools
 import json
+import threading
 import time
 
 import msgpack
@@ -57,6 +58,8 @@ class RawClient:
         self.sock = zmq.Context.instance().socket(zmq.DEALER)
         self.sock.setsockopt(zmq.LINGER, 0)
         self.sock.connect(address)
+        #: req_id of every reply received.
+        self.seen_req_ids = []
 
     def request(self, req_id, body, ser_type=b"msgpack", action=b"call_obj", timeout=60.0):
         """Send one request and return its decoded reply (TimeoutError if none comes)."""
@@ -68,9 +71,11 @@ class RawClient:
             raise TimeoutError("no reply")
         data = self.sock.recv()
         try:
-            return msgpack.unpackb(data, raw=False)
+            reply = msgpack.unpackb(data, raw=False)
         except ValueError:
-            return json.loads(data)
+            reply = json.loads(data)
+        self.seen_req_ids.append(reply.get("req_id"))
+        return reply
 
     def ping(self, timeout=30.0):
         """Ping until a ping is answered (a ping sent while ZeroMQ drops this connection
@@ -263,33 +268,66 @@ def test_client_refuses_a_request_above_the_limit_before_sending(server):
     assert client.ping() == "pong"
 
 
-def test_server_limit_defaults_and_frames_above_it_are_dropped(server):
-    """A server accepts 256 MiB by default; a client sending one frame above the limit
-    (ZeroMQ MAXMSGSIZE) loses its connection rather than costing the server the frame, and
-    the server answers the next ping; a request just over the limit gets an error reply
-    naming it."""
+class SmallLimitServer(RPCServer):
+    """A server created with a 1 MiB limit (ZeroMQ's frame limit is set at creation)."""
+
+    max_request_size = MIB
+
+
+@pytest.fixture
+def small_limit_server():
+    """A SmallLimitServer serving in a thread of this process; closed at teardown."""
+    created = []
+
+    def serve():
+        server = SmallLimitServer()
+        created.append(server)
+        server.run_forever()
+
+    thread = threading.Thread(target=serve, name="small-limit-server")
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not created and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert created, "the server did not start within 10 s"
+    yield created[0]
+    created[0].close()
+    thread.join(10)
+    assert not thread.is_alive()
+
+
+def test_default_limit_is_256_mib(server):
+    """A server accepts requests of up to 256 MiB by default (it was 1 GiB)."""
     proc, _ = server
+    assert RPCServer.max_request_size == protocol.MAX_REQUEST_SIZE == 256 * MIB
     assert proc.client._import("rpc_test_helpers").max_request_size() == 256 * MIB
-    proc.client._import("rpc_test_helpers").set_max_request_size(MIB)
-    raw = RawClient(proc.address)
+
+
+def test_frames_above_the_limit_are_dropped_unread(small_limit_server):
+    """A request just over the server's limit gets an error reply naming it; one frame
+    well above it (ZeroMQ MAXMSGSIZE) makes ZeroMQ drop the sender's connection without
+    the server reading it (no reply to it ever comes, before the next ping's), and the server
+    answers that client's next ping."""
+    raw = RawClient(small_limit_server.address)
     try:
         reply = raw.request(9, b"\x00" * (MIB + 100))
         assert "exceeds the server's limit of 1048576" in error_text(reply)
         raw.sock.send_multipart([b"10", b"ping", b"auto", b"msgpack", b"\x00" * (8 * MIB)])
-        assert raw.ping() == "pong"  # the 8 MiB request was never read: no reply to it
+        assert raw.ping() == "pong"
+        assert 10 not in raw.seen_req_ids
     finally:
-        proc.client._import("rpc_test_helpers").set_max_request_size(protocol.MAX_REQUEST_SIZE)
         raw.close()
-    assert proc.client.ping() == "pong"
 
 
-def test_local_server_limit_is_settable(lazy_server):
-    """max_request_size is per server and settable; it defaults to protocol.MAX_REQUEST_SIZE."""
-    assert lazy_server.max_request_size == protocol.MAX_REQUEST_SIZE
-    lazy_server.max_request_size = 2 * MIB
-    assert lazy_server.max_request_size == 2 * MIB
-    other = RPCServer()
+def test_lowering_the_limit_of_a_running_server_refuses_more(server):
+    """max_request_size lowered on a running server makes it refuse larger requests with an
+    error reply; restored, they pass again."""
+    proc, raw = server
+    helpers = proc.client._import("rpc_test_helpers")
+    helpers.set_max_request_size(MIB)
     try:
-        assert other.max_request_size == protocol.MAX_REQUEST_SIZE
+        assert "exceeds the server's limit" in error_text(raw.request(11, b"\x00" * (2 * MIB)))
     finally:
-        other.close()
+        helpers.set_max_request_size(protocol.MAX_REQUEST_SIZE)
+    builtins = proc.client._import("builtins")
+    assert builtins.len(b"x" * (2 * MIB)) == 2 * MIB

@@ -89,15 +89,20 @@ class RPCServer:
     high-water mark).
     """
 
+    #: Requests (body and out-of-band frames) larger than this many bytes are refused. ZeroMQ's
+    #: frame limit is set from it when the server is created: to raise the limit, set this
+    #: class attribute (or a subclass's) before creating the server; lowering it on a server
+    #: makes it refuse more with error replies.
+    max_request_size = protocol.MAX_REQUEST_SIZE
+
     def __init__(self, address: str = "tcp://127.0.0.1:*", certificate: str | None = None,
                  authorized_keys: str | None = None) -> None:
         keep_large_buffers_mapped()
         self._authentication = _authentication_for(certificate, authorized_keys)
         self._socket = make_socket(zmq.ROUTER)
-        # The socket clients connect to (a QtRPCServer then serves from another one).
-        self._network_socket = self._socket
+        # Both fixed for every connection once the socket is bound.
         self._socket.setsockopt(zmq.RCVHWM, RECEIVE_QUEUE)
-        self.max_request_size = protocol.MAX_REQUEST_SIZE
+        self._socket.setsockopt(zmq.MAXMSGSIZE, self.max_request_size + _FRAME_OVERHEAD)
         try:
             if self._authentication is not None:
                 self._authentication.secure(self._socket)
@@ -139,20 +144,6 @@ class RPCServer:
     def authorized_keys(self) -> str | None:
         """Directory of the client certificates this server accepts, or None (no CURVE)."""
         return None if self._authentication is None else self._authentication.authorized_keys
-
-    @property
-    def max_request_size(self) -> int:
-        """Requests (body and out-of-band frames) larger than this many bytes are refused.
-
-        Setting it also sets ZeroMQ's frame size limit for the connections made afterwards
-        (clients already connected keep the limit they connected under).
-        """
-        return self._max_request_size
-
-    @max_request_size.setter
-    def max_request_size(self, size: int) -> None:
-        self._network_socket.setsockopt(zmq.MAXMSGSIZE, size + _FRAME_OVERHEAD)
-        self._max_request_size = size
 
     # -- thread registration -----------------------------------------------
 
