@@ -116,8 +116,10 @@ class PlainDataReceiver:
         codec = get_codec(params["compression"], self._dtype.itemsize)
         self._decompress = None if codec is None else codec[1]
         shape = params.get("shape")
-        #: What every chunk's shape must be after its time axis (None: any, if undeclared).
+        # What every chunk's shape must be after its time axis, and its number of
+        # dimensions (None: any, for a stream that did not declare its shape).
         self._sample_shape = None if shape is None else tuple(shape[1:])
+        self._ndim = None if shape is None else len(shape)
 
     def recv(self) -> tuple[int, int, int, np.ndarray]:
         """Return ``(index, epoch, n_samples, data)`` for the next chunk.
@@ -125,39 +127,45 @@ class PlainDataReceiver:
         Raises MalformedMessageError, once the whole message is read, if it is not a
         chunk of this stream.
         """
-        frames = [self._socket.recv(copy=False)]
+        header = self._socket.recv(copy=False)
+        if not header.more:
+            return self._parse(header.buffer, None)
+        frames = [header, self._socket.recv(copy=False)]
         while frames[-1].more:
             frames.append(self._socket.recv(copy=False))
-        return self._parse(frames)
+        if len(frames) != 2:
+            raise MalformedMessageError(f"message of {len(frames)} frames; a chunk has 1 or 2")
+        return self._parse(header.buffer, frames[1].buffer)
 
-    def _parse(self, frames):
-        message = frames[0].buffer
+    def _parse(self, message, body):
+        """The chunk of a *message* (header frame) and its *body* frame (None if inline)."""
         if len(message) < _PREFIX.size:
             raise MalformedMessageError(f"header of {len(message)} bytes, shorter than the "
                                         f"{_PREFIX.size} bytes of its fixed part")
         index, epoch, flags, ndim = _PREFIX.unpack_from(message)
-        if flags & ~_FLAGS:
-            raise MalformedMessageError(f"header flags {flags:#x} are not a layout")
-        expected_ndim = None if self._sample_shape is None else 1 + len(self._sample_shape)
-        if ndim == 0 or (expected_ndim is not None and ndim != expected_ndim):
+        if ndim != self._ndim and (self._ndim is not None or ndim == 0):
             raise MalformedMessageError(
-                f"header declares {ndim} dimensions, the stream has {expected_ndim or 'at least 1'}")
+                f"header declares {ndim} dimensions, the stream has {self._ndim or 'at least 1'}")
+        if flags & ~_FLAGS or (body is None) != bool(flags & _INLINE):
+            raise MalformedMessageError(
+                f"header flags {flags:#x} do not describe a message of {1 if body is None else 2} "
+                "frame(s)")
         header_struct = _header_struct(ndim)
-        inline = bool(flags & _INLINE)
-        size_ok = len(message) >= header_struct.size if inline else len(message) == header_struct.size
-        if not size_ok or len(frames) != (1 if inline else 2):
-            raise MalformedMessageError(
-                f"message of {len(frames)} frame(s) with a {len(message)}-byte header frame does "
-                f"not match its {'inline' if inline else 'two-frame'} layout of {ndim} dimensions")
+        if len(message) < header_struct.size or (body is not None
+                                                 and len(message) != header_struct.size):
+            raise MalformedMessageError(f"header frame of {len(message)} bytes, a header of "
+                                        f"{ndim} dimensions has {header_struct.size}")
         shape = header_struct.unpack_from(message)[4:]
-        if min(shape) < 0 or (self._sample_shape is not None and shape[1:] != self._sample_shape):
+        sample_shape = self._sample_shape
+        if (shape[1:] != sample_shape) if sample_shape is not None else min(shape) < 0:
             raise MalformedMessageError(
                 f"header declares shape {shape}, the stream's chunks are (n, "
-                f"{', '.join(map(str, self._sample_shape or ()))})")
-        if index < shape[0]:
+                f"{', '.join(map(str, sample_shape or ()))})")
+        if not 0 <= shape[0] <= index:
             raise MalformedMessageError(
-                f"header declares {shape[0]} samples ending at index {index}: before index 0")
-        body = (message[header_struct.size:] if inline else frames[1].buffer).toreadonly()
+                f"header declares {shape[0]} samples ending at index {index}: a chunk has 0 or "
+                "more samples, from index 0 on")
+        body = (message[header_struct.size:] if body is None else body).toreadonly()
         nbytes = math.prod(shape) * self._dtype.itemsize
         if self._decompress is not None:
             body = self._decompress(body, nbytes)
