@@ -222,12 +222,14 @@ def test_large_array_calls_pass(server):
     assert builtins.len(floats, _timeout=60) == MIB
 
 
-def test_queue_of_requests_to_a_busy_server_keeps_rss_bounded_and_all_are_answered(server):
+@pytest.mark.parametrize("qt", [False, True], ids=["RPCServer", "QtRPCServer"])
+def test_queue_of_requests_to_a_busy_server_keeps_rss_bounded_and_all_are_answered(spawn, qt):
     """256 requests of 1 MiB sent while the server is busy in one slow call wait, past the
-    server's receive queue (RPCServer.RECEIVE_QUEUE), on the client's side: the server's
-    peak RSS grows by far less than the 256 MiB queued (49 -> 290 MiB before), the client
-    neither blocks nor fails, and every request is answered, in order."""
-    proc, _ = server
+    server's receive queue (server.RECEIVE_QUEUE; a QtRPCServer's bridge to its GUI thread
+    holds as many more), on the client's side: the server's peak RSS grows by far less than
+    the 256 MiB queued (49 -> 290 MiB before), the client neither blocks nor fails, and every
+    request is answered, in order."""
+    proc = spawn(name="busy-server", qt=qt)
     remote_time = proc.client._import("time")
     builtins = proc.client._import("builtins")
     before = peak_rss_reset(proc.pid)
