@@ -10,8 +10,9 @@ is built.
 the memory its decoded objects would take: msgpack item by item (each header says what
 it builds: a list of *n* slots, a dict of *n* entries, a string of *n* bytes...), json by
 counting the tokens that build objects (``{``, ``[``, ``:``, ``,`` and strings) outside
-strings. The estimates follow CPython 3.11's object sizes measured with tracemalloc
-(``benchmarks/bench_request_cost.py``) and err on the high side.
+strings. The estimates follow CPython 3.11's object sizes (``sys.getsizeof``, and the
+tracemalloc peaks of decoding such bodies) and err on the high side;
+``benchmarks/bench_request_cost.py`` measures what a server pays.
 
 ``check_decoding_cost`` refuses a body whose estimate exceeds ``allowance(size)``:
 
@@ -20,8 +21,8 @@ strings. The estimates follow CPython 3.11's object sizes measured with tracemal
 That ratio is what legitimate calls need: a list of floats or of short strings, small
 dicts of records, costs less than 24 bytes per byte; large data travels as numpy arrays
 (out of band, or in line as msgpack bin / json base64 text), which cost about their size.
-A body smaller than ``SCAN_THRESHOLD`` (64 KiB) is not walked: at most ~7 MiB, it cannot
-cost more than the constant part of the allowance allows for much.
+A body smaller than ``SCAN_THRESHOLD`` (64 KiB) is not walked: the most it can cost, about
+7 MiB, is not worth the walk.
 """
 import re
 import struct
