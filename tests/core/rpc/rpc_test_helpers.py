@@ -98,6 +98,11 @@ def object_count():
     return len(RPCServer.get_server()._objects)
 
 
+def max_request_size():
+    from pyacq.core.rpc import RPCServer
+    return RPCServer.get_server().max_request_size
+
+
 def set_max_request_size(size):
     from pyacq.core.rpc import RPCServer
     RPCServer.get_server().max_request_size = size

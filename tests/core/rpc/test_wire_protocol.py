@@ -10,6 +10,7 @@ import time
 import msgpack
 import pytest
 import zmq
+from pyacq.core.rpc import protocol
 
 CUSTOM_CLIENT = textwrap.dedent('''
     import json, sys, zmq
@@ -205,7 +206,7 @@ def test_oversize_request_is_refused(child, raw):
         raw.send([b"13", b"ping", b"auto", b"msgpack", b"\x00" * 20000])
         assert "exceeds the server's limit" in "".join(raw.reply()["error"][1])
     finally:
-        child.client._import("rpc_test_helpers").set_max_request_size(1 << 30)
+        child.client._import("rpc_test_helpers").set_max_request_size(protocol.MAX_REQUEST_SIZE)
     assert raw.ping() == "pong"
 
 

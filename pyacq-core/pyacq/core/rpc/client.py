@@ -85,6 +85,12 @@ class RPCClient:
     #: changes one proxy's).
     default_proxy_options = DEFAULT_PROXY_OPTIONS
 
+    #: The largest request, in bytes (body and out-of-band arrays), this client sends: what
+    #: servers accept by default (``RPCServer.max_request_size``). A larger one is refused
+    #: before it is sent, since the server would refuse it, or drop the connection of a
+    #: client sending a frame above its limit without being able to answer.
+    max_request_size = protocol.MAX_REQUEST_SIZE
+
     def __init__(self, address: str, reentrant: bool = True, serializer: str = "msgpack") -> None:
         if serializer not in all_serializers:
             known = ", ".join(all_serializers)
@@ -264,6 +270,8 @@ class RPCClient:
         frames = [b"%d" % req_id, _ACTION_FRAMES.get(action) or action.encode(),
                   _RETURN_TYPE_FRAMES[return_type],
                   self._ser_type, b"" if opts is None else self._dumps(opts, buffers)]
+        if len(frames[-1]) > self.max_request_size or buffers:
+            self._check_request_size(action, frames[-1], buffers)
         # Announce that we read out-of-band frames until the server said it does too;
         # then the extension frame only precedes the frames of a request that has some.
         if buffers is None or buffers:
@@ -280,6 +288,17 @@ class RPCClient:
         reply = self._futures[req_id] = SyncReply(req_id)
         self._wait_for_reply(req_id, timeout)
         return reply.result()
+
+    def _check_request_size(self, action, body, buffers):
+        """Raise ValueError if the request (*body* and out-of-band *buffers*) is larger
+        than ``max_request_size``."""
+        size = len(body) + sum(memoryview(buffer).nbytes for buffer in buffers or ())
+        if size > self.max_request_size:
+            raise ValueError(
+                f"{action} request to {self.address} is {size} bytes, more than the "
+                f"{self.max_request_size} bytes a server accepts (RPCClient.max_request_size): "
+                "send the data in several calls, or raise max_request_size on both the "
+                "RPCServer and the RPCClient")
 
     def _flush_deletes(self):
         pending = self._pending_deletes

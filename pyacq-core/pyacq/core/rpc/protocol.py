@@ -50,6 +50,12 @@ EXTENSION = b"pyacq-rpc/%d" % PROTOCOL_VERSION
 #: Arrays of at least this many bytes travel out of band (smaller ones cost less in line).
 OUT_OF_BAND_BYTES = 1 << 16
 
+#: The largest request (body and out-of-band frames together, in bytes) a server accepts by
+#: default (``RPCServer.max_request_size``), and so the largest a client sends
+#: (``RPCClient.max_request_size``): room for the largest arrays acquisition sends in one
+#: call, well under what a request may cost a server (see ``decoding_cost``).
+MAX_REQUEST_SIZE = 256 << 20
+
 #: The key of a tagged dict (a value the serialization format lacks).
 TYPE_KEY = "___type_name___"
 

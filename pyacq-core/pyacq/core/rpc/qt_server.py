@@ -8,7 +8,7 @@ import zmq
 from PyQt5 import QtCore
 
 from .context import make_socket
-from .server import RPCServer
+from .server import RECEIVE_QUEUE, RPCServer
 
 
 class _RequestNotifier(QtCore.QObject):
@@ -52,9 +52,13 @@ class QtRPCServer(RPCServer):
         self.quit_on_close = quit_on_close
         bridge_addr = f"inproc://qt-rpc-bridge-{id(self):x}"
         self._router = self._socket
+        # The bridge holds at most RECEIVE_QUEUE requests on each side (its replies are not
+        # bounded): past that, the poller stops reading the network, as a plain server does.
         self._socket = make_socket(zmq.PAIR)
+        self._socket.setsockopt(zmq.RCVHWM, RECEIVE_QUEUE)
         self._socket.bind(bridge_addr)
         self._poller_side = make_socket(zmq.PAIR)
+        self._poller_side.setsockopt(zmq.SNDHWM, RECEIVE_QUEUE)
         self._poller_side.connect(bridge_addr)
         self._notifier = _RequestNotifier()
         self._notifier.moveToThread(app.thread())
@@ -73,18 +77,37 @@ class QtRPCServer(RPCServer):
         self._notifier.requests_ready.emit()
 
     def _poll_network(self):
-        """Poller thread: shuttle frames between the network and the GUI thread."""
+        """Poller thread: shuttle frames between the network and the GUI thread.
+
+        A request the bridge has no room for (the GUI thread is busy) is held, and the
+        network is not read until the bridge takes it: requests then wait in the ROUTER's
+        receive queue, then on their clients' side.
+        """
         router, bridge = self._router, self._poller_side
         poller = zmq.Poller()
         poller.register(router, zmq.POLLIN)
         poller.register(bridge, zmq.POLLIN)
+        held = None
         while True:
             events = dict(poller.poll(1000))
-            if router in events:
-                while router.getsockopt(zmq.EVENTS) & zmq.POLLIN:
-                    bridge.send_multipart(router.recv_multipart(zmq.NOBLOCK))
+            if held is not None and events.get(bridge, 0) & zmq.POLLOUT:
+                bridge.send_multipart(held, zmq.NOBLOCK)  # there is room: it cannot fail
+                held = None
+                poller.modify(bridge, zmq.POLLIN)
+                poller.register(router, zmq.POLLIN)
                 self._notifier.requests_ready.emit()
-            if bridge in events:
+            elif held is None and router in events:
+                while router.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+                    frames = router.recv_multipart(zmq.NOBLOCK)
+                    try:
+                        bridge.send_multipart(frames, zmq.NOBLOCK)
+                    except zmq.Again:
+                        held = frames
+                        poller.unregister(router)
+                        poller.modify(bridge, zmq.POLLIN | zmq.POLLOUT)
+                        break
+                self._notifier.requests_ready.emit()
+            if events.get(bridge, 0) & zmq.POLLIN:
                 while bridge.getsockopt(zmq.EVENTS) & zmq.POLLIN:
                     frames = bridge.recv_multipart(zmq.NOBLOCK)
                     if frames == [b""]:

@@ -19,6 +19,7 @@ import zmq
 from . import curve, protocol, server_registry
 from .client import RPCClient
 from .context import get_context, make_socket
+from .decoding_cost import SCAN_THRESHOLD, check_decoding_cost
 from .exclusive_memory import only_holder
 from .frames import has_message, recv_frames, send_frames
 from .malloc_tuning import keep_large_buffers_mapped
@@ -32,6 +33,14 @@ logger = logging.getLogger(__name__)
 
 _REQUEST_FRAMES = 1 + protocol.REQUEST_FRAMES  # the client's identity, then the documented ones
 _RETURN_TYPES = {name.encode(): name for name in protocol.RETURN_TYPES}
+
+#: Requests each client may have waiting in the server's socket: beyond, ZeroMQ stops
+#: reading from that client's connection, and later requests wait on the client's side.
+RECEIVE_QUEUE = 16
+#: What ZeroMQ's frame size limit (``MAXMSGSIZE``) allows above ``max_request_size``: the
+#: framing and CURVE overhead of a frame, so that every request the server's own check
+#: accepts reaches it, and one a little over the limit still gets an error reply.
+_FRAME_OVERHEAD = 1 << 12
 
 #: Servers not closed yet: those left open when the interpreter exits still notify their clients.
 _open_servers: weakref.WeakSet[RPCServer] = weakref.WeakSet()
@@ -67,6 +76,19 @@ class RPCServer:
     Malformed requests are answered with an error (or logged when no reply is
     possible) and never stop the server.
 
+    What one request may cost is bounded. A request (body and out-of-band frames) of more
+    than ``max_request_size`` bytes (256 MiB by default) is refused with an error reply
+    naming the limit; ZeroMQ drops, before reading it, the connection of a client that
+    sends a single frame above it (``MAXMSGSIZE``), since ``RPCClient`` refuses to send such
+    a request. A body of 64 KiB or more is walked before it is decoded and refused with an
+    error reply (``decoding_cost.DecodingCostError``) when its objects would take more than
+    4.5 MiB + 24 bytes per byte for its first 16 MiB, then 2 bytes per byte (a msgpack empty
+    map is one byte that decodes to a 72-byte dict); bulk data travels as arrays or bytes,
+    which cost about their size. Each client may have ``RECEIVE_QUEUE`` (16) requests waiting
+    in the server's socket (``RCVHWM``) while the server is busy: the next ones wait on the
+    client's side, in order, and are all served (replies are never dropped: sends have no
+    high-water mark).
+
     Parameters
     ----------
     address : str, optional
@@ -81,14 +103,20 @@ class RPCServer:
         together with *certificate*.
     """
 
-    #: Requests larger than this many bytes are refused with an error reply.
-    max_request_size = 1 << 30
+    #: Requests (body and out-of-band frames) larger than this many bytes are refused. ZeroMQ's
+    #: frame limit is set from it when the server is created: to raise the limit, set this
+    #: class attribute (or a subclass's) before creating the server; lowering it on a server
+    #: makes it refuse more with error replies.
+    max_request_size = protocol.MAX_REQUEST_SIZE
 
     def __init__(self, address: str = "tcp://127.0.0.1:*", certificate: str | None = None,
                  authorized_keys: str | None = None) -> None:
         keep_large_buffers_mapped()
         self._authentication = _authentication_for(certificate, authorized_keys)
         self._socket = make_socket(zmq.ROUTER)
+        # Both fixed for every connection once the socket is bound.
+        self._socket.setsockopt(zmq.RCVHWM, RECEIVE_QUEUE)
+        self._socket.setsockopt(zmq.MAXMSGSIZE, self.max_request_size + _FRAME_OVERHEAD)
         try:
             if self._authentication is not None:
                 self._authentication.secure(self._socket)
@@ -390,10 +418,13 @@ class RPCServer:
             size = len(opts) + sum(len(buffer) for buffer in buffers) if buffers else len(opts)
             if size > self.max_request_size:
                 raise ValueError(f"request of {size} bytes exceeds the server's limit "
-                                 f"of {self.max_request_size}")
+                                 f"of {self.max_request_size} (RPCServer.max_request_size): "
+                                 "send the data in several calls")
             action = action.decode("ascii")
             if return_type not in protocol.RETURN_TYPES:
                 raise ValueError(f"unknown return_type {return_type!r}")
+            if len(opts) >= SCAN_THRESHOLD:
+                check_decoding_cost(serializer.type, opts)
             opts = serializer.codec_loads(opts, buffers, self._decode_in_place) if opts else {}
             buffers.clear()
             if not isinstance(opts, dict):

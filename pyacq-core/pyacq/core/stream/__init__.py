@@ -6,7 +6,13 @@ host. ``plaindata`` sends the bytes; ``sharedmem`` writes them to a shared
 :class:`RingBuffer` and sends only indexes.
 """
 from .compression import compression_methods
-from .errors import BufferOverrunError, StreamConnectionError, StreamSpecError, StreamStateError
+from .errors import (
+    BufferOverrunError,
+    MalformedMessageError,
+    StreamConnectionError,
+    StreamSpecError,
+    StreamStateError,
+)
 from .inputstream import InputStream
 from .outputstream import OutputStream
 from .ringbuffer import RingBuffer
@@ -15,6 +21,7 @@ from .transfermodes import all_transfermodes, register_transfermode
 __all__ = [
     "BufferOverrunError",
     "InputStream",
+    "MalformedMessageError",
     "OutputStream",
     "RingBuffer",
     "StreamConnectionError",

@@ -22,3 +22,10 @@ class StreamConnectionError(ConnectionError):
 class BufferOverrunError(IndexError):
     """The requested samples were overwritten before they could be read: the
     reader fell more than one ring-buffer length behind the writer."""
+
+
+class MalformedMessageError(ValueError):
+    """A message on a stream's socket is not a chunk of that stream (a header that does not
+    match the stream's dtype or shape, a frame whose size does not match its header, an
+    index message that cannot be one). Receivers raise it; the InputStream rejects the
+    message: counts it (``InputStream.rejected_count``), logs it, and goes on."""

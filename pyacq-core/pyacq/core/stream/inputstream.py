@@ -10,7 +10,7 @@ import numpy as np
 import zmq
 
 from ..rpc.socket_watch import SocketWatch
-from .errors import BufferOverrunError, StreamSpecError, StreamStateError
+from .errors import BufferOverrunError, MalformedMessageError, StreamSpecError, StreamStateError
 from .outputstream import OutputStream
 from .owner import InputOwner, describe_stream
 from .ringbuffer import RingBuffer
@@ -28,6 +28,12 @@ logger = logging.getLogger(__name__)
 
 #: Monitor events of the receiving socket that tell whether its source is connected.
 _LINK_EVENTS = zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_SUCCEEDED
+
+#: Seconds between two warnings about the rejected messages of one InputStream.
+REJECTION_LOG_INTERVAL = 10.0
+
+#: What a receiver's ``recv()`` returns: ``(index, epoch, n_samples, data or None)``.
+Chunk = tuple[int, int, int, np.ndarray | None]
 
 
 def _resolve_output(output: OutputLike) -> tuple[dict[str, Any], Confirm | None]:
@@ -64,6 +70,15 @@ class InputStream:
     is not silent either: :meth:`poll` notices the lost connection, logs it once,
     and :attr:`source_lost` is True until the source is connected again.
 
+    A message that is not a chunk of this stream (a header that does not match the
+    stream's dtype or shape, a frame whose size does not match its header, a garbage
+    sharedmem index message: :class:`MalformedMessageError`) is rejected, never used:
+    it is counted in :attr:`rejected_count` and logged (a warning naming the stream and
+    what was wrong, at most every ``REJECTION_LOG_INTERVAL`` seconds), nothing is
+    allocated for what it claims, and the next good chunk is received normally.
+    :meth:`poll` returns True only for a chunk: it receives the message that is ready
+    and keeps it for :meth:`recv`, which returns it without waiting.
+
     Parameters
     ----------
     spec : dict, optional
@@ -93,6 +108,11 @@ class InputStream:
         self.lost_samples = 0
         self.overrun_count = 0
         self.restart_count = 0
+        #: Messages rejected because they were not chunks of this stream.
+        self.rejected_count = 0
+        self._next_rejection_log = 0.0
+        # A chunk poll() received, for the next recv().
+        self._pending: Chunk | None = None
         #: True while the connection to the source is lost (its process died, say).
         self.source_lost = False
         self._link_monitor: SocketWatch | None = None
@@ -196,7 +216,9 @@ class InputStream:
             Milliseconds to wait; 0 only looks, None (default) waits until a chunk
             arrives.
         """
-        subscriber, poller, _ = self._require_connected("poll")
+        subscriber, poller, receiver = self._require_connected("poll")
+        if self._pending is not None:
+            return True
         data_socket = subscriber.socket
         deadline = None if timeout is None else time.monotonic() + timeout / 1000.0
         while True:
@@ -204,8 +226,14 @@ class InputStream:
             if self._link_monitor is not None and self._link_monitor.reader in ready:
                 self._read_link_events()
             if data_socket in ready:
-                return True
-            if not ready:
+                # A whole message is ready: receiving it does not wait.
+                try:
+                    self._pending = receiver.recv()
+                except MalformedMessageError as exc:
+                    self._reject(exc)
+                else:
+                    return True
+            elif not ready:
                 return False
             if deadline is not None:
                 timeout = max(0, int((deadline - time.monotonic()) * 1000))
@@ -252,7 +280,10 @@ class InputStream:
             return_data = with_data
         if return_data is None:
             return_data = receiver.returns_data
-        index, epoch, n, data = receiver.recv()
+        if self._pending is not None:
+            (index, epoch, n, data), self._pending = self._pending, None
+        else:
+            index, epoch, n, data = self._next_chunk(receiver)
         self._account(index, epoch, n)
         if data is None and (return_data or self._own_buffer):
             try:
@@ -265,6 +296,26 @@ class InputStream:
         if self._own_buffer and self.buffer is not None and data is not None:
             self.buffer.new_chunk(data, index)
         return index, (data if return_data else None)
+
+    def _next_chunk(self, receiver: Receiver) -> Chunk:
+        """Receive messages (waiting for them) until one is a chunk; reject the others."""
+        while True:
+            try:
+                return receiver.recv()
+            except MalformedMessageError as exc:
+                self._reject(exc)
+
+    def _reject(self, problem: MalformedMessageError) -> None:
+        """Count a message that is not a chunk; log it, at most every REJECTION_LOG_INTERVAL s."""
+        self.rejected_count += 1
+        now = time.monotonic()
+        if now < self._next_rejection_log:
+            return
+        self._next_rejection_log = now + REJECTION_LOG_INTERVAL
+        logger.warning("%s: rejected a message from %s that is not a chunk of this stream: %s; "
+                       "%d rejected so far (logged at most every %g s, counted in rejected_count)",
+                       self._describe(), self.params.get("url"), problem, self.rejected_count,
+                       REJECTION_LOG_INTERVAL)
 
     def _account(self, index: int, epoch: int, n: int) -> None:
         """Update gap / restart bookkeeping for a chunk of ``n`` samples ending at ``index``."""
@@ -404,6 +455,7 @@ class InputStream:
             self._subscriber.close()
             self._subscriber = self._poller = None
         self.buffer, self._own_buffer = None, False
+        self._pending = None
         self.connected = False
 
 

@@ -2,7 +2,11 @@
 and only ``(index, epoch, n_samples)`` travels over the socket.
 
 Readers attach read-only to the writer's segment and read without copying;
-the ring buffer's header tells them when the writer has lapped them.
+the ring buffer's header tells them when the writer has lapped them. An index
+message that cannot be one (not exactly one frame of ``(index, epoch, n_samples)``,
+more samples than the buffer holds, a chunk starting before index 0, or ending after
+what the writer has written, which it does before sending the index) raises
+MalformedMessageError: the InputStream rejects it and goes on.
 """
 import numbers
 import struct
@@ -13,7 +17,7 @@ import zmq
 
 from pyacq.core.validation import check_int
 
-from .errors import StreamSpecError
+from .errors import MalformedMessageError, StreamSpecError
 from .ringbuffer import RingBuffer
 from .streamdtype import dtype_from_params
 
@@ -96,8 +100,31 @@ class SharedMemReceiver:
         )
 
     def recv(self) -> tuple[int, int, int, None]:
-        """Return ``(index, epoch, n_samples, None)`` for the next chunk; see :meth:`read`."""
-        index, epoch, n = _MESSAGE.unpack(self._socket.recv())
+        """Return ``(index, epoch, n_samples, None)`` for the next chunk; see :meth:`read`.
+
+        Raises MalformedMessageError, once the whole message is read, if it is not an
+        index message of this stream.
+        """
+        frames = [self._socket.recv(copy=False)]
+        while frames[-1].more:
+            frames.append(self._socket.recv(copy=False))
+        message = frames[0].buffer
+        if len(frames) != 1 or len(message) != _MESSAGE.size:
+            raise MalformedMessageError(
+                f"index message of {len(frames)} frame(s), the first of {len(message)} bytes; "
+                f"expected one frame of {_MESSAGE.size} bytes")
+        index, epoch, n = _MESSAGE.unpack(message)
+        size = self.buffer.shape[0]
+        if not 0 <= n <= size or index < n:
+            raise MalformedMessageError(
+                f"index message declares {n} samples ending at index {index}; chunks hold 0 to "
+                f"{size} samples (the buffer size) and start at index 0 or later")
+        written = self.buffer.index()
+        if index > written:
+            raise MalformedMessageError(
+                f"index message declares a chunk ending at index {index}, but the writer has "
+                f"written only {written} samples (an index sent before the writer restarted "
+                "at 0 reads the same)")
         return index, epoch, n, None
 
     def read(self, start: int, stop: int) -> np.ndarray:

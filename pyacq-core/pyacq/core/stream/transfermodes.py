@@ -62,7 +62,9 @@ class Receiver(Protocol):
     def __init__(self, socket: zmq.Socket, params: dict[str, Any]) -> None: ...
 
     def recv(self) -> tuple[int, int, int, np.ndarray | None]:
-        """Wait for the next chunk: ``(index, epoch, n_samples, data or None)``."""
+        """Wait for the next message and return its chunk: ``(index, epoch, n_samples,
+        data or None)``; raise MalformedMessageError (once the whole message is read) if
+        it is not a chunk of this stream, without allocating what it claims."""
 
     def close(self) -> None:
         """Release what the receiver holds."""
