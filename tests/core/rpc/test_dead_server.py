@@ -74,3 +74,22 @@ def test_first_call_of_a_thread_to_a_process_already_dead_fails_at_once(spawn):
     assert not thread.is_alive()
     assert isinstance(outcome["error"], RemoteProcessDied), outcome
     assert "'gone-before'" in str(outcome["error"]) and outcome["seconds"] < PROMPT
+
+
+def test_a_request_that_cannot_be_handed_to_zeromq_fails_after_a_bound(monkeypatch):
+    """A request to a server whose endpoint is gone for good (an inproc server that closed
+    before this client ever reached it) fails with ConnectionError naming the address after
+    SEND_TIMEOUT_MS, instead of blocking its thread forever in the send."""
+    from pyacq.core.rpc import client as client_module
+    from pyacq.core.rpc.client import RPCClient
+    from pyacq.core.rpc.server import RPCServer
+    monkeypatch.setattr(client_module, "SEND_TIMEOUT_MS", 200)
+    server = RPCServer(address="inproc://pyacq-test-send-bound")
+    client = RPCClient(server.address)
+    server.close()
+    try:
+        with pytest.raises(ConnectionError, match=r"inproc://pyacq-test-send-bound: the 'ping' "
+                                                  r"request could not be sent within 0.2 s"):
+            client.ping(timeout=5)
+    finally:
+        client.close()

@@ -33,6 +33,11 @@ logger = logging.getLogger(__name__)
 #: the connection, so that a server process dying during a longer call is noticed at once.
 FAST_WAIT_MS = 50
 
+#: Milliseconds a request may wait to be handed to ZeroMQ. It never waits while a connection
+#: to the server exists (no high-water mark); it would wait forever, without this bound,
+#: once the server's endpoint is gone for good (an inproc server that closed).
+SEND_TIMEOUT_MS = 10_000
+
 #: Socket monitor events that tell whether the connection to the server is up. Failed
 #: connection attempts are not watched: a client idle while its server is gone would
 #: collect ten such events a second.
@@ -115,6 +120,7 @@ class RPCClient:
         self._loads = self._serializer.codec_loads
         keep_large_buffers_mapped()
         self._socket = make_socket(zmq.DEALER)
+        self._socket.setsockopt(zmq.SNDTIMEO, SEND_TIMEOUT_MS)
         self._socket.setsockopt(zmq.IDENTITY,
                                 f"{os.getpid()}-{self._thread_id}-{os.urandom(6).hex()}".encode())
         try:
@@ -279,7 +285,12 @@ class RPCClient:
         # Out-of-band arrays of a sync call are sent from the caller's memory (the call
         # returns once the server has read them); those of other calls, which the caller
         # may change as soon as we return, are copied.
-        send_frames(self._socket, frames, buffers or (), copy_buffers=sync != "sync")
+        try:
+            send_frames(self._socket, frames, buffers or (), copy_buffers=sync != "sync")
+        except zmq.Again:
+            raise ConnectionError(f"RPC client of {self.address}: the {action!r} request could not be "
+                                  f"sent within {SEND_TIMEOUT_MS / 1000:g} s: no connection to the "
+                                  "server exists (it closed, or its endpoint is gone)") from None
         if sync == "off":
             return None
         if sync == "async":
