@@ -7,9 +7,10 @@ play the same deterministic signal (64 channels x 10 kHz, float32) through
 plaindata tcp, plaindata ipc and sharedmem; in ``recorders``, one RawRecorder
 per stream writes it to disk. Meanwhile this process runs a loop of RPC calls
 that create proxies and drop them (remote objects made and released, node lists
-fetched), and every ``--sample-interval`` seconds it samples the RSS, the open
-file descriptors and the size of the RPC object table of every process (this
-one, the Manager and both NodeGroups).
+fetched), and every ``--sample-interval`` seconds it samples, from /proc, the
+RSS and the open file descriptors of every process of the run (this one, the
+Manager, its Host, both NodeGroups and the Host's leftover cleaner), and the
+size of the RPC object table of each one that has an RPC server.
 
 At the end it prints one table and exits non-zero if a check fails:
 
@@ -18,9 +19,10 @@ At the end it prints one table and exits non-zero if a check fails:
 * per stream: no gap, no lost sample, no shared-memory overrun, one segment;
 * per process: RSS and fds flat after warm-up (last sample within
   ``GROWTH_LIMIT`` of the first sample after warm-up);
-* per process: the object table back to its size before the RPC loop started.
+* per process: the object table back to its size before the RPC loop started;
+* the same processes alive at the end as at the start (none exited, none left over).
 
-The NodeGroups import this module by name (``process_state`` and friends run
+The NodeGroups import this module by name (``server_state`` and friends run
 there), so its folder is put on PYTHONPATH for the processes it spawns.
 """
 import argparse
@@ -61,17 +63,14 @@ VERIFY_BLOCK = SIGNAL_SAMPLES
 
 # -- run in every process (imported by name) ---------------------------------------------
 
-def process_state():
-    """RSS (bytes), open file descriptors and RPC object-table size of this process.
+def server_state():
+    """``{'pid', 'objects'}``: this process and the size of its RPC server's object table.
 
     The table is the one of the server answering this call (the process's
     server); it counts the objects kept alive for remote proxies, which must
     come back to their baseline once the proxies are dropped.
     """
-    with open("/proc/self/statm") as statm:
-        rss = int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    return {"pid": os.getpid(), "rss": rss, "fds": len(os.listdir("/proc/self/fd")),
-            "objects": len(RPCServer.get_server()._objects)}
+    return {"pid": os.getpid(), "objects": len(RPCServer.get_server()._objects)}
 
 
 def sent_samples(device):
@@ -100,6 +99,42 @@ class Scratch:
         return self.total
 
 
+# -- processes, seen from /proc -----------------------------------------------------------
+
+def usage(pid):
+    """``(RSS in bytes, open file descriptors)`` of process *pid*, or None once it has exited."""
+    try:
+        with open(f"/proc/{pid}/statm") as statm:
+            rss = int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        return rss, len(os.listdir(f"/proc/{pid}/fd"))
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
+def descendants(pid):
+    """``{pid: program}`` of every live process descending from *pid* (zombies left out)."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+                with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                    arguments = cmdline.read().split(b"\0")
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            if fields[0] != "Z":
+                children.setdefault(int(fields[1]), []).append((int(entry), arguments))
+    found, todo = {}, [pid]
+    while todo:
+        for child, arguments in children.get(todo.pop(), []):
+            if child not in found:
+                program = arguments[arguments.index(b"-m") + 1] if b"-m" in arguments else arguments[0]
+                found[child] = program.decode(errors="replace").rsplit(".", 1)[-1]
+                todo.append(child)
+    return found
+
+
 # -- the run ---------------------------------------------------------------------------
 
 class Soak:
@@ -121,17 +156,39 @@ class Soak:
             recorder.configure(streams={route: device.output}, dirname=os.path.join(dirname, route))
             recorder.initialize()
             self.devices[route], self.recorders[route] = device, recorder
+        (host,) = manager.list_hosts()
         # The module proxies stay alive for the whole run: they are part of every baseline.
         self.remote = {name: RPCClient.get_client(proxy._rpc_addr)._import("soak")
-                       for name, proxy in (("manager", manager), ("sources", self.sources_group),
+                       for name, proxy in (("manager", manager), ("host", host),
+                                           ("sources", self.sources_group),
                                            ("recorders", self.recorders_group))}
         self.churn_rounds = 0
         self.proxies_dropped = 0
+        #: ``{name: pid}`` of every process of the run: those with an RPC server by their role,
+        #: the others (the leftover cleaner...) by their program and pid.
+        self.processes = {name: state["pid"] for name, state in self.server_states().items()}
+        for pid, program in descendants(os.getpid()).items():
+            if pid not in self.processes.values():
+                name = program.lstrip("_")
+                self.processes[name if name not in self.processes else f"{name}-{pid}"] = pid
+
+    def server_states(self):
+        """``{name: server_state()}`` of every process with an RPC server."""
+        states = {"main": server_state()}
+        states.update({name: module.server_state() for name, module in self.remote.items()})
+        return states
 
     def states(self):
-        """``{process name: process_state()}`` for this process, the Manager and both groups."""
-        states = {"main": process_state()}
-        states.update({name: module.process_state() for name, module in self.remote.items()})
+        """``{name: {'pid', 'rss', 'fds', 'objects'}}`` of every process of the run.
+
+        ``rss`` and ``fds`` are None once a process has exited, ``objects`` is None
+        for a process without an RPC server.
+        """
+        objects = {name: state["objects"] for name, state in self.server_states().items()}
+        states = {}
+        for name, pid in self.processes.items():
+            rss, fds = usage(pid) or (None, None)
+            states[name] = {"pid": pid, "rss": rss, "fds": fds, "objects": objects.get(name)}
         return states
 
     def start(self):
@@ -181,7 +238,7 @@ class Soak:
         deadline = time.monotonic() + SETTLE_TIMEOUT
         while True:
             gc.collect()
-            tables = {name: state["objects"] for name, state in self.states().items()}
+            tables = {name: state["objects"] for name, state in self.server_states().items()}
             if all(tables[name] <= baseline[name] for name in baseline) or time.monotonic() > deadline:
                 return tables
             time.sleep(0.2)
@@ -208,8 +265,9 @@ def growth(before, after):
     return (after - before) / before if before else float(after > before)
 
 
-def report(counts, verified, samples, warmup_sample, tables_before, tables_after, soak, seconds):
-    """Print the table; return True if every check passed."""
+def report(counts, verified, samples, warmup_sample, tables_before, tables_after, soak, seconds,
+           running):
+    """Print the table; return True if every check passed (*running*: pids alive at the end)."""
     rows = []
 
     def check(name, value, limit, ok):
@@ -227,6 +285,9 @@ def report(counts, verified, samples, warmup_sample, tables_before, tables_after
         check(f"{route}: segments (start index)", str(starts), "[0]", starts == [0])
     first, last = samples[warmup_sample][1], samples[-1][1]
     for name in first:
+        if any(sample[name]["rss"] is None for _, sample in samples):
+            check(f"{name} (pid {first[name]['pid']})", "exited during the run", "alive", False)
+            continue
         for key, shown in (("rss", lambda rss: f"{rss / 1e6:.1f} MB"), ("fds", str)):
             before, after = first[name][key], last[name][key]
             peak = max(sample[name][key] for _, sample in samples[warmup_sample:])
@@ -234,9 +295,13 @@ def report(counts, verified, samples, warmup_sample, tables_before, tables_after
             check(f"{name} (pid {first[name]['pid']}): {key}",
                   f"{shown(before)} -> {shown(after)} ({change:+.1%}, peak {shown(peak)})",
                   f"< {GROWTH_LIMIT:.0%}", change < GROWTH_LIMIT)
-        peak_objects = max(sample[name]["objects"] for _, sample in samples)
-        check(f"{name}: object table", f"{tables_before[name]} -> {tables_after[name]} "
-              f"(peak {peak_objects})", "baseline", tables_after[name] <= tables_before[name])
+        if name in tables_before:
+            peak_objects = max(sample[name]["objects"] for _, sample in samples)
+            check(f"{name}: object table", f"{tables_before[name]} -> {tables_after[name]} "
+                  f"(peak {peak_objects})", "baseline", tables_after[name] <= tables_before[name])
+    started = set(soak.processes.values())
+    check("processes", f"{len(started)} at start, {len(running)} at the end", "same",
+          running == started)
     width = max(len(row[0]) for row in rows) + 2
     value_width = max(len(row[1]) for row in rows) + 2
     print()
@@ -258,7 +323,7 @@ def run(minutes, sample_interval, warmup, dirname):
     manager = create_manager(auto_close_at_exit=False)
     try:
         soak = Soak(manager, dirname)
-        tables_before = {name: state["objects"] for name, state in soak.states().items()}
+        tables_before = {name: state["objects"] for name, state in soak.server_states().items()}
         soak.start()
         started = time.monotonic()
         duration = minutes * 60.0
@@ -277,8 +342,9 @@ def run(minutes, sample_interval, warmup, dirname):
         tables_after = soak.settle_tables(tables_before)
         warmup_sample = next((i for i, (t, _) in enumerate(samples) if t >= warmup), len(samples) - 1)
         verified = {route: verify_recording(dirname, route) for route in ROUTES}
+        running = set(descendants(os.getpid())) | {os.getpid()}
         return report(counts, verified, samples, warmup_sample, tables_before, tables_after, soak,
-                      seconds)
+                      seconds, running)
     finally:
         manager.close()
         server = RPCServer.get_server()
@@ -289,7 +355,8 @@ def run(minutes, sample_interval, warmup, dirname):
 def progress(sample, counts):
     """One line per sample, so that a long run shows where it is."""
     seconds, states = sample
-    memory = " ".join(f"{name}={state['rss'] / 1e6:.0f}MB/{state['fds']}fd/{state['objects']}obj"
+    memory = " ".join(f"{name}={(state['rss'] or 0) / 1e6:.0f}MB/{state['fds']}fd"
+                      + ("" if state["objects"] is None else f"/{state['objects']}obj")
                       for name, state in states.items())
     streams = " ".join(f"{route}={c['received']}/{c['sent']}" for route, c in counts.items())
     print(f"[{seconds:7.1f} s] {memory} | received/sent {streams}", flush=True)
