@@ -33,8 +33,8 @@ logger = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 5.0
 #: Seconds between two checks of the stop request while waiting for data.
 POLL_INTERVAL = 0.2
-#: Most bytes asked of the socket at once.
-READ_SIZE = 256 * 1024
+#: Most bytes asked of the socket at once (the receive buffer allocated per read).
+READ_SIZE = 64 * 1024
 
 
 class _Stopped(Exception):

@@ -55,8 +55,9 @@ def parse_start(body):
     if len(body) < 12:
         raise RDAProtocolError(f"RDA start message body of {len(body)} bytes is too short")
     nb_channel, interval_us = struct.unpack_from("<Id", body)
-    # Written so that NaN fails too; an infinite interval would give a rate of 0.
-    if nb_channel == 0 or not 0 < interval_us < math.inf:
+    # NaN fails both comparisons; an infinite interval gives a rate of 0, a subnormal one inf.
+    rate = 1e6 / interval_us if 0 < interval_us < math.inf else math.nan
+    if nb_channel == 0 or not 0 < rate < math.inf:
         raise RDAProtocolError(
             f"RDA start message announces {nb_channel} channels at a sampling interval of "
             f"{interval_us} us"
@@ -71,7 +72,7 @@ def parse_start(body):
     if len(names) < nb_channel + 1:
         raise RDAProtocolError(f"RDA start message: fewer than {nb_channel} channel names")
     channel_names = [name.decode("latin-1") for name in names[:nb_channel]]
-    return 1e6 / interval_us, resolutions, channel_names
+    return rate, resolutions, channel_names
 
 
 def parse_data(body, msg_type, nb_channel):
