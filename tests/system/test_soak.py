@@ -5,6 +5,7 @@ The 30-minute run is not part of the suite; this one proves the script works end
 for bit, everything closed) and that its verdict follows the figures.
 """
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -34,12 +35,16 @@ def test_short_soak_passes_and_leaves_nothing(tmp_path):
     tables too), and leaves no process or file behind."""
     files_before = leftovers()
     marker = uuid.uuid4().hex
+    recordings = tmp_path / "recordings"
     started = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, str(BENCHMARKS_DIR / "soak.py"), "--minutes", "0.1", "--sample-interval", "1",
-         "--dirname", str(tmp_path / "recordings")],
-        env={**os.environ, MARKER_VARIABLE: marker, "PYTHONUNBUFFERED": "1"}, stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=RUN_TIMEOUT, check=False)
+    try:
+        proc = subprocess.run(
+            [sys.executable, str(BENCHMARKS_DIR / "soak.py"), "--minutes", "0.1", "--sample-interval", "1",
+             "--dirname", str(recordings)],
+            env={**os.environ, MARKER_VARIABLE: marker, "PYTHONUNBUFFERED": "1"}, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=RUN_TIMEOUT, check=False)
+    finally:
+        shutil.rmtree(recordings, ignore_errors=True)  # about 50 MB of samples
     print(f"soak --minutes 0.1 took {time.monotonic() - started:.1f} s")
     output = proc.stdout
     assert proc.returncode == 0, output
