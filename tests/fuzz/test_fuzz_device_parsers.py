@@ -1,7 +1,8 @@
 """Fuzz target: the device protocol parsers (RDA / BrainAmp, OpenBCI Cyton, Emotiv EPOC).
 
 Each parser gets arbitrary bytes, and mutated valid streams (bytes flipped, inserted,
-deleted, length fields overwritten, streams truncated), cut at arbitrary points. It
+deleted, length fields overwritten, streams truncated), cut at arbitrary points; the
+OpenBCI node's sample-number unwrapping and Daisy framing get packets in any batches. It
 must never fail with anything but its documented error (RDAProtocolError, and
 ConnectionError once the peer closed, for RDA; none for the OpenBCI splitter and the
 Emotiv decoder, which take any bytes), never allocate more than a small multiple of
@@ -327,6 +328,45 @@ def test_openbci_any_packet_decodes_within_range(packets):
     assert eeg.shape == (len(packets), 8) and aux.shape == (len(packets), 3)
     assert np.all((eeg >= -(1 << 23)) & (eeg < 1 << 23))
     assert np.all((numbers >= 0) & (numbers < 256)) and stops.tolist() == packets[:, 32].tolist()
+
+
+def batch_bounds(n, cuts):
+    """``(start, stop)`` of the non-empty consecutive batches ``n`` items cut at ``cuts`` make."""
+    inner = sorted({min(c, n) for c in cuts} - {0, n})
+    return list(itertools.pairwise([0, *inner, n]))
+
+
+@given(first=st.integers(0, 255), steps=st.lists(st.integers(1, 256) | st.just(1), min_size=1, max_size=60),
+       cuts=st.lists(st.integers(0, 60), max_size=6))
+def test_openbci_sample_numbers_unwrap_across_any_batches(first, steps, cuts):
+    """The 8-bit sample numbers of packets sent with any jumps (up to a whole cycle) unwrap to
+    the count of packets the board sent since the first one, however the packets are batched."""
+    sent = np.cumsum([0, *steps[1:]])
+    numbers = (first + sent) % openbci.SAMPLE_NUMBER_CYCLE
+    counter = openbci.SampleCounter()
+    counts = np.concatenate([counter.unwrap(numbers[a:b]) for a, b in batch_bounds(len(numbers), cuts)])
+    assert counts.tolist() == sent.tolist() and counter.first_number == first
+
+
+@given(start=st.integers(0, 9), steps=st.lists(st.sampled_from([1, 1, 1, 2, 3]), max_size=60),
+       cuts=st.lists(st.integers(0, 60), max_size=6))
+def test_openbci_daisy_frames_join_halves_across_any_batches(start, steps, cuts):
+    """Each Cyton packet (odd number) joined with the Daisy packet right after it makes one
+    frame, numbered from the first Cyton packet; a frame missing a half is left out; the
+    batches the packets come in change nothing."""
+    numbers = start + np.cumsum([0, *steps])
+    eeg = np.repeat(numbers[:, None], 8, axis=1) * 10 + np.arange(8)
+    present = set(numbers.tolist())
+    odd = [n for n in numbers.tolist() if n % 2]
+    expected = [n for n in odd if n + 1 in present]
+    framer = openbci.DaisyFramer()
+    joined = [framer.join(numbers[a:b], eeg[a:b]) for a, b in batch_bounds(len(numbers), cuts)]
+    frames = np.concatenate([frames for frames, _ in joined])
+    values = np.concatenate([values for _, values in joined])
+    base = (odd[0] - 1) // 2 if odd else 0
+    assert frames.tolist() == [(n - 1) // 2 - base for n in expected]
+    assert values.tolist() == [[n * 10 + c for c in range(8)] + [(n + 1) * 10 + c for c in range(8)]
+                               for n in expected]
 
 
 # -- Emotiv EPOC --------------------------------------------------------------------------
