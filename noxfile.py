@@ -171,3 +171,12 @@ def bench(session):
     install_everything(session)
     for script in sorted(Path("benchmarks").glob("bench_*.py")):
         session.run("python", str(script))
+
+
+@nox.session
+def soak(session):
+    """benchmarks/soak.py (not in CI): 30 minutes by default; arguments go to it
+    (e.g. ``-- --minutes 120``). Fails if a sample is lost or memory, fds or an
+    object table grows."""
+    install_everything(session)
+    session.run("python", "benchmarks/soak.py", *session.posargs)

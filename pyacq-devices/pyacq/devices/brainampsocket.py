@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 5.0
 #: Seconds between two checks of the stop request while waiting for data.
 POLL_INTERVAL = 0.2
+#: Most bytes asked of the socket at once (the receive buffer allocated per read).
+READ_SIZE = 64 * 1024
 
 
 class _Stopped(Exception):
@@ -57,22 +59,24 @@ class RDAConnection:
             ) from None
 
     def _read_exactly(self, n, stopping):
-        buf = bytearray(n)
-        view = memoryview(buf)
+        """The next ``n`` bytes; memory grows with the bytes received, never ahead of them
+        (a header may declare up to 4 GiB, garbled or not)."""
+        pieces = []
         got = 0
         while got < n:
             if stopping is not None and stopping.is_set():
                 raise _Stopped
             try:
-                received = self.sock.recv_into(view[got:])
+                piece = self.sock.recv(min(n - got, READ_SIZE))
             except TimeoutError:
                 if stopping is None:
                     raise
                 continue
-            if received == 0:
+            if not piece:
                 raise ConnectionError(f"the RDA server at {self.address} closed the connection")
-            got += received
-        return bytes(buf)
+            pieces.append(piece)
+            got += len(piece)
+        return b"".join(pieces)
 
     def read_message(self, stopping=None):
         """Return ``(nType, body)`` of the next message.

@@ -20,8 +20,9 @@ from .openbci_protocol import (
     ACCEL_STOP_BYTE,
     BAUDRATE,
     EEG_UV_PER_COUNT,
-    SAMPLE_NUMBER_CYCLE,
+    DaisyFramer,
     PacketSplitter,
+    SampleCounter,
     decode_packets,
 )
 
@@ -148,10 +149,9 @@ class OpenBCI(Node):
     def _start(self):
         self._serial.reset_input_buffer()
         self._splitter = PacketSplitter()
-        self._last_number = None
+        self._counter = SampleCounter()
+        self._framer = DaisyFramer()
         self._last_position = {"chan": -1, "aux": -1}
-        self._frame_base = None
-        self._pending_half = None
         self._stopping = threading.Event()
         self._command("b", expect_answer=False)
         self._thread = NodeThread(self, target=self._read_loop, name=f"{self.name or 'openbci'}-serial")
@@ -178,47 +178,20 @@ class OpenBCI(Node):
                 if len(packets):
                     self.process_packets(packets)
 
-    def _unwrap(self, numbers):
-        """Packet numbers that do not wrap: 0 for the first packet since start()."""
-        if self._last_number is None:
-            self._number_offset = int(numbers[0])
-            self._last_number, self._last_absolute = int(numbers[0]) - 1, -1
-        steps = (np.diff(numbers, prepend=self._last_number) - 1) % SAMPLE_NUMBER_CYCLE + 1
-        absolute = self._last_absolute + np.cumsum(steps)
-        self._last_number, self._last_absolute = int(numbers[-1]), int(absolute[-1])
-        return absolute
-
     def process_packets(self, packets):
         """Scale and send complete packets (an (n, 33) uint8 array)."""
         numbers, counts, aux_counts, stops = decode_packets(packets)
-        absolute = self._unwrap(numbers)
+        absolute = self._counter.unwrap(numbers)
         aux = np.where((stops == ACCEL_STOP_BYTE)[:, None], aux_counts * ACCEL_G_PER_COUNT, np.nan)
         self._send_runs("aux", absolute, aux.astype("float32"))
         eeg = (counts * EEG_UV_PER_COUNT).astype("float32")
         if self.board == "cyton":
             self._send_runs("chan", absolute, eeg)
         else:
-            self._send_daisy_frames(absolute + self._number_offset, eeg)
-
-    def _send_daisy_frames(self, numbers, eeg):
-        """Join each Cyton packet (odd sample number) with the Daisy packet that follows it.
-
-        ``numbers`` are unwrapped sample numbers (their parity is the board's).
-        A frame missing either half is lost, never completed with zeros.
-        """
-        if self._pending_half is not None:
-            numbers = np.concatenate([[self._pending_half[0]], numbers])
-            eeg = np.concatenate([self._pending_half[1][None, :], eeg])
-            self._pending_half = None
-        cyton = numbers % 2 == 1
-        if cyton[-1]:
-            self._pending_half = (numbers[-1], eeg[-1])
-        if self._frame_base is None and cyton.any():
-            self._frame_base = int(numbers[np.argmax(cyton)] - 1) // 2
-        pairs = np.flatnonzero(cyton[:-1] & (numbers[1:] == numbers[:-1] + 1))
-        if len(pairs):
-            frames = (numbers[pairs] - 1) // 2 - self._frame_base
-            self._send_runs("chan", frames, np.hstack([eeg[pairs], eeg[pairs + 1]]))
+            # Unwrapped numbers keep the board's parity: odd ones are the Cyton's halves.
+            frames, values = self._framer.join(absolute + self._counter.first_number, eeg)
+            if len(frames):
+                self._send_runs("chan", frames, values)
 
     def _send_runs(self, name, positions, values):
         """Send rows at 0-based sample ``positions`` of output ``name``, one chunk per gap-free run.

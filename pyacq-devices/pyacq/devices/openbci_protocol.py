@@ -82,6 +82,62 @@ class PacketSplitter:
         return b[starts[:, None] + np.arange(PACKET_SIZE)]
 
 
+class SampleCounter:
+    """Turns the board's 8-bit sample numbers into a count that does not wrap.
+
+    The first packet since creation counts 0; each next packet counts one more
+    than the previous plus the packets missing between them (a sample number
+    equal to the previous one means 255 were lost: a jump of a whole cycle).
+    """
+
+    def __init__(self):
+        #: Sample number of the first packet (its parity tells Cyton from Daisy), or None.
+        self.first_number = None
+        self._last_number = None
+        self._last_count = -1
+
+    def unwrap(self, numbers):
+        """Counts (int64 array) of the packets whose sample numbers are ``numbers`` (not empty)."""
+        if self.first_number is None:
+            self.first_number = int(numbers[0])
+            self._last_number = self.first_number - 1
+        steps = (np.diff(numbers, prepend=self._last_number) - 1) % SAMPLE_NUMBER_CYCLE + 1
+        counts = self._last_count + np.cumsum(steps)
+        self._last_number, self._last_count = int(numbers[-1]), int(counts[-1])
+        return counts
+
+
+class DaisyFramer:
+    """Joins each Cyton packet (odd sample number) with the Daisy packet that follows it.
+
+    A frame missing either half is lost, never completed with zeros. Frames are
+    numbered from the first Cyton packet seen (frame 0); a Cyton packet that ends
+    a batch waits for the next one, so batches may be cut anywhere.
+    """
+
+    def __init__(self):
+        self._pending_half = None
+        self._frame_base = None
+
+    def join(self, numbers, eeg):
+        """``(frames, values (n, 16))`` of the frames complete in ``numbers`` (unwrapped sample
+        numbers that keep the board's parity, increasing, not empty) and their ``eeg`` rows."""
+        if self._pending_half is not None:
+            numbers = np.concatenate([[self._pending_half[0]], numbers])
+            eeg = np.concatenate([self._pending_half[1][None, :], eeg])
+            self._pending_half = None
+        cyton = numbers % 2 == 1
+        if cyton[-1]:
+            self._pending_half = (numbers[-1], eeg[-1])
+        if self._frame_base is None and cyton.any():
+            self._frame_base = int(numbers[np.argmax(cyton)] - 1) // 2
+        pairs = np.flatnonzero(cyton[:-1] & (numbers[1:] == numbers[:-1] + 1))
+        if not len(pairs):
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 2 * eeg.shape[1]), dtype=eeg.dtype)
+        frames = (numbers[pairs] - 1) // 2 - self._frame_base
+        return frames, np.hstack([eeg[pairs], eeg[pairs + 1]])
+
+
 def decode_packets(packets):
     """Return ``(sample_numbers, eeg_counts (n, 8) int32, aux_counts (n, 3) int16, stop_bytes)``."""
     raw = packets[:, 2:26].reshape(-1, CHANNELS_PER_PACKET, 3).astype(np.int32)

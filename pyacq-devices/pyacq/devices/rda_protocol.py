@@ -5,6 +5,7 @@ both here means one definition of every byte. All values are little-endian.
 A message is a 24-byte header (16-byte GUID, ``uint32 nSize`` of the whole
 message, ``uint32 nType``) followed by a body whose layout depends on the type.
 """
+import math
 import struct
 
 import numpy as np
@@ -37,6 +38,8 @@ class RDAProtocolError(ValueError):
 
 def parse_header(header):
     """Return ``(nSize, nType)`` of a 24-byte header; reject a wrong GUID or a too small size."""
+    if len(header) != HEADER.size:
+        raise RDAProtocolError(f"RDA header of {len(header)} bytes (expected {HEADER.size})")
     guid, size, msg_type = HEADER.unpack(header)
     if guid != RDA_GUID:
         raise RDAProtocolError(
@@ -52,7 +55,9 @@ def parse_start(body):
     if len(body) < 12:
         raise RDAProtocolError(f"RDA start message body of {len(body)} bytes is too short")
     nb_channel, interval_us = struct.unpack_from("<Id", body)
-    if nb_channel == 0 or interval_us <= 0:
+    # NaN fails both comparisons; an infinite interval gives a rate of 0, a subnormal one inf.
+    rate = 1e6 / interval_us if 0 < interval_us < math.inf else math.nan
+    if nb_channel == 0 or not 0 < rate < math.inf:
         raise RDAProtocolError(
             f"RDA start message announces {nb_channel} channels at a sampling interval of "
             f"{interval_us} us"
@@ -67,7 +72,7 @@ def parse_start(body):
     if len(names) < nb_channel + 1:
         raise RDAProtocolError(f"RDA start message: fewer than {nb_channel} channel names")
     channel_names = [name.decode("latin-1") for name in names[:nb_channel]]
-    return 1e6 / interval_us, resolutions, channel_names
+    return rate, resolutions, channel_names
 
 
 def parse_data(body, msg_type, nb_channel):
@@ -75,8 +80,13 @@ def parse_data(body, msg_type, nb_channel):
 
     ``values`` has shape (nPoints, nb_channel) and the message's sample dtype;
     ``markers`` is a MARKER_DTYPE array whose ``index`` holds the position
-    relative to the block.
+    relative to the block. Counts the message declares are checked against its
+    length before anything is allocated for them.
     """
+    if msg_type not in DATA_DTYPES:
+        raise RDAProtocolError(f"RDA message type {msg_type} is not a data block")
+    if len(body) < DATA_HEAD.size:
+        raise RDAProtocolError(f"RDA data message body of {len(body)} bytes is too short")
     block, n_points, n_markers = DATA_HEAD.unpack_from(body)
     dtype = DATA_DTYPES[msg_type]
     end = DATA_HEAD.size + n_points * nb_channel * dtype.itemsize
@@ -84,6 +94,11 @@ def parse_data(body, msg_type, nb_channel):
         raise RDAProtocolError(
             f"RDA data block {block}: {n_points} points x {nb_channel} channels need "
             f"{end} bytes, the message has {len(body)}"
+        )
+    if n_markers * MARKER_HEAD.size > len(body) - end:
+        raise RDAProtocolError(
+            f"RDA data block {block}: {n_markers} markers need at least "
+            f"{n_markers * MARKER_HEAD.size} bytes, {len(body) - end} are left"
         )
     values = np.frombuffer(body, dtype=dtype, count=n_points * nb_channel,
                            offset=DATA_HEAD.size).reshape(n_points, nb_channel)
