@@ -100,12 +100,12 @@ def _disk_usage(path):
 @pytest.mark.parametrize("type_name", RECORDERS)
 def test_recorder_on_full_tmpfs_fails_loudly_and_the_graph_keeps_running(
         type_name, small_tmpfs, manager, log_records):
-    """Recording 640 kB/s onto a 1 MiB tmpfs: within 10 s of the disk filling, the recorder
-    is 'failed' with a RecordingWriteError (ENOSPC) in ``error``, logged once at ERROR naming
-    the file and what to do; its files stop growing; stop() raises that error; the recording
-    reads back (open_recording) holding exactly the known signal up to a whole chunk, as many
-    samples as the error says; the InputStream of the same source here keeps receiving without
-    a gap; the device runs on; close() of the recorder works on the full disk."""
+    """Recording 640 kB/s onto a 1 MiB tmpfs (full after ~1.6 s): within 30 s of the start, the
+    recorder is 'failed' with a RecordingWriteError (ENOSPC) in ``error``, logged once at ERROR
+    naming the file and what to do; its files stop growing; stop() raises that error; close()
+    works on the full disk and leaves no partial file; the recording reads back (open_recording)
+    holding exactly the known signal up to a whole chunk, as many samples as the error says;
+    the InputStream of the same source here keeps receiving without a gap; the device runs on."""
     source = manager.create_nodegroup(name="source", qt=False)
     recording = manager.create_nodegroup(name="recording", qt=False)
     buffer = np.zeros((BUFFER_SAMPLES, NB_CHANNEL), "float32")
@@ -130,6 +130,7 @@ def test_recorder_on_full_tmpfs_fails_loudly_and_the_graph_keeps_running(
         assert wait_until(lambda: rec.error_message() is not None, 60), \
             "the recorder never reported the full disk"
         failed_after = time.monotonic() - started
+        assert failed_after < 30, failed_after
         message = rec.error_message()
         assert rec.failed() is True and rec.running() is False
         assert f"RecordingWriteError: [Errno {errno.ENOSPC}]" in message
@@ -152,6 +153,7 @@ def test_recorder_on_full_tmpfs_fails_loudly_and_the_graph_keeps_running(
             rec.stop()
         rec.close()
         assert len(errors_logged()) == 1, errors_logged()
+        assert not list(dirname.glob("*.tmp")), "a refused write left a partial file"
         dev.stop()
     finally:
         log.finish()

@@ -204,7 +204,7 @@ def test_stream_resumes_after_link_cut_with_exact_gap(manager, cuttable_link, sc
               f"gap(s); resumed {resumed_after:.3f} s after the restore")
         assert log.wrong_data == []
         assert receiver.lost_samples == really_lost
-        assert receiver.gap_count == (1 if really_lost else 0)
+        assert (receiver.gap_count > 0) == (really_lost > 0)
         assert resumed_after < resume_limit, resumed_after
         assert receiver.source_lost is False
         if params["forget"]:
