@@ -16,19 +16,13 @@ import time
 import zmq
 import zmq.utils.monitor
 
+from ..rpc.connection_check import check_connections
 from ..rpc.socket_watch import SocketWatch
 from .errors import StreamConnectionError
 from .publisher import TOKEN_TOPIC, live_inproc_urls, stream_context
 
 #: Seconds to wait for an OutputStream to answer a new connection.
 CONNECT_TIMEOUT = 20.0
-
-#: The subscriber pings its publisher this often (ms, ZMTP heartbeat) ...
-HEARTBEAT_INTERVAL_MS = 1000
-#: ... and drops the connection, then reconnects, when no answer came for this long (ms).
-#: Longer than a network outage TCP rides out (a link cut for a few seconds, a process
-#: stopped for a few seconds), so that such an outage loses nothing.
-HEARTBEAT_TIMEOUT_MS = 10_000
 
 _HANDSHAKE_FAILED = (
     zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
@@ -61,7 +55,9 @@ class StreamSubscriber:
         self.position = None
         self.socket = stream_context().socket(zmq.SUB)
         self.socket.setsockopt(zmq.LINGER, 0)
-        self._keep_connection_checked()
+        # A connection the publisher's side forgot during a network cut is replaced, so
+        # that the stream resumes (the chunks sent meanwhile are counted as lost).
+        check_connections(self.socket, url)
         self.socket.setsockopt(zmq.SUBSCRIBE, b"")
         try:
             if confirm is not None:
@@ -71,21 +67,6 @@ class StreamSubscriber:
         except BaseException:
             self.close()
             raise
-
-    def _keep_connection_checked(self):
-        """Ping the publisher, so that a connection it no longer has is noticed and replaced.
-
-        A SUB socket only receives: without pings, a connection whose other end
-        vanished while the network was cut (the publisher's host dropped it, a
-        firewall or NAT forgot it) stays open here forever and the stream never
-        resumes. A ping on such a connection is answered by a reset, or not at
-        all (then the connection is dropped after ``HEARTBEAT_TIMEOUT_MS``);
-        either way ZeroMQ reconnects and the stream resumes, the chunks sent
-        meanwhile being counted as lost by the InputStream.
-        """
-        if not self.url.startswith("inproc://"):
-            self.socket.setsockopt(zmq.HEARTBEAT_IVL, HEARTBEAT_INTERVAL_MS)
-            self.socket.setsockopt(zmq.HEARTBEAT_TIMEOUT, HEARTBEAT_TIMEOUT_MS)
 
     def _connect_confirmed(self, confirm, timeout):
         token = os.urandom(16)
