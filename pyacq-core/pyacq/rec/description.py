@@ -5,6 +5,7 @@ without pyacq: dtype, sample shape, sample rate, units, scale/offset, channel
 names and the stream index of the first recorded sample. Every recorder stores
 the same keys (JSON for raw files, attributes for HDF5).
 """
+import contextlib
 import json
 import os
 
@@ -68,11 +69,17 @@ def sample_nbytes(description):
 def write_json_atomically(path, content):
     """Replace ``path`` by ``content`` as JSON, so a reader (or a crash) never sees half a file."""
     tmp_path = f"{path}.tmp"
-    with open(tmp_path, "w", encoding="utf-8") as tmp:
-        json.dump(content, tmp, indent=2)
-        tmp.flush()
-        os.fsync(tmp.fileno())
-    os.replace(tmp_path, path)
+    try:
+        with open(tmp_path, "w", encoding="utf-8") as tmp:
+            json.dump(content, tmp, indent=2)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        os.replace(tmp_path, path)
+    except BaseException:
+        # A full disk refused the new content: the previous file stays, the partial one goes.
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp_path)
+        raise
 
 
 def check_json_values(describe_node, values):

@@ -20,6 +20,7 @@ tools may need ``h5clear -s`` on it first.
 import json
 import logging
 import os
+import re
 import threading
 
 import numpy as np
@@ -42,9 +43,24 @@ logger = logging.getLogger(__name__)
 CHUNK_BYTES = 1 << 18
 
 
+#: How HDF5 names the system error under a failed write ("errno = 28, error message = '...'").
+_HDF5_ERRNO = re.compile(r"errno = (\d+), error message = '([^']*)'")
+
+
 def _as_os_error(exc):
-    """h5py reports some write failures as other exceptions: a disk error is an OSError here."""
-    return exc if isinstance(exc, OSError) else OSError(None, f"HDF5 write failed: {exc}")
+    """A disk error met by h5py, as an OSError carrying the system's errno where HDF5 gives one.
+
+    h5py reports a failed write as a RuntimeError (or an OSError without errno)
+    whose text holds HDF5's error stack; the errno in it (ENOSPC for a full
+    disk) is what tells the user what to do, so it is taken from there.
+    """
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return exc
+    found = _HDF5_ERRNO.search(str(exc))
+    if found is None:
+        return exc if isinstance(exc, OSError) else OSError(None, f"HDF5 write failed: {exc}")
+    operation = str(exc).split(" (", 1)[0]
+    return OSError(int(found.group(1)), f"{found.group(2)} (HDF5: {operation})")
 
 
 def _description_attributes(description):

@@ -6,9 +6,12 @@ every completed write; a reader recovers the number of samples from the file
 size (a trailing partial sample is ignored). ``fsync`` on stop makes it
 durable against power loss too.
 """
+import logging
 import os
 
 import numpy as np
+
+logger = logging.getLogger(__name__)
 
 
 class RawStreamFile:
@@ -23,14 +26,35 @@ class RawStreamFile:
     def write(self, data, index=None):
         """Append a chunk; a short write is continued until every byte is written or it fails.
 
-        ``index`` (the stream index after the chunk) is accepted for the writer
-        interface of StreamTrack; samples are always appended.
+        A chunk is written whole or not at all: when a write fails (a full disk
+        accepts the first bytes of a chunk, then refuses the rest), the file is cut
+        back to the end of the previous chunk, so that it holds only whole chunks,
+        and the error is raised. ``index`` (the stream index after the chunk) is
+        accepted for the writer interface of StreamTrack; samples are always
+        appended.
         """
         view = memoryview(np.ascontiguousarray(data).reshape(-1).view(np.uint8))
-        while view:
-            written = os.write(self._fd, view)
-            self._size += written
-            view = view[written:]
+        complete_size = self._size
+        try:
+            while view:
+                written = os.write(self._fd, view)
+                self._size += written
+                view = view[written:]
+        except OSError:
+            self._cut_back(complete_size)
+            raise
+
+    def _cut_back(self, size):
+        """After a failed write, truncate the file to ``size`` bytes (its last whole chunk)."""
+        if self._size == size:
+            return
+        try:
+            os.ftruncate(self._fd, size)
+            self._size = size
+        except OSError as exc:
+            logger.error("%s: could not cut the part of a chunk written before a failed write "
+                         "(%d bytes after byte %d): %s; a reader will see these bytes as samples",
+                         self.path, self._size - size, size, exc.strerror or exc)
 
     def fill(self, n_samples):
         """Append ``n_samples`` zero samples; the file is extended without writing (sparse)."""

@@ -7,6 +7,7 @@ writes each chunk as it arrives. The file format is left to subclasses
 :class:`~pyacq.rec.avirecorder.AviRecorder`), which implement
 ``_open_writers``, ``_save_annotations`` and ``_close_writers``.
 """
+import errno
 import functools
 import logging
 import os
@@ -51,6 +52,17 @@ def _stream_names(streams, describe):
             raise ValueError(f"{describe}: stream name {name!r} cannot name a file; use a "
                              "non-empty name without path separators or leading dot")
     return named
+
+
+#: Errors that say the disk (or the user's share of it, or the file size limit) is full.
+_NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def _remedy(error_number, dirname):
+    """What the user must do about the disk error ``error_number`` met writing into ``dirname``."""
+    if error_number in _NO_ROOM:
+        return f"free space on the disk holding {dirname} (or record onto another disk)"
+    return f"remove the cause of this error on {dirname}"
 
 
 class StreamRecorder(Node):
@@ -231,7 +243,8 @@ class StreamRecorder(Node):
             exc.errno, f"{self._describe()}: writing stream {track.name!r} to {track.writer.path} "
                        f"failed: {exc.strerror or exc}. The recorder stopped; {track.position} samples "
                        f"of this stream are on disk, the chunk of {n_lost} samples being written was "
-                       "lost")
+                       f"lost. To record again, {_remedy(exc.errno, self.dirname)}, close() this "
+                       "recorder and record into a new directory")
         with self._save_lock:
             if self._failure is None:
                 self._failure = error
@@ -288,6 +301,16 @@ class StreamRecorder(Node):
             with self._save_lock:
                 try:
                     self._save_annotations()
+                except OSError as exc:
+                    if self._failure is None:
+                        raise
+                    # The disk that ended the recording (full, say) also refuses this last
+                    # save; it would change nothing: gaps, segments and annotations were
+                    # saved as they came, before the samples that followed them.
+                    logger.warning("%s: closing after the disk error, the recording's "
+                                   "descriptions were not saved again (%s); those on disk "
+                                   "are complete up to the failure", self._describe(),
+                                   exc.strerror or exc)
                 finally:
                     self._close_writers()
 

@@ -13,6 +13,7 @@ from typing import Any
 import zmq
 
 from . import connections, curve, protocol, server_deaths, server_registry
+from .connection_check import check_connections
 from .context import make_socket
 from .errors import RemoteCallException, RemoteProcessDied
 from .frames import has_message, recv_frames, send_frames
@@ -123,6 +124,9 @@ class RPCClient:
         self._socket.setsockopt(zmq.SNDTIMEO, SEND_TIMEOUT_MS)
         self._socket.setsockopt(zmq.IDENTITY,
                                 f"{os.getpid()}-{self._thread_id}-{os.urandom(6).hex()}".encode())
+        # Between calls, a connection the server's side forgot during a network cut is
+        # replaced, so that the first call after the cut is not lost on it.
+        check_connections(self._socket, address)
         try:
             self._server_key, self._client_public = curve.secure_client_socket(self._socket, address)
         except curve.AuthenticationError:

@@ -16,6 +16,7 @@ import time
 import zmq
 import zmq.utils.monitor
 
+from ..rpc.connection_check import check_connections
 from ..rpc.socket_watch import SocketWatch
 from .errors import StreamConnectionError
 from .publisher import TOKEN_TOPIC, live_inproc_urls, stream_context
@@ -54,6 +55,9 @@ class StreamSubscriber:
         self.position = None
         self.socket = stream_context().socket(zmq.SUB)
         self.socket.setsockopt(zmq.LINGER, 0)
+        # A connection the publisher's side forgot during a network cut is replaced, so
+        # that the stream resumes (the chunks sent meanwhile are counted as lost).
+        check_connections(self.socket, url)
         self.socket.setsockopt(zmq.SUBSCRIBE, b"")
         try:
             if confirm is not None:
