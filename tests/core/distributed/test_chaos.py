@@ -9,7 +9,8 @@ import os
 import signal
 import time
 
-from process_checks import wait_until
+from host_servers import start_host_server, stop_host_server
+from process_checks import assert_all_gone, descendants, wait_until
 from pyacq.core.stream import InputStream
 
 #: Seconds a failure must be reported within here (target: 1 s, on an idle machine ~0.3 s).
@@ -97,3 +98,63 @@ def test_sigkill_of_a_nodegroup_mid_stream(manager, log_records):
         manager.stop_all()
     finally:
         receiver.close()
+
+
+def timed(call):
+    """``(result of call(), seconds it took)``."""
+    start = time.monotonic()
+    result = call()
+    return result, time.monotonic() - start
+
+
+def test_sigkill_of_a_host(manager, log_records):
+    """SIGKILL of `pyacq host` server A, whose NodeGroup 'on_a' streams, while server B runs
+    NodeGroup 'on_b': within DETECTION_LIMIT (target 1 s) the Manager lists 'on_a' dead and
+    Host A among list_dead_hosts() (logged, naming it), 'on_a' is not alive in
+    describe_nodegroups(); every query then answers within 1 s, a NodeGroup killed on B
+    afterwards is reported as fast, Host B stays up and spawns again, and the processes of
+    Host A are gone."""
+    proc_a, address_a = start_host_server("tcp://127.0.0.1:*", name="host_a")
+    proc_b, address_b = start_host_server("tcp://127.0.0.1:*", name="host_b")
+    try:
+        on_a = manager.create_nodegroup(name="on_a", host=address_a, qt=False)
+        manager.create_nodegroup(name="on_b", host=address_b, qt=False)
+        streaming_device(on_a, "dev_a").start()
+        pids_a = descendants(proc_a.pid)
+        assert pids_a
+
+        proc_a.kill()
+        killed = time.monotonic()
+        assert wait_until(lambda: "on_a" in manager.list_dead_nodegroups(), 30, interval=0.005)
+        detected = time.monotonic() - killed
+        report("SIGKILL Host", "Manager lists its NodeGroup dead", detected)
+        assert detected < DETECTION_LIMIT
+        assert address_a in manager.list_dead_hosts()
+        assert wait_until(lambda: any(f"Host {address_a} died" in r.getMessage() and "on_a" in r.getMessage()
+                                      for r in log_records), 10)
+        table, seconds = timed(manager.describe_nodegroups)
+        report("SIGKILL Host", "describe_nodegroups() answers", seconds)
+        assert seconds < 1.0
+        assert table["on_a"]["alive"] is False and table["on_a"]["host"] == address_a
+        assert table["on_b"]["alive"] is True
+        dead, seconds = timed(manager.list_dead_nodegroups)
+        report("SIGKILL Host", "list_dead_nodegroups() answers", seconds)
+        assert seconds < 1.0 and dead == {"on_a": None}
+        assert_all_gone(pids_a, 10)
+
+        os.kill(table["on_b"]["pid"], signal.SIGKILL)
+        killed = time.monotonic()
+        assert wait_until(lambda: "on_b" in manager.list_dead_nodegroups(), 30, interval=0.005)
+        detected = time.monotonic() - killed
+        report("SIGKILL Host", "a NodeGroup killed on the other Host is listed dead", detected)
+        assert detected < DETECTION_LIMIT
+        again = manager.create_nodegroup(name="on_b_again", host=address_b, qt=False)
+        assert again.list_nodes() == []
+        assert address_b not in manager.list_dead_hosts()
+    finally:
+        proc_a.kill()
+        proc_a.wait(10)
+        proc_a.stdout.close()
+        manager.close()
+        code_b = stop_host_server(proc_b)
+    assert code_b == 0
