@@ -10,7 +10,7 @@ import signal
 import time
 
 from host_servers import start_host_server, stop_host_server
-from process_checks import assert_all_gone, descendants, wait_until
+from process_checks import assert_all_gone, descendants, pid_alive, wait_until
 from pyacq.core.stream import InputStream
 
 #: Seconds a failure must be reported within here (target: 1 s, on an idle machine ~0.3 s).
@@ -158,3 +158,54 @@ def test_sigkill_of_a_host(manager, log_records):
         manager.close()
         code_b = stop_host_server(proc_b)
     assert code_b == 0
+
+
+def test_sigkill_of_the_manager(manager, log_records):
+    """SIGKILL of the Manager's process while NodeGroup 'remote' streams on a `pyacq host`
+    server and NodeGroup 'local' on the Manager's default Host: within a few seconds
+    (asserted < 10 s) 'remote' exits (the Host closes it, logging that its Manager is gone),
+    and so do 'local', the default Host and every other process the Manager started; the
+    Host server stays up, and a new Manager creates a NodeGroup of the same name there that
+    streams to this process."""
+    from pyacq.core.manager import create_manager
+    from pyacq.core.rpc import RPCClient
+    proc, address = start_host_server("tcp://127.0.0.1:*", name="lab")
+    second = None
+    try:
+        remote = manager.create_nodegroup(name="remote", host=address, qt=False)
+        local = manager.create_nodegroup(name="local", qt=False)
+        streaming_device(remote, "remote_dev").start()
+        streaming_device(local, "local_dev").start()
+        table = manager.describe_nodegroups()
+        manager_pid = RPCClient.get_client(manager._rpc_addr)._import("os").getpid()
+        manager_processes = descendants(manager_pid)
+        assert table["local"]["pid"] in manager_processes
+
+        os.kill(manager_pid, signal.SIGKILL)
+        killed = time.monotonic()
+        assert wait_until(lambda: not pid_alive(table["remote"]["pid"]), 30, interval=0.005)
+        exited = time.monotonic() - killed
+        report("SIGKILL Manager", "its NodeGroup on a pyacq host exits", exited)
+        assert exited < 10.0
+        assert wait_until(lambda: any("Manager at" in r.getMessage() and "is gone" in r.getMessage()
+                                      and "'remote'" in r.getMessage() for r in log_records), 10)
+        assert_all_gone(manager_processes, 10)
+        report("SIGKILL Manager", "every process it started exited", time.monotonic() - killed)
+        assert proc.poll() is None
+
+        second = create_manager(auto_close_at_exit=False)
+        again = second.create_nodegroup(name="remote", host=address, qt=False)
+        dev = streaming_device(again, "remote_dev")
+        receiver = InputStream(name="from_the_new_manager")
+        receiver.connect(dev.output)
+        try:
+            dev.start()
+            assert received_index(receiver) is not None
+            dev.stop()
+        finally:
+            receiver.close()
+    finally:
+        if second is not None:
+            second.close()
+        code = stop_host_server(proc)
+    assert code == 0
