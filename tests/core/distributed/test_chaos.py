@@ -11,7 +11,9 @@ import time
 
 from host_servers import start_host_server, stop_host_server
 from process_checks import assert_all_gone, descendants, pid_alive, wait_until
+from pyacq.core.distributed._heartbeat import UNRESPONSIVE_AFTER
 from pyacq.core.stream import InputStream
+from pyacq.core.tools import InputPoller
 
 #: Seconds a failure must be reported within here (target: 1 s, on an idle machine ~0.3 s).
 DETECTION_LIMIT = 3.0
@@ -209,3 +211,79 @@ def test_sigkill_of_the_manager(manager, log_records):
             second.close()
         code = stop_host_server(proc)
     assert code == 0
+
+
+def test_sigstop_of_a_nodegroup_for_5_s(manager, log_records):
+    """SIGSTOP for 5 s of NodeGroup 'stalled', whose relay forwards a 20 kHz, 16-channel
+    stream from NodeGroup 'source' to this process: the Manager's heartbeat reports 'stalled'
+    unresponsive (describe_nodegroups(), one warning naming it) while 'source' stays
+    responsive, and nothing comes from 'stalled' while it is stopped; after SIGCONT 'stalled'
+    is reported responsive again (one line) and the stream resumes. The samples lost are
+    counted exactly: what this process received plus what its input counts as lost is what
+    the source sent, and the relay's input counted no more loss than that."""
+    source_group = manager.create_nodegroup(name="source", qt=False)
+    stalled_group = manager.create_nodegroup(name="stalled", qt=False)
+    dev = source_group.create_node("NumpyDeviceBuffer", name="fast_dev")
+    dev.configure(nb_channel=16, sample_interval=0.00005, chunksize=10)
+    dev.output.configure(protocol="tcp", interface="127.0.0.1", transfermode="plaindata")
+    dev.initialize()
+    conv = relay(stalled_group, dev, "stalled_relay")
+    receiver = InputStream(name="after_the_stall")
+    receiver.connect(conv.output)
+    chunks = []  # (index, number of samples) of every chunk received, in order
+    poller = InputPoller(receiver, lambda index, data: chunks.append((index, len(data))), timeout=50)
+    poller.start()
+
+    def responsive(name):
+        return manager.describe_nodegroups()[name]["responsive"]
+
+    def heartbeat_lines():
+        return [r.getMessage() for r in log_records if "'stalled'" in r.getMessage()
+                and "heartbeat" in r.getMessage()]
+
+    try:
+        manager.start_all()
+        assert wait_until(lambda: len(chunks) > 100, 30)
+        assert responsive("stalled") and responsive("source")
+        pid = manager.describe_nodegroups()["stalled"]["pid"]
+        os.kill(pid, signal.SIGSTOP)
+        stopped = time.monotonic()
+        try:
+            assert wait_until(lambda: not responsive("stalled"), 15, interval=0.02)
+            detected = time.monotonic() - stopped
+            report("SIGSTOP NodeGroup", "reported unresponsive", detected)
+            assert UNRESPONSIVE_AFTER <= detected < UNRESPONSIVE_AFTER + DETECTION_LIMIT
+            assert responsive("source")
+            received_while_stopped = len(chunks)
+            # The stop lasts 5 s in all: for the rest of it, nothing may come from 'stalled'.
+            assert not wait_until(lambda: len(chunks) > received_while_stopped,
+                                  max(0.0, 5.0 - (time.monotonic() - stopped)))
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        resumed = time.monotonic()
+        assert wait_until(lambda: responsive("stalled"), 15, interval=0.02)
+        report("SIGSTOP NodeGroup", "reported responsive again after SIGCONT", time.monotonic() - resumed)
+        assert wait_until(lambda: len(heartbeat_lines()) >= 2, 10), heartbeat_lines()
+        assert len(heartbeat_lines()) == 2, heartbeat_lines()
+        assert "not answered" in heartbeat_lines()[0] and "again" in heartbeat_lines()[1]
+        assert not any("'source'" in r.getMessage() and "heartbeat" in r.getMessage() for r in log_records)
+
+        assert wait_until(lambda: len(chunks) > received_while_stopped + 100, 30)
+        dev.stop()
+        sent = dev.output.last_index
+        assert wait_until(lambda: chunks[-1][0] == sent, 30), (
+            sent, chunks[-3:], len(chunks), conv.output.last_index._get_value(),
+            conv.input.lost_samples._get_value(), receiver.lost_samples)
+        conv.stop()
+    finally:
+        poller.stop()
+        poller.join(10)
+        receiver.close()
+    samples_received = sum(size for _, size in chunks)
+    relay_lost, relay_gaps = conv.input.lost_samples._get_value(), conv.input.gap_count._get_value()
+    print(f"\nchaos SIGSTOP NodeGroup: {sent} samples sent, {samples_received} received, "
+          f"{receiver.lost_samples} counted lost in {receiver.gap_count} gaps "
+          f"({relay_lost} in {relay_gaps} at the relay)", flush=True)
+    assert chunks[0][0] == chunks[0][1]  # from the first sample on
+    assert samples_received + receiver.lost_samples == sent
+    assert relay_lost <= receiver.lost_samples and relay_gaps <= receiver.gap_count

@@ -9,7 +9,9 @@ process that created this Manager, then raises ``RemoteProcessDied`` at once (th
 Manager is a witness of ``pyacq.core.rpc.server_deaths``). A Host whose server dies
 (its connection drops and its port refuses connections) is listed by
 ``list_dead_hosts()`` and its NodeGroups as dead, at once too: a dead Host never
-makes the Manager's queries wait for a timeout. ``close()`` (also run at
+makes the Manager's queries wait for a timeout. A NodeGroup that is alive but does not
+answer the Manager's heartbeat (its process stopped, or stuck) is reported unresponsive
+(``describe_nodegroups()``, and one warning), then responsive again once it answers. ``close()`` (also run at
 exit) ends every NodeGroup on every Host, and the default Host it spawned.
 """
 import atexit
@@ -21,6 +23,7 @@ import socket
 import threading
 from typing import Any
 
+from pyacq.core.distributed._heartbeat import Heartbeat
 from pyacq.core.distributed._name_reservations import NameReservations
 from pyacq.core.distributed._port_probe import refuses_connections
 from pyacq.core.distributed._process_logging import forward_stdio_at_any_level
@@ -82,12 +85,14 @@ def _server_gone(proxy):
 
 
 class _NodeGroupRecord:
-    """A NodeGroup this Manager created: its name, the key of its Host, the proxy to it."""
+    """A NodeGroup this Manager created: its name, the key of its Host, the proxy to it, and
+    its heartbeat (beaten by the watcher thread)."""
 
     def __init__(self, name: str, host_key: str, proxy: ObjectProxy) -> None:
         self.name = name
         self.host_key = host_key
         self.proxy = proxy
+        self.heartbeat = Heartbeat(name, proxy._rpc_addr)
 
 
 class Manager:
@@ -129,6 +134,7 @@ class Manager:
         self._stop_watching = threading.Event()
         self._watcher = None
         self._unreachable: set[str] = set()
+        self._stopped_heartbeats: list[Heartbeat] = []  # of NodeGroups gone, for the watcher to stop
         server_deaths.add_witness(self.describe_dead_server)
 
     def __repr__(self) -> str:
@@ -386,10 +392,14 @@ class Manager:
             return dict(self._dead_hosts)
 
     def describe_nodegroups(self) -> dict[str, dict[str, Any]]:
-        """``{name: {'host', 'pid', 'alive', 'exitcode'}}`` for every NodeGroup of this Manager.
+        """``{name: {'host', 'pid', 'alive', 'exitcode', 'responsive'}}`` for every NodeGroup
+        of this Manager.
 
-        A Host that does not answer (within its calls' timeout) is logged, and its
-        NodeGroups are shown with ``'alive': False`` and ``'pid': None``.
+        ``'responsive'`` is False while a live NodeGroup leaves the Manager's heartbeat
+        unanswered for more than ``_heartbeat.UNRESPONSIVE_AFTER`` seconds (its process is
+        stopped or stuck), and for a dead one. A Host that does not answer (within its
+        calls' timeout) is logged, and its NodeGroups are shown with ``'alive': False``
+        and ``'pid': None``.
         """
         self._check_hosts(answering_only=True)
         with self._lock:
@@ -404,13 +414,14 @@ class Manager:
         with self._lock:
             table: dict[str, dict[str, Any]] = {
                 name: {"host": self._dead_on_host.get(name), "pid": None, "alive": False,
-                       "exitcode": code}
+                       "exitcode": code, "responsive": False}
                 for name, code in self._dead.items()}
             for record in self._nodegroups.values():
                 info = by_host.get(record.host_key, {}).get(record.name, {})
                 table[record.name] = {"host": record.host_key, "pid": info.get("pid"),
                                       "alive": info.get("alive", False),
-                                      "exitcode": info.get("exitcode")}
+                                      "exitcode": info.get("exitcode"),
+                                      "responsive": record.heartbeat.responsive}
         return table
 
     def create_node(self, node_class: str, host: str | ObjectProxy | None = None,
@@ -486,6 +497,17 @@ class Manager:
     def _watch_hosts(self):
         while not self._stop_watching.wait(WATCH_INTERVAL):
             self._check_hosts()
+            self._beat_hearts()
+
+    def _beat_hearts(self):
+        """Beat the heartbeat of every live NodeGroup; stop those of the dead (watcher thread)."""
+        with self._lock:
+            records = list(self._nodegroups.values())
+            stopped, self._stopped_heartbeats = self._stopped_heartbeats, []
+        for heartbeat in stopped:
+            heartbeat.stop()
+        for record in records:
+            record.heartbeat.beat()
 
     def _check_hosts(self, answering_only=False):
         """Ask every Host which NodeGroup processes died; record and log those of this Manager.
@@ -518,6 +540,7 @@ class Manager:
                 record = self._nodegroups.get(name)
                 if record is None or record.host_key != key:
                     continue
+                self._stopped_heartbeats.append(record.heartbeat)
                 del self._nodegroups[name]
                 self._dead[name] = code
                 self._dead_on_host[name] = key
@@ -579,6 +602,7 @@ class Manager:
             for name in lost:
                 self._dead_servers[self._nodegroups[name].proxy._rpc_addr] = (
                     f"NodeGroup {name!r} is gone with its Host {key}, which {how}")
+                self._stopped_heartbeats.append(self._nodegroups[name].heartbeat)
                 del self._nodegroups[name]
                 self._dead[name] = None
                 self._dead_on_host[name] = key
