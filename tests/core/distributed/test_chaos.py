@@ -5,6 +5,7 @@ detection time is printed: run with ``-s`` to read it), and that nothing is left
 The detection targets are 1 s; on a loaded 2-core CI machine they are asserted with a
 margin (``DETECTION_LIMIT``).
 """
+import logging
 import os
 import signal
 import time
@@ -185,7 +186,9 @@ def test_sigkill_of_the_manager(manager, log_records):
 
         os.kill(manager_pid, signal.SIGKILL)
         killed = time.monotonic()
-        assert wait_until(lambda: not pid_alive(table["remote"]["pid"]), 30, interval=0.005)
+        assert wait_until(lambda: not pid_alive(table["remote"]["pid"]), 30, interval=0.005), (
+            RPCClient.get_client(address)["host"].list_nodegroups(),
+            [r.getMessage() for r in log_records if r.levelno >= logging.WARNING])
         exited = time.monotonic() - killed
         report("SIGKILL Manager", "its NodeGroup on a pyacq host exits", exited)
         assert exited < 10.0

@@ -6,8 +6,8 @@ process), but those a ``pyacq host`` server spawned would keep running, streamin
 holding their devices, until that Host stops. So the Host keeps one idle connection to
 the RPC server of each Manager it spawned NodeGroups for, and watches it: once that
 connection drops and the Manager's port refuses connections (``_port_probe``: the
-process is gone, not slow or stopped), the Host is told, and closes that Manager's
-NodeGroups. The connection carries no message and costs the Manager nothing.
+process is gone, not slow or stopped; looked at again every second while the connection
+stays down), the Host is told, and closes that Manager's NodeGroups. The connection carries no message and costs the Manager nothing.
 
 A Manager whose server the Host cannot reach (another machine, a Manager serving on
 127.0.0.1) is never connected, hence never found gone: its NodeGroups stay until the
@@ -15,6 +15,7 @@ Manager or the Host closes them, as before.
 """
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 import zmq
@@ -33,6 +34,10 @@ POLL_MS = 100
 #: Seconds a Manager's port gets to refuse connections once the connection to it dropped.
 DEATH_GRACE = 0.5
 
+#: Seconds between two more looks at the port of a Manager whose connection stays down (a
+#: process that takes longer to die than ``DEATH_GRACE`` is found gone a little later).
+RECHECK_INTERVAL = 1.0
+
 
 class _ManagerLink:
     """An idle DEALER connection to the RPC server of one Manager, and its monitor."""
@@ -40,6 +45,8 @@ class _ManagerLink:
     def __init__(self, address: str) -> None:
         self.address = address
         self.up = False
+        #: When the port was last found accepting connections while the connection was down.
+        self.down_since_check: float | None = None
         self._socket = get_context().socket(zmq.DEALER)
         self._socket.setsockopt(zmq.LINGER, 0)
         curve.secure_client_socket(self._socket, address)
@@ -51,10 +58,25 @@ class _ManagerLink:
         dropped = False
         for event in self.watch.pending():
             if event["event"] == zmq.EVENT_HANDSHAKE_SUCCEEDED:
-                self.up, dropped = True, False
+                self.up, dropped, self.down_since_check = True, False, None
             elif event["event"] == zmq.EVENT_DISCONNECTED and self.up:
                 self.up, dropped = False, True
         return dropped
+
+    def gone(self, now: float) -> bool:
+        """Read the pending events; True once the connection dropped and the port refuses
+        connections (looked at when it drops, then every ``RECHECK_INTERVAL`` s while the
+        connection stays down)."""
+        if self.dropped():
+            patience = DEATH_GRACE
+        elif self.down_since_check is not None and now - self.down_since_check >= RECHECK_INTERVAL:
+            patience = 0.0
+        else:
+            return False
+        if refuses_connections(self.address, patience):
+            return True
+        self.down_since_check = time.monotonic()
+        return False
 
     def close(self) -> None:
         self.watch.stop()
@@ -99,9 +121,10 @@ class ManagerWatch:
                     link = _ManagerLink(address)
                     links[link.watch.reader] = link
                     poller.register(link.watch.reader, zmq.POLLIN)
-                for reader, _ in poller.poll(POLL_MS):
-                    link = links[reader]
-                    if link.dropped() and refuses_connections(link.address, DEATH_GRACE):
+                ready = {reader for reader, _ in poller.poll(POLL_MS)}
+                now = time.monotonic()
+                for reader, link in list(links.items()):
+                    if (reader in ready or link.down_since_check is not None) and link.gone(now):
                         poller.unregister(reader)
                         del links[reader]
                         link.close()
