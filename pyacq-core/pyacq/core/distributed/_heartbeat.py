@@ -31,9 +31,14 @@ class Heartbeat:
         self.responsive = True
         self._ping: Future | None = None
         self._sent = 0.0
+        # Set once a ping failed: the NodeGroup's server closed or its process died, which
+        # its Host reports; nothing answers any more.
+        self._ended = False
 
     def beat(self) -> None:
         """Check the answer to the last ping, report a change, and ping again once answered."""
+        if self._ended:
+            return
         now = time.monotonic()
         if self._ping is not None:
             if not self._ping.done():
@@ -42,8 +47,10 @@ class Heartbeat:
                     self.responsive = False
                     logger.warning("Manager: NodeGroup %r at %s has not answered its heartbeat for "
                                    "%.1f s: its process is stopped, or busy in one long call; "
-                                   "its streams stall", 
-                                   self.name, self.address, silent)
+                                   "its streams stall", self.name, self.address, silent)
+                return
+            if self._ping.exception() is not None:
+                self._ended, self._ping = True, None
                 return
             if not self.responsive:
                 self.responsive = True
@@ -56,12 +63,13 @@ class Heartbeat:
             self._ping = client.ping(sync="async")
         except Exception as exc:  # noqa: BLE001 -- a dead NodeGroup is its Host's to report
             logger.debug("Manager: no heartbeat to NodeGroup %r at %s: %s", self.name, self.address, exc)
-            self._ping = None
+            self._ended, self._ping = True, None
             return
         self._sent = now
 
     def stop(self) -> None:
         """Forget the ping in flight (the NodeGroup is gone or closed)."""
+        self._ended = True
         if self._ping is not None:
             self._ping.cancel()
             self._ping = None
