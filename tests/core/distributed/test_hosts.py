@@ -1,36 +1,13 @@
 """Host servers: `python -m pyacq.core.host`, and a real second host in a network namespace."""
 import os
 import shutil
-import signal
 import subprocess
-import sys
 
 import numpy as np
 import pytest
+from host_servers import start_host_server, stop_host_server
 from process_checks import assert_all_gone, descendants, wait_until
 from pyacq.core.stream import InputStream
-
-
-def start_host_server(address, prefix=()):
-    """Start `python -m pyacq.core.host ADDRESS` (under *prefix*); return (process, bound address)."""
-    proc = subprocess.Popen([*prefix, sys.executable, "-m", "pyacq.core.host", address, "--name", "testhost"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = proc.stdout.readline()
-    if "serving at" not in line:
-        proc.kill()
-        proc.wait(10)
-        raise AssertionError(f"host server did not start: {line!r}")
-    return proc, line.split("serving at")[1].strip()
-
-
-def stop_host_server(proc):
-    proc.send_signal(signal.SIGINT)
-    try:
-        return proc.wait(30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
 
 
 def test_host_server_serves_nodegroups_and_closes_them_on_ctrl_c(manager):

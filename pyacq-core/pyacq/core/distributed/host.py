@@ -13,6 +13,11 @@ certificate (one ``NAME.key_secret``, made by ``pyacq keys DIR --name NAME``)
 and ``DIR/authorized/`` the public certificates (``*.key``) of the Managers
 allowed in. The NodeGroup servers the Host spawns then require the same keys,
 and present the Host's certificate when they connect to protected servers.
+
+A Host watches the Managers it spawned NodeGroups for (``_manager_watch``): when one's
+process dies, killed or crashed, without closing them, the Host closes that Manager's
+NodeGroups within about a second, so that none keeps holding its devices, and stays up,
+ready for the next Manager.
 """
 import argparse
 import ipaddress
@@ -28,6 +33,7 @@ import threading
 from typing import Any
 
 from pyacq.core.distributed._leftover_cleaner import LeftoverWatchdog, remove_process_files
+from pyacq.core.distributed._manager_watch import ManagerWatch
 from pyacq.core.distributed._name_reservations import NameReservations
 from pyacq.core.distributed._process_logging import forward_stdio_at_any_level
 from pyacq.core.rpc import server_registry
@@ -48,11 +54,14 @@ CLOSE_TIMEOUT = 10.0
 class _NodeGroupProcess:
     """What the Host knows of one NodeGroup process it spawned."""
 
-    def __init__(self, name: str, spawner: ProcessSpawner, nodegroup: ObjectProxy, tmpdir: str) -> None:
+    def __init__(self, name: str, spawner: ProcessSpawner, nodegroup: ObjectProxy, tmpdir: str,
+                 manager_address: str | None) -> None:
         self.name = name
         self.spawner = spawner
         self.nodegroup = nodegroup
         self.tmpdir = tmpdir
+        #: The address of the RPC server of the Manager it belongs to, if any.
+        self.manager_address = manager_address
         self.exitcode: int | None = None
 
     @property
@@ -86,6 +95,7 @@ class Host:
         self._starting = NameReservations(f"Host {name!r}", self._lock, lambda: self._closed)
         self._numbers = itertools.count()
         self._watchdog = None
+        self._manager_watch: ManagerWatch | None = None
         self._closed = False
         self._stop_polling = threading.Event()
         self._poll_thread = None
@@ -109,7 +119,8 @@ class Host:
         """Spawn a process running a NodeGroup and return (a proxy to) the NodeGroup.
 
         *name* names the process in log records (default: ``<host>-nodegroup<n>``);
-        *manager* is the Manager it belongs to; with *qt* the process runs a
+        *manager* is (a proxy to) the Manager it belongs to: should that Manager's process
+        die, the Host closes the NodeGroup (see the module docstring); with *qt* the process runs a
         QApplication and a QtRPCServer, so that its nodes may be widgets.
         Other keywords go to ProcessSpawner (``log_addr``, ``log_level``,
         ``executable``, ``address``). A Host that requires CURVE authentication
@@ -170,12 +181,17 @@ class Host:
             spawner.close(timeout=CLOSE_TIMEOUT)
             remove_process_files(spawner.pid, tmpdir)
             raise
-        return _NodeGroupProcess(name, spawner, nodegroup, tmpdir)
+        manager_address = manager._rpc_addr if isinstance(manager, ObjectProxy) else None
+        return _NodeGroupProcess(name, spawner, nodegroup, tmpdir, manager_address)
 
     def _record_process(self, proc):
         """Record the NodeGroup process *proc* that just started (the Host's lock is held)."""
         self._processes[proc.name] = proc
         self._dead.pop(proc.name, None)
+        if proc.manager_address is not None:
+            if self._manager_watch is None:
+                self._manager_watch = ManagerWatch(f"Host-{self.name}", self._close_nodegroups_of)
+            self._manager_watch.watch(proc.manager_address)
         logger.info("Host %r: NodeGroup %r started (process %d)", self.name, proc.name, proc.pid)
 
     def spawn(self, name: str, **kwds: Any) -> tuple[ProcessSpawner, ObjectProxy]:
@@ -350,6 +366,21 @@ class Host:
             processes, self._processes = list(self._processes.values()), {}
         self._end_processes(processes, force)
 
+    def _close_nodegroups_of(self, manager_address):
+        """The Manager served at *manager_address* is gone: close its NodeGroups (logged)."""
+        with self._lock:
+            if self._closed:
+                return
+            orphans = [proc for proc in self._processes.values() if proc.manager_address == manager_address]
+            for proc in orphans:
+                del self._processes[proc.name]
+        if not orphans:
+            return
+        logger.error("Host %r: the Manager at %s is gone (its connection dropped and its port refuses "
+                     "connections); closing its NodeGroups %s", self.name, manager_address,
+                     [proc.name for proc in orphans])
+        self._end_processes(orphans, force=False)
+
     def _end_process(self, proc, force):
         self._end_processes([proc], force)
 
@@ -402,6 +433,8 @@ class Host:
         self._stop_polling.set()
         if self._poll_thread is not None and self._poll_thread is not threading.current_thread():
             self._poll_thread.join(5.0)
+        if self._manager_watch is not None:
+            self._manager_watch.close()
         self.close_all_nodegroups()
         self._close_spawned_hosts()
         if self._watchdog is not None:

@@ -6,7 +6,12 @@ spawns NodeGroups through them, creates nodes by name, and watches every
 NodeGroup process: one that dies is logged with its exit code and listed as
 dead, while the others keep running; a call on a proxy to its objects, in any
 process that created this Manager, then raises ``RemoteProcessDied`` at once (the
-Manager is a witness of ``pyacq.core.rpc.server_deaths``). ``close()`` (also run at
+Manager is a witness of ``pyacq.core.rpc.server_deaths``). A Host whose server dies
+(its connection drops and its port refuses connections) is listed by
+``list_dead_hosts()`` and its NodeGroups as dead, at once too: a dead Host never
+makes the Manager's queries wait for a timeout. A NodeGroup that is alive but does not
+answer the Manager's heartbeat (its process stopped, or stuck) is reported unresponsive
+(``describe_nodegroups()``, and one warning), then responsive again once it answers. ``close()`` (also run at
 exit) ends every NodeGroup on every Host, and the default Host it spawned.
 """
 import atexit
@@ -18,7 +23,9 @@ import socket
 import threading
 from typing import Any
 
+from pyacq.core.distributed._heartbeat import Heartbeat
 from pyacq.core.distributed._name_reservations import NameReservations
+from pyacq.core.distributed._port_probe import refuses_connections
 from pyacq.core.distributed._process_logging import forward_stdio_at_any_level
 from pyacq.core.distributed.host import check_host_address
 from pyacq.core.rpc import curve, server_deaths
@@ -71,18 +78,21 @@ def _local_ip_towards(address):
 
 
 def _server_gone(proxy):
-    """True if the RPC server of *proxy* announced that it closed (to the client this
-    thread used for *proxy*)."""
-    return proxy._client().disconnected()
+    """True if the RPC server of *proxy* announced that it closed, or its process is known
+    dead (to the client this thread used for *proxy*)."""
+    client = proxy._client()
+    return client.disconnected() or client.dead() is not None
 
 
 class _NodeGroupRecord:
-    """A NodeGroup this Manager created: its name, the key of its Host, the proxy to it."""
+    """A NodeGroup this Manager created: its name, the key of its Host, the proxy to it, and
+    its heartbeat (beaten by the watcher thread)."""
 
     def __init__(self, name: str, host_key: str, proxy: ObjectProxy) -> None:
         self.name = name
         self.host_key = host_key
         self.proxy = proxy
+        self.heartbeat = Heartbeat(name, proxy._rpc_addr)
 
 
 class Manager:
@@ -109,7 +119,9 @@ class Manager:
         self._nodegroups: dict[str, _NodeGroupRecord] = {}
         self._starting = NameReservations("Manager", self._lock, lambda: self._closed)
         self._dead: dict[str, int | None] = {}
+        self._dead_on_host: dict[str, str] = {}  # dead NodeGroup -> key of the Host it ran on
         self._dead_servers: dict[str, str] = {}  # address -> description of the NodeGroup's death
+        self._dead_hosts: dict[str, str] = {}  # key -> description of the Host's end
         self._host_nodegroups: dict[str, str] = {}
         # Proxies to the nodes create_node() made. The caller's proxy shares our reference
         # to the node, which deleting ours would release: they are kept for the Manager's life.
@@ -122,6 +134,7 @@ class Manager:
         self._stop_watching = threading.Event()
         self._watcher = None
         self._unreachable: set[str] = set()
+        self._stopped_heartbeats: list[Heartbeat] = []  # of NodeGroups gone, for the watcher to stop
         server_deaths.add_witness(self.describe_dead_server)
 
     def __repr__(self) -> str:
@@ -353,6 +366,7 @@ class Manager:
             self._remember_host(host_key, host_proxy)
             self._nodegroups[name] = _NodeGroupRecord(name, host_key, proxy)
             self._dead.pop(name, None)
+            self._dead_on_host.pop(name, None)
             self._dead_servers.pop(proxy._rpc_addr, None)  # a new NodeGroup took the port
 
         def end(proxy):
@@ -395,30 +409,52 @@ class Manager:
             return [record.proxy for record in self._nodegroups.values()]
 
     def list_dead_nodegroups(self) -> dict[str, int | None]:
-        """``{name: exit code}`` of the NodeGroups whose process exited unexpectedly."""
-        self._check_hosts()
+        """``{name: exit code}`` of the NodeGroups whose process exited unexpectedly.
+
+        The exit code is None for those that went with their Host (see ``list_dead_hosts``).
+        """
+        self._check_hosts(answering_only=True)
         with self._lock:
             return dict(self._dead)
 
-    def describe_nodegroups(self) -> dict[str, dict[str, Any]]:
-        """``{name: {'host', 'pid', 'alive', 'exitcode'}}`` for every NodeGroup of this Manager."""
-        self._check_hosts()
+    def list_dead_hosts(self) -> dict[str, str]:
+        """``{Host address: what happened}`` for the Hosts this Manager used whose server
+        closed or died; their NodeGroups are listed by ``list_dead_nodegroups()``."""
+        self._check_hosts(answering_only=True)
         with self._lock:
-            records = list(self._nodegroups.values())
-            table: dict[str, dict[str, Any]] = {name: {"host": None, "pid": None, "alive": False, "exitcode": code}
-                     for name, code in self._dead.items()}
-            by_host: dict[str, dict[str, Any]] = {}
-            for key in {record.host_key for record in records}:
-                try:
-                    by_host[key] = self._hosts[key].describe_nodegroups()
-                except Exception as exc:  # noqa: BLE001 -- a vanished Host has no live NodeGroup
-                    logger.warning("Manager: Host %s does not answer (%s)", key, exc)
-                    by_host[key] = {}
-        for record in records:
-            info = by_host[record.host_key].get(record.name, {})
-            table[record.name] = {"host": record.host_key, "pid": info.get("pid"),
-                                  "alive": info.get("alive", False),
-                                  "exitcode": info.get("exitcode")}
+            return dict(self._dead_hosts)
+
+    def describe_nodegroups(self) -> dict[str, dict[str, Any]]:
+        """``{name: {'host', 'pid', 'alive', 'exitcode', 'responsive'}}`` for every NodeGroup
+        of this Manager.
+
+        ``'responsive'`` is False while a live NodeGroup leaves the Manager's heartbeat
+        unanswered for more than ``_heartbeat.UNRESPONSIVE_AFTER`` seconds (its process is
+        stopped or stuck), and for a dead one. A Host that does not answer (within its
+        calls' timeout) is logged, and its NodeGroups are shown with ``'alive': False``
+        and ``'pid': None``.
+        """
+        self._check_hosts(answering_only=True)
+        with self._lock:
+            keys = {record.host_key for record in self._nodegroups.values()}
+            hosts = {key: self._hosts[key] for key in keys if key in self._hosts}
+        by_host: dict[str, dict[str, Any]] = {}
+        for key, host in hosts.items():
+            try:
+                by_host[key] = host.describe_nodegroups()
+            except Exception as exc:  # noqa: BLE001 -- a vanished Host has no live NodeGroup
+                logger.warning("Manager: Host %s does not answer (%s)", key, exc)
+        with self._lock:
+            table: dict[str, dict[str, Any]] = {
+                name: {"host": self._dead_on_host.get(name), "pid": None, "alive": False,
+                       "exitcode": code, "responsive": False}
+                for name, code in self._dead.items()}
+            for record in self._nodegroups.values():
+                info = by_host.get(record.host_key, {}).get(record.name, {})
+                table[record.name] = {"host": record.host_key, "pid": info.get("pid"),
+                                      "alive": info.get("alive", False),
+                                      "exitcode": info.get("exitcode"),
+                                      "responsive": record.heartbeat.responsive}
         return table
 
     def create_node(self, node_class: str, host: str | ObjectProxy | None = None,
@@ -504,11 +540,27 @@ class Manager:
     def _watch_hosts(self):
         while not self._stop_watching.wait(WATCH_INTERVAL):
             self._check_hosts()
+            self._beat_hearts()
 
-    def _check_hosts(self):
-        """Ask every Host which NodeGroup processes died; record and log those of this Manager."""
+    def _beat_hearts(self):
+        """Beat the heartbeat of every live NodeGroup; stop those of the dead (watcher thread)."""
         with self._lock:
-            hosts = list(self._hosts.items())
+            records = list(self._nodegroups.values())
+            stopped, self._stopped_heartbeats = self._stopped_heartbeats, []
+        for heartbeat in stopped:
+            heartbeat.stop()
+        for record in records:
+            record.heartbeat.beat()
+
+    def _check_hosts(self, answering_only=False):
+        """Ask every Host which NodeGroup processes died; record and log those of this Manager.
+
+        With *answering_only* (a query's check), a Host that did not answer the watcher is
+        left to the watcher, so that the query does not wait for its timeout too.
+        """
+        with self._lock:
+            hosts = [(key, host) for key, host in self._hosts.items()
+                     if not (answering_only and key in self._unreachable)]
         for key, host in hosts:
             try:
                 dead = host.check_spawners(_timeout=CLOSE_TIMEOUT)
@@ -516,7 +568,7 @@ class Manager:
                 if self._stop_watching.is_set():
                     return
                 if _server_gone(host):
-                    self._forget_host(key)
+                    self._forget_host(key, died=host._client().dead() is not None)
                 elif key not in self._unreachable:
                     self._unreachable.add(key)
                     logger.error("Manager: Host %s does not answer (%s)", key, exc)
@@ -531,8 +583,10 @@ class Manager:
                 record = self._nodegroups.get(name)
                 if record is None or record.host_key != key:
                     continue
+                self._stopped_heartbeats.append(record.heartbeat)
                 del self._nodegroups[name]
                 self._dead[name] = code
+                self._dead_on_host[name] = key
                 how = server_deaths.describe_exit(code)
                 self._dead_servers[record.proxy._rpc_addr] = (
                     f"NodeGroup {name!r} at {record.proxy._rpc_addr} on Host {key} died, {how}")
@@ -542,8 +596,10 @@ class Manager:
     def describe_dead_server(self, address: str) -> str | None:
         """How the NodeGroup that served *address* died, in one line, or None if none did.
 
-        Asked by a client whose connection to *address* dropped: a NodeGroup that still
-        looks alive gets ``DEATH_GRACE`` seconds to be found dead by its Host.
+        Asked by a client whose connection to *address* dropped. The server of a Host (or
+        the Host of a NodeGroup) whose port refuses connections died: the Host and its
+        NodeGroups are then listed as dead. A NodeGroup that still looks alive gets
+        ``DEATH_GRACE`` seconds to be found dead by its Host.
 
         Parameters
         ----------
@@ -554,26 +610,52 @@ class Manager:
             description = self._dead_servers.get(address)
             if description is not None:
                 return description
+            host_key = next((key for key, host in self._hosts.items() if host._rpc_addr == address), None)
             record = next((r for r in self._nodegroups.values() if r.proxy._rpc_addr == address), None)
             host = None if record is None else self._hosts.get(record.host_key)
+        if host_key is not None:
+            return self._find_host_dead(host_key)
         if record is None or host is None:
             return None
-        dead = host.wait_for_exit(record.name, DEATH_GRACE, _timeout=DEATH_GRACE + CONNECT_TIMEOUT)
-        self._record_deaths(record.host_key, dead)
+        if self._find_host_dead(record.host_key) is None:
+            dead = host.wait_for_exit(record.name, DEATH_GRACE, _timeout=DEATH_GRACE + CONNECT_TIMEOUT)
+            self._record_deaths(record.host_key, dead)
         with self._lock:
             return self._dead_servers.get(address)
 
-    def _forget_host(self, key):
-        """A Host server that closed takes its NodeGroups with it: list them as dead."""
+    def _find_host_dead(self, key):
+        """If the server of Host *key* refuses connections, list it and its NodeGroups as dead
+        and return the description of its death; else None."""
         with self._lock:
-            self._hosts.pop(key, None)
+            host = self._hosts.get(key)
+        if host is None or not refuses_connections(host._rpc_addr, DEATH_GRACE):
+            return None
+        self._forget_host(key, died=True)
+        with self._lock:
+            return self._dead_hosts.get(key)
+
+    def _forget_host(self, key, died=False):
+        """A Host server that closed (or *died*) takes its NodeGroups with it: list the Host
+        and them as dead (logged once)."""
+        how = ("died: its server refuses connections (its process was killed or crashed)"
+               if died else "closed")
+        with self._lock:
+            host = self._hosts.pop(key, None)
+            if host is None:
+                return
+            self._unreachable.discard(key)
+            self._dead_hosts[key] = f"Host {key} {how}"
+            self._dead_servers[host._rpc_addr] = self._dead_hosts[key]
             lost = [name for name, record in self._nodegroups.items() if record.host_key == key]
             for name in lost:
                 self._dead_servers[self._nodegroups[name].proxy._rpc_addr] = (
-                    f"NodeGroup {name!r} is gone with its Host {key}, which closed")
+                    f"NodeGroup {name!r} is gone with its Host {key}, which {how}")
+                self._stopped_heartbeats.append(self._nodegroups[name].heartbeat)
                 del self._nodegroups[name]
                 self._dead[name] = None
-        logger.error("Manager: Host %s closed; its NodeGroups %s are gone", key, lost)
+                self._dead_on_host[name] = key
+        logger.error("Manager: Host %s %s; its NodeGroups %s are gone, the other Hosts keep running",
+                     key, how, lost)
 
     # -- closing -------------------------------------------------------------
 
