@@ -32,6 +32,13 @@ class OutputStream:
 
     Streams are not thread-safe, except that ``send`` may run in one thread
     while another thread connects a new InputStream.
+
+    In a process that runs a CURVE-protected RPC server (a NodeGroup of a Host
+    started with ``--curve-dir``, say), a tcp stream requires CURVE too: its
+    params carry the stream's public key as ``server_key``, only the clients
+    that server accepts receive it, and the others are logged and counted in
+    :attr:`refused_subscribers` (see ``pyacq.core.rpc.curve``). ipc, inproc
+    and sharedmem streams stay plain: their readers are local users.
     """
 
     def __init__(self, spec: dict[str, Any] | None = None, node: OutputOwner | None = None,
@@ -75,6 +82,11 @@ class OutputStream:
         """Absolute index of the last chunk sent (its last sample + 1); 0 before any, and
         again after ``reset_buffer_index()``."""
         return self._index
+
+    @property
+    def refused_subscribers(self) -> int:
+        """How many subscriber handshakes a CURVE-protected stream refused (0 when plain)."""
+        return 0 if self._publisher is None else self._publisher.refused_subscribers
 
     def _require_ready(self, action: str) -> None:
         """Raise unless the params describe what the stream will send."""
@@ -120,8 +132,13 @@ class OutputStream:
             raise StreamStateError(f"{self._describe()} is closed")
         if self.configured:
             raise StreamStateError(f"{self._describe()} is already configured")
+        if "server_key" in kwargs:
+            raise TypeError(f"{self._describe()}: configure() got server_key, which the stream "
+                            "sets itself (from its process's CURVE certificate); leave it out")
         sender_class, params = self._derive_params(kwargs)
-        publisher = StreamPublisher(params["protocol"], params["interface"], params["port"])
+        publisher = StreamPublisher(params["protocol"], params["interface"], params["port"],
+                                    owner=self._describe(),
+                                    authenticate=not getattr(sender_class, "shares_memory", False))
         self._publisher = publisher
         try:
             self._adopt(sender_class, params)
@@ -215,6 +232,8 @@ class OutputStream:
         params["url"] = publisher.url
         if params["protocol"] == "tcp":
             params["port"] = int(publisher.url.rsplit(":", 1)[1])
+        if publisher.server_key is not None:
+            params["server_key"] = publisher.server_key
         sender = None if self.awaiting is not None else sender_class(publisher.socket, params)
         self.sender, self._params, self._derived = sender, params, derived
         self._dtype = dtype_from_params(params["dtype"])
