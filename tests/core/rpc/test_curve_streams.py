@@ -213,3 +213,22 @@ def test_server_key_is_not_a_configure_option(protected, closing):
     closing(out)
     with pytest.raises(Exception, match="sets itself"):
         out.configure(protocol="tcp", server_key="x" * 40)
+
+
+def test_reader_expecting_another_key_fails_at_once(protected, spawn, keys, closing):
+    """A reader whose params name another server_key than the stream's (or a key for a plain
+    stream) fails at connect() with an error naming the address and the key it expected, well
+    within its timeout, and receives nothing."""
+    curve_params = _output(protected, closing, protocol="tcp").params._get_value()
+    plain_params = _output(spawn(name="plain-streams"), closing, protocol="tcp").params._get_value()
+    for params in (curve_params, plain_params):
+        forged = dict(params, server_key=keys.intruder_public)
+        start = time.monotonic()
+        with pytest.raises(StreamConnectionError, match="is not the stream's") as info:
+            InputStream().connect(forged)
+        elapsed = time.monotonic() - start
+        print(f"{params['url']}: wrong key refused after {elapsed * 1000:.1f} ms")
+        assert elapsed < 10.0
+        assert params["url"] in str(info.value) and keys.intruder_public in str(info.value)
+    with pytest.raises(StreamConnectionError, match="not a CURVE key"):
+        InputStream().connect(dict(curve_params, server_key="/etc/passwd"))
