@@ -37,13 +37,13 @@ knows for its address (``key_to_forward``), not one a message claimed.
 
 A client connects with CURVE exactly when a key is known for the address; a
 handshake the server refuses raises ``AuthenticationError`` naming the address.
+ZeroMQ is imported on first use only, since every proxy consults the keyring.
 
 A process that runs a protected server protects its tcp streams too
 (``stream_authentication``): the stream's publisher is a CURVE server with the
 key of that server, authorizes the same clients (under a ZAP domain of its own,
 so that a refusal is logged naming the stream), and its params carry the
 public key for InputStreams, which present this process's client certificate.
-ZeroMQ is imported on first use only, since every proxy consults the keyring.
 """
 import glob
 import logging
