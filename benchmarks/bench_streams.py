@@ -31,7 +31,9 @@ CURVE-protected RPC server (as a NodeGroup of a Host started with --curve-dir
 does), so its tcp stream requires CURVE, to a receiver presenting an
 authorized client certificate; its ratio is against "plaindata tcp" in the
 same run, and the lines after each table give the CURVE cost: throughput ratio
-and added latency (issue 16).
+and added latency (issue 16). "raw pyzmq tcp CURVE" is a bare PUB socket
+with the same keys against "raw pyzmq tcp": the cost of encryption in libzmq
+itself, which the stream's cost is to be read against.
 
 The modes are measured in interleaved rounds (every mode once per round) and
 each row shows the median over the rounds, so that load from other programs
@@ -80,6 +82,7 @@ def window(nbytes):
 #: name -> (kind, protocol, extra OutputStream options)
 MODES = {
     "raw pyzmq tcp": ("raw", "tcp", {}),
+    "raw pyzmq tcp CURVE": ("raw", "tcp", {}),
     "plaindata tcp": ("stream", "tcp", dict(transfermode="plaindata")),
     "plaindata tcp CURVE": ("stream", "tcp", dict(transfermode="plaindata")),
     "raw pyzmq ipc": ("raw", "ipc", {}),
@@ -89,8 +92,9 @@ MODES = {
     "sharedmem ipc double=False": ("stream", "ipc", dict(transfermode="sharedmem", double=False)),
     "sharedmem ipc double=True": ("stream", "ipc", dict(transfermode="sharedmem", double=True)),
 }
-#: Modes whose sender runs a CURVE-protected RPC server, so that its tcp stream requires CURVE.
-CURVE_MODES = ("plaindata tcp CURVE",)
+#: Modes whose sender requires CURVE: a raw socket with the sender's keys, or a stream whose
+#: process runs a CURVE-protected RPC server.
+CURVE_MODES = ("raw pyzmq tcp CURVE", "plaindata tcp CURVE")
 COPY_BASELINES = {"np.copyto private": False, "np.copyto shared": True}
 
 
@@ -141,10 +145,16 @@ def target(mode, size_name):
 
 
 class RawSender:
-    """A bare PUB socket sending each chunk as one zero-copy frame."""
+    """A bare PUB socket sending each chunk as one zero-copy frame; a CURVE server with the
+    keys of the secret certificate file *certificate* if given (it accepts any client key)."""
 
-    def __init__(self, protocol):
+    def __init__(self, protocol, certificate=None):
         self.socket = zmq.Context.instance().socket(zmq.PUB)
+        self.server_key = None
+        if certificate is not None:
+            public, self.socket.curve_secretkey = curve.load_secret_certificate(certificate)
+            self.socket.curve_publickey, self.socket.curve_server = public, True
+            self.server_key = public.decode()
         if protocol == "tcp":
             port = self.socket.bind_to_random_port("tcp://127.0.0.1")
             self.address = f"tcp://127.0.0.1:{port}"
@@ -167,9 +177,14 @@ class RawSender:
 
 
 class RawReceiver:
-    def __init__(self, address):
+    """A bare SUB socket; a CURVE client with this process's certificate if *server_key*."""
+
+    def __init__(self, address, server_key):
         self.socket = zmq.Context.instance().socket(zmq.SUB)
         self.socket.setsockopt(zmq.SUBSCRIBE, b"")
+        if server_key is not None:
+            self.socket.curve_serverkey = server_key.encode()
+            self.socket.curve_publickey, self.socket.curve_secretkey = curve.client_certificate()
         self.socket.connect(address)
 
     def ready(self, sender_pipe):
@@ -216,16 +231,18 @@ class StreamReceiver:
 def run_sender(pipe, kind, protocol, options, shape, n_chunks, curve_files=None):
     """Sender side: stream n_chunks within the window, then LATENCY_CHUNKS one at a time.
 
-    With *curve_files* ``(certificate, authorized directory)`` the process first runs a
-    protected RPC server, which makes its tcp streams require CURVE.
+    With *curve_files* ``(certificate, authorized directory)`` a stream's process first
+    runs a protected RPC server, which makes its tcp streams require CURVE; a raw sender
+    uses the certificate's keys.
     """
     nbytes = shape[0] * shape[1] * 4
-    server = None if curve_files is None else RPCServer(certificate=curve_files[0],
-                                                        authorized_keys=curve_files[1])
+    server = None
     if kind == "raw":
-        sender = RawSender(protocol)
-        pipe.send(sender.address)
+        sender = RawSender(protocol, None if curve_files is None else curve_files[0])
+        pipe.send({"url": sender.address, "server_key": sender.server_key})
     else:
+        if curve_files is not None:
+            server = RPCServer(certificate=curve_files[0], authorized_keys=curve_files[1])
         sender = OutputStream()
         sender.configure(protocol=protocol, dtype="float32", shape=(-1, shape[1]),
                          buffer_size=RING_BYTES // nbytes * shape[0], **options)
@@ -252,9 +269,10 @@ def run_sender(pipe, kind, protocol, options, shape, n_chunks, curve_files=None)
         server.close()
 
 
-def run_receiver(pipe, kind, address_or_params, n_chunks, receiver_nbytes):
+def run_receiver(pipe, kind, params, n_chunks, receiver_nbytes):
     """Receiver side: time the back-to-back chunks, then each paced chunk's arrival."""
-    receiver = RawReceiver(address_or_params) if kind == "raw" else StreamReceiver(address_or_params)
+    receiver = (RawReceiver(params["url"], params["server_key"]) if kind == "raw"
+                else StreamReceiver(params))
     receiver.ready(pipe)
     pipe.send("go")
     received, first, last = 0, None, None
@@ -301,10 +319,10 @@ def measure_once(mode, shape, keys):
                                   args=(theirs, kind, protocol, options, shape, n_chunks,
                                         curve_files))
         process.start()
-        address_or_params = ours.recv()
+        params = ours.recv()
         if curve_files is not None:
-            assert "server_key" in address_or_params, f"{mode}: the stream does not require CURVE"
-        result = run_receiver(ours, kind, address_or_params, n_chunks, nbytes)
+            assert params.get("server_key"), f"{mode}: the sender does not require CURVE"
+        result = run_receiver(ours, kind, params, n_chunks, nbytes)
         process.join(timeout=60)
     received, per_chunk, latency = result
     return dict(per_chunk=per_chunk, latency=latency, lost=n_chunks - received)
