@@ -1,4 +1,12 @@
-"""OutputStream: the sending end of a stream."""
+"""OutputStream: the sending end of a stream.
+
+In a process that runs a CURVE-protected RPC server (a NodeGroup of a Host
+started with ``--curve-dir``, say), a tcp stream requires CURVE too: its params
+carry the stream's public key as ``server_key``, only the clients that server
+accepts receive it, and the others are logged and counted in
+``OutputStream.refused_subscribers`` (see ``pyacq.core.rpc.curve``). ipc,
+inproc and sharedmem streams stay plain: their readers are local users.
+"""
 from __future__ import annotations
 
 import operator
@@ -32,13 +40,6 @@ class OutputStream:
 
     Streams are not thread-safe, except that ``send`` may run in one thread
     while another thread connects a new InputStream.
-
-    In a process that runs a CURVE-protected RPC server (a NodeGroup of a Host
-    started with ``--curve-dir``, say), a tcp stream requires CURVE too: its
-    params carry the stream's public key as ``server_key``, only the clients
-    that server accepts receive it, and the others are logged and counted in
-    :attr:`refused_subscribers` (see ``pyacq.core.rpc.curve``). ipc, inproc
-    and sharedmem streams stay plain: their readers are local users.
     """
 
     def __init__(self, spec: dict[str, Any] | None = None, node: OutputOwner | None = None,
