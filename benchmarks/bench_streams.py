@@ -26,6 +26,15 @@ receiver process and the table shows:
   but shared memory with 4 KiB pages (unless shmem_enabled allows huge pages),
   which makes any copy into shared memory slower, whoever does it.
 
+The "plaindata tcp CURVE" row streams from a sender process that runs a
+CURVE-protected RPC server (as a NodeGroup of a Host started with --curve-dir
+does), so its tcp stream requires CURVE, to a receiver presenting an
+authorized client certificate; its ratio is against "plaindata tcp" in the
+same run, and the lines after each table give the CURVE cost: throughput ratio
+and added latency (issue 16). "raw pyzmq tcp CURVE" is a bare PUB socket
+with the same keys against "raw pyzmq tcp": the cost of encryption in libzmq
+itself, which the stream's cost is to be read against.
+
 The modes are measured in interleaved rounds (every mode once per round) and
 each row shows the median over the rounds, so that load from other programs
 affects rows and baselines alike; the load average is printed before and after.
@@ -37,8 +46,10 @@ mode.
 """
 import multiprocessing
 import os
+import shutil
 import statistics
 import sys
+import tempfile
 import threading
 import time
 
@@ -50,6 +61,7 @@ try:
 except ImportError:
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pyacq-core"))
     from pyacq.core.stream import BufferOverrunError, InputStream, OutputStream
+from pyacq.core.rpc import RPCServer, curve
 from pyacq.core.stream.sharedarray import SharedMem
 
 SIZES = {"small 32x16": (32, 16), "large 8192x64": (8192, 64)}
@@ -70,7 +82,9 @@ def window(nbytes):
 #: name -> (kind, protocol, extra OutputStream options)
 MODES = {
     "raw pyzmq tcp": ("raw", "tcp", {}),
+    "raw pyzmq tcp CURVE": ("raw", "tcp", {}),
     "plaindata tcp": ("stream", "tcp", dict(transfermode="plaindata")),
+    "plaindata tcp CURVE": ("stream", "tcp", dict(transfermode="plaindata")),
     "raw pyzmq ipc": ("raw", "ipc", {}),
     "plaindata ipc": ("stream", "ipc", dict(transfermode="plaindata")),
     "raw pyzmq inproc": ("raw", "inproc", {}),
@@ -78,12 +92,33 @@ MODES = {
     "sharedmem ipc double=False": ("stream", "ipc", dict(transfermode="sharedmem", double=False)),
     "sharedmem ipc double=True": ("stream", "ipc", dict(transfermode="sharedmem", double=True)),
 }
+#: Modes whose sender requires CURVE: a raw socket with the sender's keys, or a stream whose
+#: process runs a CURVE-protected RPC server.
+CURVE_MODES = ("raw pyzmq tcp CURVE", "plaindata tcp CURVE")
 COPY_BASELINES = {"np.copyto private": False, "np.copyto shared": True}
+
+
+class CurveKeys:
+    """A sender certificate and an authorized receiver certificate, in a temporary directory."""
+
+    def __init__(self):
+        self.directory = tempfile.mkdtemp(prefix="pyacq-bench-curve-")
+        self.authorized = os.path.join(self.directory, "authorized")
+        os.mkdir(self.authorized)
+        _, self.sender = curve.create_keys(os.path.join(self.directory, "sender"), "sender")
+        receiver_public, self.receiver = curve.create_keys(
+            os.path.join(self.directory, "receiver"), "receiver")
+        shutil.copy(receiver_public, self.authorized)
+
+    def close(self):
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def baseline(mode, size_name):
     """The row a mode is compared with."""
     small = size_name.startswith("small")
+    if mode in CURVE_MODES:
+        return mode.removesuffix(" CURVE")
     if mode.startswith("plaindata"):
         return "raw pyzmq " + mode.split()[1]
     if mode.startswith("sharedmem"):
@@ -95,8 +130,11 @@ def target(mode, size_name):
     """Lowest acceptable rate ratio (baseline us/chunk / ours) for a row, from issue 3.
 
     None where the issue sets none (large inproc chunks: no copy, so the ratio only
-    compares fixed per-message costs, which the small-chunk rows already bound).
+    compares fixed per-message costs, which the small-chunk rows already bound; CURVE
+    rows, whose cost is reported, not bounded).
     """
+    if mode in CURVE_MODES:
+        return None
     if size_name.startswith("small"):
         return 0.5  # per-chunk cost at most 2x raw pyzmq's
     if mode == "sharedmem ipc double=False":
@@ -107,10 +145,16 @@ def target(mode, size_name):
 
 
 class RawSender:
-    """A bare PUB socket sending each chunk as one zero-copy frame."""
+    """A bare PUB socket sending each chunk as one zero-copy frame; a CURVE server with the
+    keys of the secret certificate file *certificate* if given (it accepts any client key)."""
 
-    def __init__(self, protocol):
+    def __init__(self, protocol, certificate=None):
         self.socket = zmq.Context.instance().socket(zmq.PUB)
+        self.server_key = None
+        if certificate is not None:
+            public, self.socket.curve_secretkey = curve.load_secret_certificate(certificate)
+            self.socket.curve_publickey, self.socket.curve_server = public, True
+            self.server_key = public.decode()
         if protocol == "tcp":
             port = self.socket.bind_to_random_port("tcp://127.0.0.1")
             self.address = f"tcp://127.0.0.1:{port}"
@@ -133,9 +177,14 @@ class RawSender:
 
 
 class RawReceiver:
-    def __init__(self, address):
+    """A bare SUB socket; a CURVE client with this process's certificate if *server_key*."""
+
+    def __init__(self, address, server_key):
         self.socket = zmq.Context.instance().socket(zmq.SUB)
         self.socket.setsockopt(zmq.SUBSCRIBE, b"")
+        if server_key is not None:
+            self.socket.curve_serverkey = server_key.encode()
+            self.socket.curve_publickey, self.socket.curve_secretkey = curve.client_certificate()
         self.socket.connect(address)
 
     def ready(self, sender_pipe):
@@ -179,13 +228,21 @@ class StreamReceiver:
         self.input.close()
 
 
-def run_sender(pipe, kind, protocol, options, shape, n_chunks):
-    """Sender side: stream n_chunks within the window, then LATENCY_CHUNKS one at a time."""
+def run_sender(pipe, kind, protocol, options, shape, n_chunks, curve_files=None):
+    """Sender side: stream n_chunks within the window, then LATENCY_CHUNKS one at a time.
+
+    With *curve_files* ``(certificate, authorized directory)`` a stream's process first
+    runs a protected RPC server, which makes its tcp streams require CURVE; a raw sender
+    uses the certificate's keys.
+    """
     nbytes = shape[0] * shape[1] * 4
+    server = None
     if kind == "raw":
-        sender = RawSender(protocol)
-        pipe.send(sender.address)
+        sender = RawSender(protocol, None if curve_files is None else curve_files[0])
+        pipe.send({"url": sender.address, "server_key": sender.server_key})
     else:
+        if curve_files is not None:
+            server = RPCServer(certificate=curve_files[0], authorized_keys=curve_files[1])
         sender = OutputStream()
         sender.configure(protocol=protocol, dtype="float32", shape=(-1, shape[1]),
                          buffer_size=RING_BYTES // nbytes * shape[0], **options)
@@ -208,11 +265,14 @@ def run_sender(pipe, kind, protocol, options, shape, n_chunks):
     pipe.send(send_times)
     pipe.recv()
     sender.close()
+    if server is not None:
+        server.close()
 
 
-def run_receiver(pipe, kind, address_or_params, n_chunks, receiver_nbytes):
+def run_receiver(pipe, kind, params, n_chunks, receiver_nbytes):
     """Receiver side: time the back-to-back chunks, then each paced chunk's arrival."""
-    receiver = RawReceiver(address_or_params) if kind == "raw" else StreamReceiver(address_or_params)
+    receiver = (RawReceiver(params["url"], params["server_key"]) if kind == "raw"
+                else StreamReceiver(params))
     receiver.ready(pipe)
     pipe.send("go")
     received, first, last = 0, None, None
@@ -239,10 +299,12 @@ def run_receiver(pipe, kind, address_or_params, n_chunks, receiver_nbytes):
     return received, (last - first) / max(received - 1, 1), latency
 
 
-def measure_once(mode, shape):
+def measure_once(mode, shape, keys):
     kind, protocol, options = MODES[mode]
     nbytes = shape[0] * shape[1] * 4
     n_chunks = int(min(MAX_CHUNKS, THROUGHPUT_BYTES / nbytes))
+    curve_files = (keys.sender, keys.authorized) if mode in CURVE_MODES else None
+    curve.set_client_certificate(None if curve_files is None else keys.receiver)
     if protocol == "inproc":
         ours, theirs = multiprocessing.Pipe()
         thread = threading.Thread(target=run_sender, daemon=True,
@@ -254,9 +316,13 @@ def measure_once(mode, shape):
         context = multiprocessing.get_context("spawn")
         ours, theirs = context.Pipe()
         process = context.Process(target=run_sender, daemon=True,
-                                  args=(theirs, kind, protocol, options, shape, n_chunks))
+                                  args=(theirs, kind, protocol, options, shape, n_chunks,
+                                        curve_files))
         process.start()
-        result = run_receiver(ours, kind, ours.recv(), n_chunks, nbytes)
+        params = ours.recv()
+        if curve_files is not None:
+            assert params.get("server_key"), f"{mode}: the sender does not require CURVE"
+        result = run_receiver(ours, kind, params, n_chunks, nbytes)
         process.join(timeout=60)
     received, per_chunk, latency = result
     return dict(per_chunk=per_chunk, latency=latency, lost=n_chunks - received)
@@ -285,14 +351,14 @@ def measure_copyto(shape, shared):
     return dict(per_chunk=per_chunk, latency=per_chunk, lost=0)
 
 
-def measure_rounds(shape):
+def measure_rounds(shape, keys):
     """Run every mode once per round; return each mode's median and total loss."""
     runs = {mode: [] for mode in (*COPY_BASELINES, *MODES)}
     for _ in range(ROUNDS):
         for name, shared in COPY_BASELINES.items():
             runs[name].append(measure_copyto(shape, shared))
         for mode in MODES:
-            runs[mode].append(measure_once(mode, shape))
+            runs[mode].append(measure_once(mode, shape, keys))
     return {mode: dict(per_chunk=statistics.median(r["per_chunk"] for r in results),
                        latency=statistics.median(r["latency"] for r in results),
                        lost=sum(r["lost"] for r in results))
@@ -310,24 +376,39 @@ def main():
               f"{'vs baseline':>25} {'target':>7} {'':>4} {'lost':>5}")
     print(header)
     print("-" * len(header))
-    for size_name, shape in SIZES.items():
-        nbytes = shape[0] * shape[1] * 4
-        results = measure_rounds(shape)
-        for mode, result in results.items():
-            rate = nbytes / result["per_chunk"] / 1e6
-            ratio = goal = verdict = ""
-            base_name = baseline(mode, size_name)
-            if base_name is not None:
-                value = results[base_name]["per_chunk"] / result["per_chunk"]
-                ratio = f"{value:.2f}x {base_name}"
-                minimum = target(mode, size_name)
-                if minimum is not None:
-                    goal, verdict = f">={minimum}x", "ok" if value >= minimum else "MISS"
-            print(f"{size_name:<14} {mode:<23} {rate:>9.0f} {result['per_chunk'] * 1e6:>9.1f} "
-                  f"{result['latency'] * 1e6:>11.1f} {ratio:>25} {goal:>7} {verdict:>4} "
-                  f"{result['lost']:>5}")
-        print()
+    keys = CurveKeys()
+    try:
+        for size_name, shape in SIZES.items():
+            print_table(size_name, shape, measure_rounds(shape, keys))
+    finally:
+        curve.set_client_certificate(None)
+        keys.close()
     print(f"(medians of {ROUNDS} interleaved rounds; {load_average()})")
+
+
+def print_table(size_name, shape, results):
+    """The rows of one chunk size, then the CURVE cost against the plain rows."""
+    nbytes = shape[0] * shape[1] * 4
+    for mode, result in results.items():
+        rate = nbytes / result["per_chunk"] / 1e6
+        ratio = goal = verdict = ""
+        base_name = baseline(mode, size_name)
+        if base_name is not None:
+            value = results[base_name]["per_chunk"] / result["per_chunk"]
+            ratio = f"{value:.2f}x {base_name}"
+            minimum = target(mode, size_name)
+            if minimum is not None:
+                goal, verdict = f">={minimum}x", "ok" if value >= minimum else "MISS"
+        print(f"{size_name:<14} {mode:<23} {rate:>9.0f} {result['per_chunk'] * 1e6:>9.1f} "
+              f"{result['latency'] * 1e6:>11.1f} {ratio:>25} {goal:>7} {verdict:>4} "
+              f"{result['lost']:>5}")
+    for mode in CURVE_MODES:
+        secured, plain = results[mode], results[baseline(mode, size_name)]
+        print(f"{size_name}: CURVE cost vs {baseline(mode, size_name)}: throughput "
+              f"{plain['per_chunk'] / secured['per_chunk']:.2f}x, latency "
+              f"{(secured['latency'] - plain['latency']) * 1e6:+.1f} us "
+              f"({secured['latency'] / plain['latency']:.2f}x)")
+    print()
 
 
 if __name__ == "__main__":

@@ -161,3 +161,54 @@ def test_manager_without_keys_is_refused(protected_host, make_manager, curve_fil
         man.add_host(address, server_key=str(curve_files["host_key"]))
     assert man.list_hosts() == []
     assert protected_host["proc"].poll() is None
+
+
+def test_streams_of_protected_nodegroups_require_curve(protected_host, curve_files, make_manager):
+    """On a protected host, a device in one NodeGroup streams over tcp to a StreamConverter in
+    another and on to this process (the Manager's certificate): both tcp streams carry the
+    host's public key in their params, both connections use CURVE, and every sample arrives
+    bit-exact, in order, without gaps."""
+    import numpy as np
+    import zmq
+    from pyacq.core.rpc import curve
+    from pyacq.core.stream import InputStream
+    address = protected_host["address"]
+    host_key = curve.load_public_key(str(curve_files["host_key"])).decode()
+    man = make_manager(client_certificate=str(curve_files["manager_certificate"]))
+    man.add_host(address, server_key=str(curve_files["host_key"]))
+    acquisition = man.create_nodegroup(name="curve_acquisition", host=address, qt=False)
+    processing = man.create_nodegroup(name="curve_processing", host=address, qt=False)
+    processing.register_node_type_from_module("pyacq.core.streamconverter", "StreamConverter")
+    signal = (np.random.default_rng(16).standard_normal((1000, 4)) * 100).astype("float32")
+    dev = acquisition.create_node("NumpyDeviceBuffer", name="curve_dev")
+    dev.configure(nb_channel=4, sample_interval=1 / 2000, chunksize=50, buffer=signal)
+    dev.output.configure(protocol="tcp", interface="127.0.0.1", transfermode="plaindata")
+    dev.initialize()
+    conv = processing.create_node("StreamConverter", name="curve_conv")
+    conv.configure()
+    conv.input.connect(dev.output)
+    conv.output.configure(protocol="tcp", interface="127.0.0.1", transfermode="plaindata")
+    conv.initialize()
+    for output in (dev.output, conv.output):
+        assert output.params._get_value()["server_key"] == host_key
+    receiver = InputStream()
+    try:
+        receiver.connect(conv.output)
+        assert receiver.socket.get(zmq.MECHANISM) == zmq.CURVE
+        man.start_all()
+        chunks, received = [], 0
+        while received < 2500:
+            assert receiver.poll(10000), "no chunk within 10 s"
+            index, data = receiver.recv()
+            chunks.append(np.array(data))
+            received += len(data)
+            assert index == received
+        man.stop_all()
+        assert receiver.gap_count == 0
+    finally:
+        receiver.close()
+    data = np.concatenate(chunks)
+    assert data.tobytes() == np.concatenate([signal] * 3)[:len(data)].tobytes()
+    assert dev.output.refused_subscribers._get_value() == 0
+    assert conv.output.refused_subscribers._get_value() == 0
+    man.close()

@@ -1,4 +1,4 @@
-"""ZeroMQ CURVE authentication for RPC servers reachable from the network.
+"""ZeroMQ CURVE authentication for RPC servers and tcp streams reachable from the network.
 
 A protected RPCServer holds a secret certificate (``NAME.key_secret``, made by
 ``pyacq keys DIR --name NAME``) and a directory of authorized client public
@@ -38,6 +38,12 @@ knows for its address (``key_to_forward``), not one a message claimed.
 A client connects with CURVE exactly when a key is known for the address; a
 handshake the server refuses raises ``AuthenticationError`` naming the address.
 ZeroMQ is imported on first use only, since every proxy consults the keyring.
+
+A process that runs a protected server protects its tcp streams too
+(``stream_authentication``): the stream's publisher is a CURVE server with the
+key of that server, authorizes the same clients (under a ZAP domain of its own,
+so that a refusal is logged naming the stream), and its params carry the
+public key for InputStreams, which present this process's client certificate.
 """
 import glob
 import logging
@@ -57,8 +63,8 @@ _pinned_addresses: set[str] = set()
 _plain_addresses: set[str] = set()
 #: [(public, secret, path)] when set explicitly
 _client_certificate: list[tuple[bytes, bytes, str]] = []
-#: (public, secret, path) of the protected servers of this process
-_serving_certificates: list[tuple[bytes, bytes, str]] = []
+#: the protected RPC servers of this process, oldest first
+_protected_servers: list["ServerAuthentication"] = []
 
 
 class AuthenticationError(ConnectionError):
@@ -194,8 +200,9 @@ def set_client_certificate(path):
 def client_certificate():
     """``(public, secret)`` this process presents to protected servers, or None."""
     with _lock:
-        chosen = _client_certificate or _serving_certificates
-        return chosen[-1][:2] if chosen else None
+        if _client_certificate:
+            return _client_certificate[-1][:2]
+        return (_protected_servers[-1].public, _protected_servers[-1].secret) if _protected_servers else None
 
 
 def add_server_key(address, public_key):
@@ -391,23 +398,24 @@ class HandshakeWatch:
                 f"registered for {address} ({self.server_key_used.decode()}) is not that server's")
 
 
-class ServerAuthentication:
-    """The CURVE side of one protected RPCServer: its keys and its ZAP domain.
+class _CurveServerSide:
+    """The CURVE server side of one socket: its keys, the clients it accepts, its ZAP domain.
 
-    ``secure(socket)`` before binding; ``published(address)`` once bound;
-    ``close()`` with the server.
+    The clients accepted are the socket's own key and the public certificates of the
+    directory *authorized_keys*, read again at each connection. Each socket has a ZAP
+    domain of its own, so that the one authenticator of the process tells which socket a
+    refused client tried to reach (see :meth:`refused`).
     """
 
-    def __init__(self, certificate, authorized_keys):
-        self.certificate = os.fspath(certificate)
-        self.authorized_keys = os.fspath(authorized_keys)
-        if not os.path.isdir(self.authorized_keys):
-            raise NotADirectoryError(f"authorized keys: {self.authorized_keys} is not a directory "
-                                     "(of NAME.key public certificates)")
-        self.public, self.secret = load_secret_certificate(self.certificate)
-        self.address = None
+    def __init__(self, public, secret, authorized_keys):
+        self.public, self.secret = public, secret
+        self.authorized_keys = authorized_keys
         self.domain = f"pyacq-{os.getpid()}-{id(self):x}"
         self._closed = False
+
+    def describe(self):
+        """How log lines name the socket."""
+        raise NotImplementedError
 
     def secure(self, sock):
         """Make *sock* a CURVE server checked by the authenticator of this process."""
@@ -417,13 +425,60 @@ class ServerAuthentication:
         sock.curve_publickey = self.public
         sock.curve_server = True
 
+    def is_authorized(self, client_key):
+        """True if *client_key* (Z85 bytes) is the socket's own or in the authorized directory."""
+        if client_key == self.public:
+            return True
+        import zmq.auth
+        try:
+            return client_key in zmq.auth.load_certificates(self.authorized_keys)
+        except (OSError, ValueError) as exc:
+            logger.error("%s cannot read its authorized keys: %s", self.describe(), exc)
+            return False
+
+    def refused(self, peer, client_key):
+        """Log that the client at *peer* (None if unknown) with *client_key* was refused."""
+        logger.warning("%s refused a client from %s: its CURVE key %s is not authorized (not in %s)",
+                       self.describe(), peer or "unknown address",
+                       client_key.decode("ascii", "replace"), self.authorized_keys)
+
+    def close(self):
+        """Stop authenticating for this socket; returns False if it was closed already."""
+        if self._closed:
+            return False
+        self._closed = True
+        _authenticators.release(self)
+        return True
+
+
+class ServerAuthentication(_CurveServerSide):
+    """The CURVE side of one protected RPCServer: its keys and its ZAP domain.
+
+    ``secure(socket)`` before binding; ``published(address)`` once bound;
+    ``close()`` with the server.
+    """
+
+    def __init__(self, certificate, authorized_keys):
+        self.certificate = os.fspath(certificate)
+        authorized_keys = os.fspath(authorized_keys)
+        if not os.path.isdir(authorized_keys):
+            raise NotADirectoryError(f"authorized keys: {authorized_keys} is not a directory "
+                                     "(of NAME.key public certificates)")
+        super().__init__(*load_secret_certificate(self.certificate), authorized_keys)
+        self.address = None
+
+    def describe(self):
+        """``RPC server at ADDRESS``, for log lines."""
+        return f"RPC server at {self.address}"
+
     def published(self, address):
-        """The server is bound at *address*: local clients find its key, and without a client
-        certificate of its own this process presents the server's."""
+        """The server is bound at *address*: local clients find its key, without a client
+        certificate of its own this process presents the server's, and its tcp streams
+        require CURVE with the server's keys."""
         self.address = address
         add_server_key(address, self.public)
         with _lock:
-            _serving_certificates.append((self.public, self.secret, self.certificate))
+            _protected_servers.append(self)
 
     def secure_own_client(self, sock):
         """Let *sock* (of this process) reach the server with the server's own key."""
@@ -431,42 +486,89 @@ class ServerAuthentication:
         sock.curve_publickey = self.public
         sock.curve_secretkey = self.secret
 
-    def is_authorized(self, client_key):
-        """True if *client_key* (Z85 bytes) is the server's own or in the authorized directory."""
-        if client_key == self.public:
-            return True
-        import zmq.auth
-        try:
-            return client_key in zmq.auth.load_certificates(self.authorized_keys)
-        except (OSError, ValueError) as exc:
-            logger.error("RPC server at %s cannot read its authorized keys: %s", self.address, exc)
-            return False
-
     def close(self):
         """Stop authenticating for this server and forget its certificate and published key."""
-        if self._closed:
-            return
-        self._closed = True
+        if not super().close():
+            return False
         with _lock:
-            entry = (self.public, self.secret, self.certificate)
-            if entry in _serving_certificates:
-                _serving_certificates.remove(entry)
+            if self in _protected_servers:
+                _protected_servers.remove(self)
             if self.address is not None and _server_keys.get(self.address) == self.public:
                 del _server_keys[self.address]
                 _pinned_addresses.discard(self.address)
-        _authenticators.release(self)
+        return True
+
+
+def stream_authentication(stream):
+    """The CURVE side for a tcp stream of this process, named *stream* in log lines, or None
+    when this process runs no protected RPC server (its streams then stay plain).
+
+    The stream takes the keys and the authorized directory of the newest protected server
+    of this process: whoever may call into the process may read its streams.
+    """
+    with _lock:
+        server = _protected_servers[-1] if _protected_servers else None
+    return None if server is None else StreamAuthentication(server, stream)
+
+
+class StreamAuthentication(_CurveServerSide):
+    """The CURVE side of one tcp stream publisher, with the keys of the protected *server*.
+
+    A refused subscriber receives nothing. Each refused key (or a subscriber without
+    CURVE) is logged once per stream, naming it; every refusal is counted in
+    :attr:`refusals`, since a refused subscriber retries its handshake about ten times a
+    second.
+    """
+
+    def __init__(self, server, stream):
+        super().__init__(server.public, server.secret, server.authorized_keys)
+        self.stream = stream
+        self.url = None
+        #: How many subscriber handshakes this stream refused.
+        self.refusals = 0
+        self._logged = set()
+        self._count_lock = threading.Lock()
+
+    @property
+    def server_key(self):
+        """The stream's public key as text, for its params."""
+        return self.public.decode("ascii")
+
+    def describe(self):
+        """The stream and its address, for log lines."""
+        return f"{self.stream} at {self.url}"
+
+    def refused(self, peer, client_key):
+        """Count a refused subscriber; log it the first time its key (or None: no CURVE
+        key, a handshake that failed) is refused."""
+        with self._count_lock:
+            self.refusals += 1
+            first = client_key not in self._logged
+            self._logged.add(client_key)
+        if not first:
+            return
+        if client_key is None:
+            logger.warning("%s refused a subscriber%s: its handshake failed (it presented no CURVE "
+                           "key or expected another server key); it receives nothing, and "
+                           "later refusals of this kind are only counted", self.describe(),
+                           f" from {peer}" if peer else "")
+            return
+        logger.warning("%s refused a subscriber from %s: its CURVE key %s is not authorized (not "
+                       "in %s); it receives nothing, and later refusals of this key are only "
+                       "counted", self.describe(), peer or "unknown address",
+                       client_key.decode("ascii", "replace"), self.authorized_keys)
 
 
 class _AuthenticatorPool:
     """One ZAP authenticator thread per process (ZeroMQ allows one handler per context),
-    shared by its protected servers, each under a ZAP domain of its own; it stops with the last."""
+    shared by its protected sockets, each under a ZAP domain of its own; it stops with the last."""
 
     def __init__(self):
         self._lock = threading.Lock()
         self._authenticator = None
         self._servers = {}
 
-    def acquire(self, server_auth):
+    def acquire(self, server_side):
         with self._lock:
             if self._authenticator is None:
                 from zmq.auth.thread import ThreadAuthenticator
@@ -484,28 +586,25 @@ class _AuthenticatorPool:
 
                 self._authenticator = _Authenticator(get_context(), log=logging.getLogger("zmq.auth"))
                 self._authenticator.start()
-            self._servers[server_auth.domain] = server_auth
-            self._authenticator.configure_curve_callback(server_auth.domain, _KeyChecker(self))
+            self._servers[server_side.domain] = server_side
+            self._authenticator.configure_curve_callback(server_side.domain, _KeyChecker(self))
 
-    def release(self, server_auth):
+    def release(self, server_side):
         with self._lock:
-            if self._servers.pop(server_auth.domain, None) is None:
+            if self._servers.pop(server_side.domain, None) is None:
                 return
-            self._authenticator.credentials_providers.pop(server_auth.domain, None)
+            self._authenticator.credentials_providers.pop(server_side.domain, None)
             if not self._servers:
                 self._authenticator.stop()
                 self._authenticator = None
 
     def check(self, domain, client_key):
-        server_auth = self._servers.get(domain)
-        if server_auth is None:
+        server_side = self._servers.get(domain)
+        if server_side is None:
             return False
-        if server_auth.is_authorized(client_key):
+        if server_side.is_authorized(client_key):
             return True
-        peer = getattr(self._authenticator, "peer", None)
-        logger.warning("RPC server at %s refused a client from %s: its CURVE key %s is not "
-                       "authorized (not in %s)", server_auth.address, peer or "unknown address",
-                       client_key.decode("ascii", "replace"), server_auth.authorized_keys)
+        server_side.refused(getattr(self._authenticator, "peer", None), client_key)
         return False
 
 

@@ -149,7 +149,7 @@ class InputStream:
             )
         self._check_spec(params)
         _, receiver_class = get_transfermode(params["transfermode"])
-        subscriber = StreamSubscriber(params["url"], confirm)
+        subscriber = StreamSubscriber(params["url"], confirm, server_key=params.get("server_key"))
         try:
             receiver = receiver_class(subscriber.socket, params)
         except BaseException:

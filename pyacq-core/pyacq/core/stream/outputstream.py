@@ -1,4 +1,12 @@
-"""OutputStream: the sending end of a stream."""
+"""OutputStream: the sending end of a stream.
+
+In a process that runs a CURVE-protected RPC server (a NodeGroup of a Host
+started with ``--curve-dir``, say), a tcp stream requires CURVE too: its params
+carry the stream's public key as ``server_key``, only the clients that server
+accepts receive it, and the others are logged and counted in
+``OutputStream.refused_subscribers`` (see ``pyacq.core.rpc.curve``). ipc,
+inproc and sharedmem streams stay plain: their readers are local users.
+"""
 from __future__ import annotations
 
 import operator
@@ -89,6 +97,11 @@ class OutputStream:
         again after ``reset_buffer_index()``."""
         return self._index
 
+    @property
+    def refused_subscribers(self) -> int:
+        """How many subscriber handshakes a CURVE-protected stream refused (0 when plain)."""
+        return 0 if self._publisher is None else self._publisher.refused_subscribers
+
     def _require_ready(self, action: str) -> None:
         """Raise unless the params describe what the stream will send."""
         if not self.configured:
@@ -143,8 +156,13 @@ class OutputStream:
             raise StreamStateError(f"{self._describe()} is closed")
         if self.configured:
             raise StreamStateError(f"{self._describe()} is already configured")
+        if "server_key" in kwargs:
+            raise TypeError(f"{self._describe()}: configure() got server_key, which the stream "
+                            "sets itself (from its process's CURVE certificate); leave it out")
         sender_class, params = self._derive_params(kwargs)
-        publisher = StreamPublisher(params["protocol"], params["interface"], params["port"])
+        publisher = StreamPublisher(params["protocol"], params["interface"], params["port"],
+                                    owner=self._describe(),
+                                    authenticate=not getattr(sender_class, "shares_memory", False))
         self._publisher = publisher
         try:
             self._adopt(sender_class, params)
@@ -238,6 +256,8 @@ class OutputStream:
         params["url"] = publisher.url
         if params["protocol"] == "tcp":
             params["port"] = int(publisher.url.rsplit(":", 1)[1])
+        if publisher.server_key is not None:
+            params["server_key"] = publisher.server_key
         sender = None if self.awaiting is not None else sender_class(publisher.socket, params)
         self.sender, self._params, self._derived = sender, params, derived
         self._dtype = dtype_from_params(params["dtype"])

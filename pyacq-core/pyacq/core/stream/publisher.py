@@ -13,6 +13,12 @@ subscription has reached it:
   the connection. The publisher counts accepted connections (a socket
   monitor) and subscriptions, and before each send waits for the
   subscriptions still in flight (:meth:`StreamPublisher.drain`).
+
+A tcp publisher of a process that runs a protected RPC server is a CURVE
+server with that server's keys and authorized clients (see
+``pyacq.core.rpc.curve.stream_authentication``): :attr:`StreamPublisher.server_key`
+is then the key readers need, and a refused subscriber receives nothing.
+ipc and inproc publishers stay plain: only local users reach them.
 """
 from __future__ import annotations
 
@@ -27,6 +33,7 @@ import weakref
 import zmq
 import zmq.utils.monitor
 
+from ..rpc import curve
 from ..rpc.socket_watch import SocketWatch
 from .errors import StreamConnectionError
 
@@ -51,6 +58,8 @@ _HANDSHAKE_FAILED = (
     | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
     | zmq.EVENT_HANDSHAKE_FAILED_AUTH
 )
+#: Failed handshakes the ZAP authenticator does not see (and so does not log).
+_FAILED_BEFORE_AUTHENTICATION = zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
 _WILDCARD_INTERFACES = ("*", "0.0.0.0", "", "::")
 _PUBLISHER_LINGER_MS = 1000
 
@@ -77,12 +86,22 @@ def _advertised_host():
 
 
 class StreamPublisher:
-    """XPUB socket bound on ``protocol``; ``url`` is the address readers connect to."""
+    """XPUB socket bound on ``protocol``; ``url`` is the address readers connect to.
 
-    def __init__(self, protocol, interface="127.0.0.1", port="*"):
+    *owner* names the stream in the log lines of a CURVE publisher; *authenticate*
+    False keeps a tcp publisher plain even in a protected process (for senders whose
+    socket carries only indexes into shared memory).
+    """
+
+    def __init__(self, protocol, interface="127.0.0.1", port="*", owner="OutputStream",
+                 authenticate=True):
         if protocol not in protocols:
             raise ValueError(f"unknown stream protocol {protocol!r}; choose one of {list(protocols)}")
         self.protocol = protocol
+        self.owner = owner
+        self._authenticate = authenticate
+        #: The CURVE side of a protected tcp publisher, else None.
+        self.authentication = None
         self._tokens = set()
         self._ipc_dir = None
         self._monitor = None
@@ -104,6 +123,10 @@ class StreamPublisher:
     def _bind_tcp(self, interface, port):
         interface = "127.0.0.1" if interface is None else str(interface)
         port = "*" if port in (None, "", 0, "0") else str(port)
+        if self._authenticate:
+            self.authentication = curve.stream_authentication(self.owner)
+        if self.authentication is not None:
+            self.authentication.secure(self.socket)
         try:
             self.socket.bind(f"tcp://{'*' if interface in _WILDCARD_INTERFACES else interface}:{port}")
         except zmq.ZMQError as exc:
@@ -112,7 +135,20 @@ class StreamPublisher:
             ) from None
         bound_port = self.socket.getsockopt_string(zmq.LAST_ENDPOINT).rsplit(":", 1)[1]
         host = _advertised_host() if interface in _WILDCARD_INTERFACES else interface
-        return f"tcp://{host}:{bound_port}"
+        url = f"tcp://{host}:{bound_port}"
+        if self.authentication is not None:
+            self.authentication.url = url
+        return url
+
+    @property
+    def server_key(self):
+        """The CURVE public key (40 Z85 characters) readers must expect, or None (plain)."""
+        return None if self.authentication is None else self.authentication.server_key
+
+    @property
+    def refused_subscribers(self):
+        """How many subscriber handshakes this publisher refused (0 for a plain one)."""
+        return 0 if self.authentication is None else self.authentication.refusals
 
     def _bind_ipc(self, interface, port):
         self._ipc_dir = tempfile.mkdtemp(prefix=f"pyacq-stream-{os.getpid()}-")
@@ -152,6 +188,8 @@ class StreamPublisher:
         while monitor.get(_EVENTS) & _POLLIN:
             event = zmq.utils.monitor.recv_monitor_message(monitor)["event"]
             self._accepted += 1 if event == zmq.EVENT_ACCEPTED else -1
+            if event & _FAILED_BEFORE_AUTHENTICATION and self.authentication is not None:
+                self.authentication.refused(None, None)
 
     def _read_notices(self):
         sock = self.socket
@@ -212,6 +250,8 @@ class StreamPublisher:
         if self.socket is not None:
             self.socket.close()
             self.socket = None
+        if self.authentication is not None:
+            self.authentication.close()
         if self._ipc_dir is not None:
             shutil.rmtree(self._ipc_dir, ignore_errors=True)
             self._ipc_dir = None

@@ -47,6 +47,8 @@ class SharedMemSender:
     """
 
     options: ClassVar[dict[str, Any]] = {"buffer_size": None, "double": False, "axisorder": None, "fill": None}
+    #: The samples stay in shared memory; the socket carries only indexes (see ``Sender``).
+    shares_memory: ClassVar[bool] = True
 
     def __init__(self, socket: zmq.Socket, params: dict[str, Any]) -> None:
         if params.get("compression"):

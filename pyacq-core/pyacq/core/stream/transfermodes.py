@@ -24,6 +24,11 @@ class Sender(Protocol):
     ``Sender(socket, params)`` is built on the output's publishing socket. It
     may add entries to ``params``: they reach every reader (a shared memory
     segment's name, for example).
+
+    A sender class may set ``shares_memory = True`` when the samples stay in
+    this machine's shared memory and the socket carries only their indexes:
+    its tcp socket then stays plain under CURVE, since its readers are local
+    users who map the memory anyway.
     """
 
     #: The extra ``configure()`` keywords this mode accepts, with their defaults.
