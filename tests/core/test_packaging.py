@@ -133,6 +133,17 @@ def readme_install_commands():
     return [shlex.split(line, comments=True)[2:] for line in lines if line.startswith("pip install ")]
 
 
+def test_the_documentation_install_lines_are_the_tested_ones():
+    """Every ``pip install`` line of the getting-started page is one of the README's, which
+    the test below runs as written: a user copying either gets a tested command."""
+    text = (REPO / "docs" / "getting_started.rst").read_text()
+    lines = [line.strip() for line in text.splitlines() if line.strip().startswith("pip install ")]
+    documented = [shlex.split(line, comments=True)[2:] for line in lines]
+    assert documented, "no pip install line found in docs/getting_started.rst"
+    untested = [line for line, args in zip(lines, documented) if args not in readme_install_commands()]
+    assert not untested, f"install lines of the docs that README.md does not have (and no test runs): {untested}"
+
+
 def local_directory(argument):
     """``"./pyacq-core[qt]"`` -> ``"pyacq-core"``; None for anything but a path."""
     return Path(argument.split("[")[0]).name if argument.startswith("./") else None
