@@ -16,7 +16,7 @@ except ImportError:  # Python 3.10: nox itself depends on tomli there
 nox.options.sessions = ["lint", "imports", "docs", "tests", "tests_minimum"]
 nox.options.error_on_missing_interpreters = True
 
-CORE = "./pyacq-core[qt,blosc,hdf5,av]"
+CORE = "./pyacq-core[qt,blosc,hdf5,av,testing]"
 PLUGINS = ["./pyacq-devices[audio,av,imageio,serial,hid,crypto,lsl]", "./pyacq-dsp[opencl]",
            "./pyacq-viewers"]
 EXAMPLE_PLUGIN = "./examples/plugin_sine"
