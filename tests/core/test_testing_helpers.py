@@ -49,6 +49,9 @@ def _run_plugin_tests(tmp_path, body):
     """Run a plugin's test file using the pyacq_manager fixture in a fresh pytest; return it."""
     test_file = tmp_path / "test_plugin.py"
     test_file.write_text(textwrap.dedent(body))
+    # A project of its own, as a plugin's is: without it, a temporary directory inside this
+    # checkout (nox puts TMPDIR there) would take pyacq's own pytest configuration.
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "pyacq.testing.fixtures",
                            "-p", "no:cacheprovider", str(test_file)],
                           check=False, cwd=tmp_path, capture_output=True, text=True, timeout=300)

@@ -42,7 +42,13 @@ def _namespaces():
 
 
 class CuttableLink:
-    """A network namespace joined to this one by a veth pair whose outside end can be cut."""
+    """A network namespace joined to this one by a veth pair whose link can be cut.
+
+    The cut takes the inside end down: the outside end loses its carrier but keeps its
+    route, so packets towards the namespace are dropped, as on a pulled cable. (Taking
+    the outside end down would remove that route, and connection attempts would then
+    follow the default route off the machine, where something may refuse them: a
+    Manager would take the Host's port for closed.)"""
 
     def __init__(self, name):
         self.namespace = f"pyacq-{name}"
@@ -61,10 +67,10 @@ class CuttableLink:
         _ip("-n", self.namespace, "link", "set", "lo", "up")
 
     def cut(self):
-        _ip("link", "set", self.outside, "down")
+        _ip("-n", self.namespace, "link", "set", self.inside, "down")
 
     def restore(self):
-        _ip("link", "set", self.outside, "up")
+        _ip("-n", self.namespace, "link", "set", self.inside, "up")
 
     def forget_connections(self, port):
         """Inside the namespace, abort every tcp connection of local *port* (ss -K): the
