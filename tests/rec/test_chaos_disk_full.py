@@ -11,11 +11,11 @@ import errno
 import logging
 import os
 import subprocess
-import threading
 import time
 
 import numpy as np
 import pytest
+from chunk_log import ChunkLog
 from log_collector import Collector
 from process_checks import wait_until
 from pyacq.core.rpc import RemoteCallException
@@ -67,30 +67,6 @@ def log_records():
     logging.getLogger().removeHandler(collector)
 
 
-class IndexLog(threading.Thread):
-    """Receives the chunks of *input_stream*, keeping when each came and its index."""
-
-    def __init__(self, input_stream):
-        super().__init__(daemon=True, name="index-log")
-        self.input_stream = input_stream
-        self.chunks = []
-        self.wrong_data = []
-        self._stop_requested = threading.Event()
-
-    def run(self):
-        while not self._stop_requested.is_set():
-            if self.input_stream.poll(50):
-                index, data = self.input_stream.recv()
-                if not np.array_equal(data[:, 0], np.arange(index - len(data), index) % BUFFER_SAMPLES):
-                    self.wrong_data.append(index)
-                self.chunks.append((time.monotonic(), index))
-
-    def finish(self):
-        self._stop_requested.set()
-        self.join(10)
-        assert not self.is_alive(), "the receiving thread did not stop"
-
-
 def _disk_usage(path):
     stat = os.statvfs(path)
     return (stat.f_blocks - stat.f_bfree) * stat.f_frsize
@@ -121,7 +97,7 @@ def test_recorder_on_full_tmpfs_fails_loudly_and_the_graph_keeps_running(
     rec.initialize()
     watcher = InputStream(name="watcher")
     watcher.connect(dev.output)
-    log = IndexLog(watcher)
+    log = ChunkLog(watcher, BUFFER_SAMPLES)
     log.start()
     try:
         rec.start()

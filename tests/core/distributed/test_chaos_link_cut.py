@@ -12,11 +12,11 @@ again, and no process, file, namespace or link is left.
 import os
 import shutil
 import subprocess
-import threading
 import time
 
 import numpy as np
 import pytest
+from chunk_log import ChunkLog
 from host_servers import start_host_server, stop_host_server
 from process_checks import wait_until
 from pyacq.core.rpc.connection_check import HEARTBEAT_INTERVAL_MS
@@ -106,40 +106,6 @@ def cuttable_link():
     assert not os.path.exists(f"/sys/class/net/{link.outside}")
 
 
-class ChunkLog(threading.Thread):
-    """Receives every chunk of *input_stream*: when it came, its index, its length, and
-    whether its data is the device's known signal at that index."""
-
-    def __init__(self, input_stream):
-        super().__init__(daemon=True, name="chunk-log")
-        self.input_stream = input_stream
-        self.chunks = []
-        self.wrong_data = []
-        self._stop_requested = threading.Event()
-
-    def run(self):
-        while not self._stop_requested.is_set():
-            if self.input_stream.poll(50):
-                index, data = self.input_stream.recv()
-                expected = np.arange(index - len(data), index) % BUFFER_SAMPLES
-                if not np.array_equal(data[:, 0], expected):
-                    self.wrong_data.append(index)
-                self.chunks.append((time.monotonic(), index, len(data)))
-
-    def finish(self):
-        self._stop_requested.set()
-        self.join(10)
-        assert not self.is_alive(), "the receiving thread did not stop"
-
-    def received_after(self, moment):
-        return [chunk for chunk in self.chunks if chunk[0] > moment]
-
-    def really_lost(self):
-        """Samples between the first and the last chunk received that never arrived."""
-        first = self.chunks[0][1] - self.chunks[0][2]
-        return self.chunks[-1][1] - first - sum(n for _, _, n in self.chunks)
-
-
 SCENARIOS = {
     # A slow stream: what is sent during the cut fits in the socket buffers; TCP retransmits it.
     "slow": dict(sample_rate=1000.0, chunksize=20, forget=False),
@@ -177,7 +143,7 @@ def test_stream_resumes_after_link_cut_with_exact_gap(manager, cuttable_link, sc
         port = dev.output.params["url"].rsplit(":", 1)[1]
         receiver = InputStream(name="far-signals")
         receiver.connect(dev.output)
-        log = ChunkLog(receiver)
+        log = ChunkLog(receiver, BUFFER_SAMPLES)
         log.start()
         try:
             dev.start()

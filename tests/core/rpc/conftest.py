@@ -1,5 +1,7 @@
-"""Fixtures for the RPC tests: spawned processes that are always cleaned up."""
+"""Fixtures for the RPC tests: spawned processes that are always cleaned up, CURVE keys."""
 import os
+import shutil
+import types
 
 import pytest
 from process_checks import assert_gone
@@ -54,3 +56,30 @@ def lazy_server():
     yield server
     server.close()
     assert RPCServer.get_server() is None
+
+
+@pytest.fixture
+def keys(tmp_path):
+    """A server certificate, an authorized client, an intruder whose key is not authorized:
+    ``keys.<name>`` is the secret certificate file, ``keys.<name>_public`` the public key
+    (Z85 bytes), ``keys.authorized`` the directory holding the client's public key."""
+    from pyacq.core.rpc import curve
+    authorized = tmp_path / "authorized"
+    authorized.mkdir()
+    found = types.SimpleNamespace(authorized=str(authorized))
+    for name in ("server", "client", "intruder"):
+        public, secret = curve.create_keys(str(tmp_path / name), name)
+        setattr(found, name, secret)
+        setattr(found, f"{name}_public", curve.load_public_key(public))
+    shutil.copy(tmp_path / "client" / "client.key", authorized)
+    return found
+
+
+@pytest.fixture
+def empty_keyring():
+    """The test starts and ends with an empty keyring (the keyring is process-wide); the
+    CURVE test modules use it for every test."""
+    from pyacq.core.rpc import curve
+    curve.forget_keys()
+    yield
+    curve.forget_keys()

@@ -2,33 +2,12 @@
 import shutil
 import threading
 import time
-import types
 
 import pytest
 from pyacq.core.rpc import curve
 from pyacq.core.rpc.client import RPCClient
 
-
-@pytest.fixture
-def keys(tmp_path):
-    """A server certificate, an authorized client, an intruder whose key is not authorized."""
-    authorized = tmp_path / "authorized"
-    authorized.mkdir()
-    found = types.SimpleNamespace(authorized=str(authorized))
-    for name in ("server", "client", "intruder"):
-        public, secret = curve.create_keys(str(tmp_path / name), name)
-        setattr(found, name, secret)
-        setattr(found, f"{name}_public", curve.load_public_key(public))
-    shutil.copy(tmp_path / "client" / "client.key", authorized)
-    return found
-
-
-@pytest.fixture(autouse=True)
-def empty_keyring():
-    """Each test starts and ends with an empty keyring (the keyring is process-wide)."""
-    curve.forget_keys()
-    yield
-    curve.forget_keys()
+pytestmark = pytest.mark.usefixtures("empty_keyring")
 
 
 @pytest.fixture

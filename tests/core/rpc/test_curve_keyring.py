@@ -24,12 +24,7 @@ ADDRESS = "tcp://127.0.0.1:5999"
 OTHER_ADDRESS = "tcp://127.0.0.1:5998"
 
 
-@pytest.fixture(autouse=True)
-def empty_keyring():
-    """Each test starts and ends with an empty keyring (the keyring is process-wide)."""
-    curve.forget_keys()
-    yield
-    curve.forget_keys()
+pytestmark = pytest.mark.usefixtures("empty_keyring")
 
 
 @pytest.fixture

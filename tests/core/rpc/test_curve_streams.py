@@ -3,9 +3,7 @@
 The OutputStreams live in real spawned processes (ProcessSpawner under a certificate, as a
 protected Host's NodeGroups run); the readers are this process, with the keys it is given.
 """
-import shutil
 import time
-import types
 
 import numpy as np
 import pytest
@@ -22,26 +20,7 @@ HANDSHAKE_FAILED = (zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_F
                     | zmq.EVENT_HANDSHAKE_FAILED_AUTH)
 
 
-@pytest.fixture
-def keys(tmp_path):
-    """A server certificate, an authorized client, an intruder whose key is not authorized."""
-    authorized = tmp_path / "authorized"
-    authorized.mkdir()
-    found = types.SimpleNamespace(authorized=str(authorized))
-    for name in ("server", "client", "intruder"):
-        public, secret = curve.create_keys(str(tmp_path / name), name)
-        setattr(found, name, secret)
-        setattr(found, f"{name}_public", curve.load_public_key(public).decode())
-    shutil.copy(tmp_path / "client" / "client.key", authorized)
-    return found
-
-
-@pytest.fixture(autouse=True)
-def empty_keyring():
-    """Each test starts and ends with an empty keyring (the keyring is process-wide)."""
-    curve.forget_keys()
-    yield
-    curve.forget_keys()
+pytestmark = pytest.mark.usefixtures("empty_keyring")
 
 
 @pytest.fixture
@@ -103,7 +82,7 @@ def test_authorized_reader_receives_bit_exact_data_over_curve(protected, keys, c
     params, receives every chunk bit-exact over a CURVE connection."""
     out = _output(protected, closing, protocol="tcp")
     params = out.params._get_value()
-    assert params["server_key"] == keys.server_public
+    assert params["server_key"] == keys.server_public.decode()
     chunks = _chunks(5)
     by_proxy, by_params = InputStream(), InputStream()
     closing(by_proxy)
@@ -145,7 +124,7 @@ def test_unauthorized_subscribers_receive_nothing_and_are_logged(protected, keys
     refused_after = time.monotonic() - start
     print(f"unauthorized reader refused after {refused_after * 1000:.1f} ms")
     assert refused_after < 5.0
-    assert url in str(info.value) and keys.intruder_public in str(info.value)
+    assert url in str(info.value) and keys.intruder_public.decode() in str(info.value)
     curve.set_client_certificate(None)
     with pytest.raises(StreamConnectionError, match="no client certificate"):
         InputStream().connect(params)
@@ -174,7 +153,7 @@ def test_unauthorized_subscribers_receive_nothing_and_are_logged(protected, keys
     assert out.refused_subscribers._get_value() >= 3
     messages = [record.getMessage() for record in handler.buffer]
     stream = f"OutputStream 'signals' at {url}"
-    keyed = [m for m in messages if stream in m and keys.intruder_public in m]
+    keyed = [m for m in messages if stream in m and keys.intruder_public.decode() in m]
     assert len(keyed) == 1 and "not authorized" in keyed[0], messages
     keyless = [m for m in messages if stream in m and "presented no CURVE key" in m]
     assert len(keyless) == 1, messages
@@ -222,13 +201,13 @@ def test_reader_expecting_another_key_fails_at_once(protected, spawn, keys, clos
     curve_params = _output(protected, closing, protocol="tcp").params._get_value()
     plain_params = _output(spawn(name="plain-streams"), closing, protocol="tcp").params._get_value()
     for params in (curve_params, plain_params):
-        forged = dict(params, server_key=keys.intruder_public)
+        forged = dict(params, server_key=keys.intruder_public.decode())
         start = time.monotonic()
         with pytest.raises(StreamConnectionError, match="is not the stream's") as info:
             InputStream().connect(forged)
         elapsed = time.monotonic() - start
         print(f"{params['url']}: wrong key refused after {elapsed * 1000:.1f} ms")
         assert elapsed < 10.0
-        assert params["url"] in str(info.value) and keys.intruder_public in str(info.value)
+        assert params["url"] in str(info.value) and keys.intruder_public.decode() in str(info.value)
     with pytest.raises(StreamConnectionError, match="not a CURVE key"):
         InputStream().connect(dict(curve_params, server_key="/etc/passwd"))
